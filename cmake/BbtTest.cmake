@@ -1,7 +1,8 @@
 # Test helpers. One cmocka program per source file, in a tree that mirrors the sources:
 #   bbt_unit_test(proto/test_frame.c LIBS bbtproto)  ->  executable test_proto_frame, CTest "proto/frame"
+#   FAILALLOC: link tests/support/failalloc.c and wrap malloc/calloc/realloc/strdup (see there).
 function(bbt_unit_test src)
-  cmake_parse_arguments(T "" "" "LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "FAILALLOC" "" "LIBS;LABELS" ${ARGN})
   get_filename_component(dir ${src} DIRECTORY)
   get_filename_component(base ${src} NAME_WE)
   string(REGEX REPLACE "^test_" "" unit ${base})
@@ -9,6 +10,12 @@ function(bbt_unit_test src)
   set(exe test_${dirname}_${unit})
   add_executable(${exe} ${CMAKE_CURRENT_SOURCE_DIR}/${src})
   target_link_libraries(${exe} PRIVATE ${T_LIBS} PkgConfig::CMOCKA)
+  target_include_directories(${exe} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+  if(T_FAILALLOC)
+    target_sources(${exe} PRIVATE ${CMAKE_SOURCE_DIR}/tests/support/failalloc.c)
+    target_link_options(${exe} PRIVATE
+      -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup)
+  endif()
   set_target_properties(${exe} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
   add_test(NAME ${dir}/${unit} COMMAND ${exe})
   set_tests_properties(${dir}/${unit} PROPERTIES LABELS "unit;${T_LABELS}" TIMEOUT 120)
