@@ -1,0 +1,704 @@
+/* relay/conn.c — the bbt.v1 WebSocket protocol: one connection's life, from handshake to close.
+ *
+ * Incoming text is reassembled, parsed and validated by proto/control before the handler table
+ * below sees it; incoming binary (publishers only) is reassembled straight into a frame_ref that
+ * then is shared by every viewer. Outgoing: control messages first, then one media frame per
+ * WRITEABLE callback, each written from the shared frame (lws puts the WebSocket header in the
+ * frame's headroom). A connection that must go is marked (close_code) and closed at its next
+ * WRITEABLE after its pending control messages, so it always receives the error that explains
+ * why; one that cannot be written to at all is killed by the housekeeping timer.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/frame.h"
+#include "proto/log.h"
+#include "proto/status.h"
+#include "relay/relay_internal.h"
+
+#define CTL_MAX_PENDING 256     /* control messages queued for one connection */
+#define BAD_MESSAGES_MAX 16     /* malformed control messages tolerated before closing */
+#define CLOSING_GRACE_US 3000000
+
+/* ---- sending ---------------------------------------------------------------------------- */
+
+/* Ask for a WRITEABLE callback; from now until the connection drains what it has pending, the
+ * stall clock runs (bbt_conn_tick closes a connection that drains nothing for stall_timeout). */
+static void want_write(struct bbt_conn *c)
+{
+    if (!c->stall_since_us)
+        c->stall_since_us = bbt_mono_us();
+    lws_callback_on_writable(c->wsi);
+}
+
+static int queue_text(struct bbt_conn *c, const char *text, size_t len)
+{
+    if (c->ctl_count >= CTL_MAX_PENDING) {
+        if (!c->close_code) { /* a client that does not read its control messages */
+            c->close_code = 4000 - BBT_EFULL;
+            snprintf(c->close_reason, sizeof c->close_reason, "control queue full");
+        }
+        return BBT_EFULL;
+    }
+    struct ctl_msg *m = malloc(sizeof *m + LWS_PRE + len);
+    if (!m)
+        return BBT_ENOMEM;
+    m->next = NULL;
+    m->len = len;
+    memcpy(m->buf + LWS_PRE, text, len);
+    if (c->ctl_tail)
+        c->ctl_tail->next = m;
+    else
+        c->ctl_head = m;
+    c->ctl_tail = m;
+    c->ctl_count++;
+    want_write(c);
+    return BBT_OK;
+}
+
+int bbt_conn_send_json(struct bbt_conn *c, json_t *msg)
+{
+    if (!msg)
+        return BBT_ENOMEM;
+    size_t len;
+    char *text = bbt_control_dump(msg, &len);
+    json_decref(msg);
+    if (!text)
+        return BBT_ENOMEM;
+    int rc = queue_text(c, text, len);
+    free(text);
+    return rc;
+}
+
+void bbt_conn_fail(struct bbt_conn *c, int status, int code, const char *why)
+{
+    if (c->state == CONN_CLOSING)
+        return;
+    if (status < 0) {
+        json_t *e = bbt_msg_error(status, why, NULL);
+        if (e)
+            json_object_set_new(e, "fatal", json_true());
+        bbt_conn_send_json(c, e);
+    }
+    c->state = CONN_CLOSING;
+    c->close_code = code;
+    snprintf(c->close_reason, sizeof c->close_reason, "%s", why ? why : "");
+    BBT_INFO("closing connection peer=%s subject=%s code=%d reason=\"%s\"", c->peer,
+             c->subject[0] ? c->subject : "-", code, c->close_reason);
+    want_write(c);
+}
+
+/* A non-fatal error reply to a request. */
+static void reply_error(struct bbt_conn *c, int status, const char *text, bbt_msg_type ref,
+                        const json_t *req)
+{
+    json_t *e = bbt_msg_error(status, text, ref < BBT_MSG__COUNT ? bbt_msg_type_name(ref) : NULL);
+    if (e && req)
+        bbt_msg_echo_id(e, req);
+    bbt_conn_send_json(c, e);
+}
+
+/* The same control message to every viewer of a session: serialised once. */
+static void broadcast_json(bbt_session *s, json_t *msg)
+{
+    size_t len;
+    char *text = msg ? bbt_control_dump(msg, &len) : NULL;
+    json_decref(msg);
+    if (!text)
+        return;
+    for (size_t i = 0; i < bbt_session_viewer_count(s); i++)
+        queue_text(bbt_session_viewer_at(s, i)->conn, text, len);
+    free(text);
+}
+
+static json_t *tracks_msg(const bbt_session *s, const char *type)
+{
+    size_t n;
+    const bbt_track_info *t = bbt_session_tracks(s, &n);
+    if (bbt_session_state(s) != BBT_SESSION_LIVE)
+        n = 0;
+    json_t *m = json_pack("{s:s, s:s, s:s, s:o?}", "type", type, "session", bbt_session_id(s),
+                          "state", bbt_session_state_name(bbt_session_state(s)), "tracks",
+                          bbt_tracks_to_json(t, n));
+    if (m && strcmp(type, "published") == 0)
+        json_object_del(m, "state");
+    return m;
+}
+
+static int write_control(struct bbt_conn *c)
+{
+    struct ctl_msg *m = c->ctl_head;
+    int n = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+    c->ctl_head = m->next;
+    if (!c->ctl_head)
+        c->ctl_tail = NULL;
+    c->ctl_count--;
+    free(m);
+    if (n < 0)
+        return -1;
+    c->relay->metrics.control_out++;
+    return 0;
+}
+
+static int write_media(struct bbt_conn *c, int64_t now)
+{
+    bbt_frame_ref *ref = bbt_queue_peek(c->viewer.q);
+    if (lws_write(c->wsi, ref->data, ref->len, LWS_WRITE_BINARY) < 0)
+        return -1;
+    bbt_session_count_out(c->viewer.session, ref->len);
+    int64_t waited = bbt_queue_pop(c->viewer.q, now);
+    bbt_histogram_observe(&c->relay->metrics.queue_delay, (double)waited / 1000.0);
+    return 0;
+}
+
+static int on_writable(struct bbt_conn *c)
+{
+    int64_t now = bbt_mono_us();
+    if (c->ctl_head) {
+        if (write_control(c) < 0)
+            return -1;
+    } else if (c->close_code) {
+        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+                         (unsigned char *)c->close_reason, strlen(c->close_reason));
+        return -1;
+    } else if (c->viewer.session && bbt_queue_count(c->viewer.q)) {
+        if (write_media(c, now) < 0)
+            return -1;
+    }
+    int more_media = c->viewer.session && bbt_queue_count(c->viewer.q);
+    c->stall_since_us = more_media ? now : 0;
+    if (c->ctl_head || c->close_code || more_media)
+        want_write(c);
+    return 0;
+}
+
+/* ---- handlers: one per message type a client may send ------------------------------------ */
+
+static int role_from_name(const char *name)
+{
+    static const struct { const char *name; enum conn_role role; } roles[] = {
+        {"source", ROLE_SOURCE}, {"receiver", ROLE_RECEIVER}, {"operator", ROLE_OPERATOR},
+        {"relay", ROLE_RELAY}};
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (strcmp(name, roles[i].name) == 0)
+            return roles[i].role;
+    return ROLE_NONE;
+}
+
+static void on_hello(struct bbt_conn *c, json_t *m)
+{
+    /* Tokens are verified by the security layer (docs/SECURITY.md); until a secret is
+     * configured the relay runs as a lab relay and takes the role the client states. */
+    const char *role = json_string_value(json_object_get(m, "role"));
+    const char *classroom = json_string_value(json_object_get(m, "classroom"));
+    c->role = role_from_name(role);
+    snprintf(c->subject, sizeof c->subject, "%s", classroom ? classroom : "anonymous");
+    c->state = CONN_READY;
+    bbt_welcome w = {.server = "bbt-relay/" BBT_VERSION, .time_us = bbt_wall_us(),
+                     .subject = c->subject, .role = role, .heartbeat_ms = 10000,
+                     .max_frame_bytes = (size_t)c->relay->cfg.limits.max_frame_bytes,
+                     .max_message_bytes = (size_t)c->relay->cfg.limits.max_message_bytes};
+    json_t *reply = bbt_msg_welcome(&w);
+    if (reply)
+        bbt_msg_echo_id(reply, m);
+    bbt_conn_send_json(c, reply);
+    BBT_INFO("hello peer=%s subject=%s role=%s", c->peer, c->subject, role);
+}
+
+static void detach_viewer(struct bbt_conn *c)
+{
+    if (!c->viewer.session)
+        return;
+    bbt_metrics_add_queue(&c->relay->metrics, bbt_queue_get_stats(c->viewer.q));
+    bbt_session_remove_viewer(&c->viewer);
+    bbt_queue_free(c->viewer.q);
+    c->viewer.q = NULL;
+    c->relay->nviewers--;
+}
+
+static void detach_publisher(struct bbt_conn *c)
+{
+    bbt_session *s = c->pub_session;
+    if (!s)
+        return;
+    c->pub_session = NULL;
+    c->relay->npublishers--;
+    bbt_session_unpublish(s, c);
+    if (!c->relay->stopping)
+        broadcast_json(s, bbt_msg_state(bbt_session_id(s), "interrupted", "publisher left",
+                                        BBT_LAYER_OMIT));
+    BBT_INFO("publisher left session=%s subject=%s", bbt_session_id(s), c->subject);
+}
+
+static void on_publish(struct bbt_conn *c, json_t *m)
+{
+    bbt_relay *r = c->relay;
+    const char *id = json_string_value(json_object_get(m, "session"));
+    bbt_track_info tracks[BBT_MAX_TRACKS];
+    size_t n;
+    char err[256];
+    int rc = bbt_tracks_from_json(json_object_get(m, "tracks"), tracks, BBT_MAX_TRACKS, &n, err,
+                                  sizeof err);
+    if (rc != BBT_OK) {
+        reply_error(c, rc, err, BBT_MSG_PUBLISH, m);
+        return;
+    }
+    if (c->pub_session && strcmp(bbt_session_id(c->pub_session), id) != 0)
+        detach_publisher(c); /* one session per publishing connection */
+    bbt_session *s = bbt_registry_open(r->reg, id, &rc);
+    if (!s) {
+        if (rc == BBT_ELIMIT)
+            r->metrics.refused[BBT_REFUSE_MAX_SESSIONS]++;
+        reply_error(c, rc, rc == BBT_ELIMIT ? "too many sessions on this relay" : NULL,
+                    BBT_MSG_PUBLISH, m);
+        return;
+    }
+    void *replaced = NULL;
+    rc = bbt_session_publish(s, c, tracks, n, bbt_mono_us(), &replaced);
+    if (rc == BBT_EEXIST) {
+        r->metrics.refused[BBT_REFUSE_PUBLISHER_BUSY]++;
+        bbt_conn_fail(c, rc, 4000 - rc, "session already has a live publisher");
+        return;
+    }
+    if (rc != BBT_OK) {
+        reply_error(c, rc, NULL, BBT_MSG_PUBLISH, m);
+        return;
+    }
+    if (replaced) {
+        struct bbt_conn *old = replaced;
+        old->pub_session = NULL;
+        r->npublishers--;
+        bbt_conn_fail(old, BBT_EEXIST, 4000 - BBT_EEXIST, "replaced by a new publisher");
+    }
+    if (!c->pub_session)
+        r->npublishers++;
+    c->pub_session = s;
+    json_t *ack = tracks_msg(s, "published");
+    if (ack)
+        bbt_msg_echo_id(ack, m);
+    bbt_conn_send_json(c, ack);
+    broadcast_json(s, tracks_msg(s, "tracks"));
+    BBT_INFO("publish session=%s subject=%s tracks=%zu", id, c->subject, n);
+}
+
+static void on_subscribe(struct bbt_conn *c, json_t *m)
+{
+    bbt_relay *r = c->relay;
+    const char *id = json_string_value(json_object_get(m, "session"));
+    detach_viewer(c);
+    if (r->nviewers >= (size_t)r->cfg.limits.max_viewers) {
+        r->metrics.refused[BBT_REFUSE_MAX_VIEWERS]++;
+        bbt_conn_fail(c, BBT_ELIMIT, 4000 - BBT_ELIMIT, "relay has its maximum of viewers");
+        return;
+    }
+    int rc;
+    bbt_session *s = bbt_registry_open(r->reg, id, &rc);
+    if (!s) {
+        if (rc == BBT_ELIMIT)
+            r->metrics.refused[BBT_REFUSE_MAX_SESSIONS]++;
+        reply_error(c, rc, NULL, BBT_MSG_SUBSCRIBE, m);
+        return;
+    }
+    bbt_queue_limits lim = {.max_frames = 1024,
+                            .max_bytes = (size_t)r->cfg.queue.max_bytes,
+                            .max_delay_us = r->cfg.queue.max_delay_ms * 1000};
+    bbt_queue *q = bbt_queue_new(&lim);
+    if (!q) {
+        reply_error(c, BBT_ENOMEM, NULL, BBT_MSG_SUBSCRIBE, m);
+        return;
+    }
+    json_t *layer = json_object_get(m, "layer");
+    json_t *audio = json_object_get(m, "audio"), *video = json_object_get(m, "video");
+    c->viewer = (bbt_viewer){.conn = c, .q = q,
+                             .pin_track = json_is_integer(layer) ? (int)json_integer_value(layer) : -1,
+                             .want_audio = !json_is_false(audio), .want_video = !json_is_false(video)};
+    json_t *reply = tracks_msg(s, "tracks");
+    if (reply)
+        bbt_msg_echo_id(reply, m);
+    bbt_conn_send_json(c, reply); /* before any media: control goes first */
+    if (bbt_session_add_viewer(s, &c->viewer, bbt_mono_us()) != BBT_OK) {
+        bbt_queue_free(q);
+        c->viewer.q = NULL;
+        reply_error(c, BBT_ENOMEM, NULL, BBT_MSG_SUBSCRIBE, m);
+        return;
+    }
+    r->nviewers++;
+    BBT_INFO("subscribe session=%s subject=%s peer=%s", id, c->subject, c->peer);
+}
+
+static void on_unsubscribe(struct bbt_conn *c, json_t *m)
+{
+    (void)m;
+    detach_viewer(c);
+}
+
+static void on_report(struct bbt_conn *c, json_t *m)
+{
+    /* Reports feed adaptation and per-classroom quality; kept as the latest figures. */
+    (void)c;
+    (void)m;
+}
+
+static void on_keyframe(struct bbt_conn *c, json_t *m)
+{
+    int track = (int)json_integer_value(json_object_get(m, "track"));
+    if (c->viewer.session)
+        bbt_session_request_keyframe(c->viewer.session, (unsigned)track, bbt_mono_us());
+}
+
+static void on_bye(struct bbt_conn *c, json_t *m)
+{
+    (void)m;
+    bbt_conn_fail(c, BBT_OK, 1000, "bye");
+}
+
+static void on_ping(struct bbt_conn *c, json_t *m)
+{
+    json_t *pong = json_pack("{s:s}", "type", "pong");
+    json_t *t = json_object_get(m, "time_us");
+    if (pong && t)
+        json_object_set(pong, "time_us", t);
+    if (pong)
+        bbt_msg_echo_id(pong, m);
+    bbt_conn_send_json(c, pong);
+}
+
+/* A raised hand from a receiving classroom goes to the session's publisher (the teacher). */
+static void on_hand(struct bbt_conn *c, json_t *m)
+{
+    const char *id = json_string_value(json_object_get(m, "session"));
+    bbt_session *s = bbt_registry_find(c->relay->reg, id);
+    if (!s || c->viewer.session != s) {
+        reply_error(c, BBT_ENOTFOUND, "not watching that session", BBT_MSG_HAND, m);
+        return;
+    }
+    struct bbt_conn *pub = bbt_session_publisher(s);
+    if (!pub)
+        return;
+    json_t *fwd = json_deep_copy(m);
+    if (fwd)
+        json_object_set_new(fwd, "classroom", json_string(c->subject));
+    bbt_conn_send_json(pub, fwd);
+}
+
+/* Janus-style dispatch: which role may send what, in which state. Messages the relay only
+ * sends (welcome, tracks, state, ...) are absent: a client sending one gets BBT_EMSG_TYPE. */
+static const struct handler {
+    bbt_msg_type type;
+    unsigned roles;         /* bit mask of enum conn_role; 0 = before hello */
+    void (*fn)(struct bbt_conn *c, json_t *m);
+} handlers[] = {
+    {BBT_MSG_HELLO, 0, on_hello},
+    {BBT_MSG_PUBLISH, ROLE_SOURCE | ROLE_RELAY, on_publish},
+    {BBT_MSG_SUBSCRIBE, ROLE_SOURCE | ROLE_RECEIVER | ROLE_OPERATOR | ROLE_RELAY, on_subscribe},
+    {BBT_MSG_UNSUBSCRIBE, ROLE_SOURCE | ROLE_RECEIVER | ROLE_OPERATOR | ROLE_RELAY, on_unsubscribe},
+    {BBT_MSG_REPORT, ROLE_SOURCE | ROLE_RECEIVER | ROLE_OPERATOR | ROLE_RELAY, on_report},
+    {BBT_MSG_KEYFRAME, ROLE_SOURCE | ROLE_RECEIVER | ROLE_OPERATOR | ROLE_RELAY, on_keyframe},
+    {BBT_MSG_HAND, ROLE_RECEIVER, on_hand},
+    {BBT_MSG_BYE, ~0u, on_bye},
+    {BBT_MSG_PING, ~0u, on_ping},
+    {BBT_MSG_PONG, ~0u, NULL},
+};
+
+static void dispatch(struct bbt_conn *c, bbt_msg_type type, json_t *m)
+{
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
+        const struct handler *h = &handlers[i];
+        if (h->type != type)
+            continue;
+        int before_hello = h->roles == 0, any = h->roles == ~0u;
+        if (before_hello != (c->state == CONN_AWAIT_HELLO) && !any) {
+            if (c->state == CONN_AWAIT_HELLO)
+                bbt_conn_fail(c, BBT_EDENIED, 4000 - BBT_EDENIED, "say hello first");
+            else
+                reply_error(c, BBT_EINVAL, "hello was already accepted", type, m);
+            return;
+        }
+        if (!before_hello && !any && !(h->roles & (unsigned)c->role)) {
+            c->relay->metrics.refused[BBT_REFUSE_DENIED]++;
+            BBT_WARN("denied subject=%s message=%s", c->subject, bbt_msg_type_name(type));
+            reply_error(c, BBT_EDENIED, "your role may not send this message", type, m);
+            return;
+        }
+        if (h->fn)
+            h->fn(c, m);
+        return;
+    }
+    reply_error(c, BBT_EMSG_TYPE, "this message is not accepted from a client", type, m);
+}
+
+/* ---- receiving ---------------------------------------------------------------------------- */
+
+static void bad_message(struct bbt_conn *c, int status, const char *text, bbt_msg_type type)
+{
+    if (++c->bad_messages > BAD_MESSAGES_MAX) {
+        c->relay->metrics.refused[BBT_REFUSE_BAD_MESSAGE]++;
+        bbt_conn_fail(c, status, 4000 - status, "too many malformed control messages");
+        return;
+    }
+    BBT_DEBUG("bad message peer=%s subject=%s: %s", c->peer, c->subject, text);
+    reply_error(c, status, text, type, NULL);
+}
+
+static void handle_text(struct bbt_conn *c, const char *text, size_t len)
+{
+    bbt_control_limits lim = {.max_bytes = (size_t)c->relay->cfg.limits.max_message_bytes,
+                              .max_depth = (int)c->relay->cfg.limits.max_json_depth};
+    bbt_msg_type type;
+    json_t *m = NULL;
+    char err[256];
+    c->relay->metrics.control_in++;
+    int rc = bbt_control_parse(text, len, &lim, &type, &m, err, sizeof err);
+    if (rc != BBT_OK) {
+        bad_message(c, rc, err, type);
+        return;
+    }
+    dispatch(c, type, m);
+    json_decref(m);
+}
+
+static int rx_text(struct bbt_conn *c, const void *in, size_t len, int first, int final)
+{
+    size_t max = (size_t)c->relay->cfg.limits.max_message_bytes;
+    if (first) {
+        c->rx_text_len = 0;
+        c->rx_overflow = false;
+    }
+    if (!c->rx_overflow && c->rx_text_len + len > max)
+        c->rx_overflow = true; /* discard up to the end of this message, then say so */
+    if (!c->rx_overflow && len) {
+        char *t = realloc(c->rx_text, c->rx_text_len + len);
+        if (!t) {
+            bbt_conn_fail(c, BBT_ENOMEM, 4000 - BBT_ENOMEM, "out of memory");
+            return 0;
+        }
+        c->rx_text = t;
+        memcpy(c->rx_text + c->rx_text_len, in, len);
+        c->rx_text_len += len;
+    }
+    if (!final)
+        return 0;
+    if (c->rx_overflow)
+        bad_message(c, BBT_EMSG_TOO_BIG, "control message larger than max_message_bytes",
+                    BBT_MSG__COUNT);
+    else
+        handle_text(c, c->rx_text, c->rx_text_len);
+    free(c->rx_text); /* idle connections keep no receive buffer */
+    c->rx_text = NULL;
+    c->rx_text_len = 0;
+    return 0;
+}
+
+static void frame_error(struct bbt_conn *c, int rc)
+{
+    c->relay->metrics.frames_invalid++;
+    c->relay->metrics.refused[BBT_REFUSE_BAD_FRAME]++;
+    bbt_conn_fail(c, rc, 4000 - rc, bbt_strerror(rc));
+}
+
+static void finish_frame(struct bbt_conn *c)
+{
+    bbt_frame_ref *ref = c->rx_frame;
+    c->rx_frame = NULL;
+    bbt_frame f;
+    int rc = bbt_frame_decode(ref->data, ref->len, (size_t)c->relay->cfg.limits.max_frame_bytes, &f);
+    if (rc == BBT_OK) {
+        ref->track = f.track;
+        ref->flags = f.flags;
+        ref->seq = f.seq;
+        ref->capture_us = f.capture_us;
+        rc = bbt_session_ingest(c->pub_session, ref, bbt_mono_us());
+    }
+    if (rc != BBT_OK)
+        frame_error(c, rc);
+    else if ((ref->flags & BBT_FRAME_END) && bbt_session_state(c->pub_session) == BBT_SESSION_ENDED)
+        broadcast_json(c->pub_session, bbt_msg_state(bbt_session_id(c->pub_session), "ended",
+                                                      "lesson ended", BBT_LAYER_OMIT));
+    bbt_frame_ref_release(ref);
+}
+
+static int rx_binary(struct bbt_conn *c, const void *in, size_t len, int first, int final)
+{
+    if (c->state == CONN_CLOSING)
+        return 0;
+    if (!c->pub_session) {
+        c->relay->metrics.refused[BBT_REFUSE_PROTOCOL]++;
+        bbt_conn_fail(c, BBT_EDENIED, 4000 - BBT_EDENIED, "media from a connection that is not publishing");
+        return 0;
+    }
+    size_t max = (size_t)c->relay->cfg.limits.max_frame_bytes + BBT_FRAME_HEADER_LEN;
+    if (first || !c->rx_frame) {
+        bbt_frame_ref_release(c->rx_frame);
+        size_t hint = len + lws_remaining_packet_payload(c->wsi);
+        c->rx_frame = bbt_frame_ref_new(hint < max ? hint : max);
+        if (!c->rx_frame) {
+            bbt_conn_fail(c, BBT_ENOMEM, 4000 - BBT_ENOMEM, "out of memory");
+            return 0;
+        }
+    }
+    int rc = bbt_frame_ref_append(&c->rx_frame, in, len, max);
+    if (rc != BBT_OK) {
+        bbt_frame_ref_release(c->rx_frame);
+        c->rx_frame = NULL;
+        if (rc == BBT_ELIMIT)
+            frame_error(c, BBT_EFRAME_TOO_BIG);
+        else
+            bbt_conn_fail(c, rc, 4000 - rc, "out of memory");
+        return 0;
+    }
+    if (final)
+        finish_frame(c);
+    return 0;
+}
+
+/* ---- life cycle --------------------------------------------------------------------------- */
+
+static struct peer_count *peer_find(bbt_relay *r, const char *addr)
+{
+    for (size_t i = 0; i < r->npeers; i++)
+        if (strcmp(r->peers[i].addr, addr) == 0)
+            return &r->peers[i];
+    return NULL;
+}
+
+static int peer_add(bbt_relay *r, const char *addr)
+{
+    struct peer_count *p = peer_find(r, addr);
+    if (!p) {
+        if (r->npeers == r->cap_peers) {
+            size_t cap = r->cap_peers ? r->cap_peers * 2 : 64;
+            struct peer_count *np = realloc(r->peers, cap * sizeof *np);
+            if (!np)
+                return BBT_ENOMEM;
+            r->peers = np;
+            r->cap_peers = cap;
+        }
+        p = &r->peers[r->npeers++];
+        snprintf(p->addr, sizeof p->addr, "%s", addr);
+        p->count = 0;
+    }
+    p->count++;
+    return BBT_OK;
+}
+
+static void peer_remove(bbt_relay *r, const char *addr)
+{
+    struct peer_count *p = peer_find(r, addr);
+    if (p && --p->count == 0)
+        *p = r->peers[--r->npeers];
+}
+
+/* The handshake: right path, and the per-address limit. Non-zero refuses the connection. */
+static int filter(struct lws *wsi, bbt_relay *r)
+{
+    char uri[64] = "", addr[64] = "";
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws") != 0) {
+        r->metrics.refused[BBT_REFUSE_PROTOCOL]++;
+        return -1;
+    }
+    lws_get_peer_simple(wsi, addr, sizeof addr);
+    struct peer_count *p = peer_find(r, addr);
+    if (p && p->count >= (unsigned)r->cfg.limits.max_connections_per_ip) {
+        r->metrics.refused[BBT_REFUSE_PER_IP]++;
+        BBT_WARN("refused peer=%s reason=per_ip_limit limit=%lld", addr,
+                 (long long)r->cfg.limits.max_connections_per_ip);
+        return -1;
+    }
+    return 0;
+}
+
+static int established(struct bbt_conn *c, struct lws *wsi, bbt_relay *r)
+{
+    c->wsi = wsi;
+    c->relay = r;
+    c->state = CONN_AWAIT_HELLO;
+    c->connected_us = bbt_mono_us();
+    c->viewer.video_track = -1;
+    lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+    if (peer_add(r, c->peer) != BBT_OK)
+        return -1;
+    c->next = r->conns;
+    if (r->conns)
+        r->conns->prev = c;
+    r->conns = c;
+    r->nconns++;
+    r->metrics.connections_total++;
+    if (r->stopping)
+        bbt_conn_shutdown(c);
+    return 0;
+}
+
+static void closed(struct bbt_conn *c)
+{
+    bbt_relay *r = c->relay;
+    if (!r)
+        return; /* never established */
+    detach_viewer(c);
+    detach_publisher(c);
+    while (c->ctl_head) {
+        struct ctl_msg *m = c->ctl_head;
+        c->ctl_head = m->next;
+        free(m);
+    }
+    bbt_frame_ref_release(c->rx_frame);
+    free(c->rx_text);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        r->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    r->nconns--;
+    peer_remove(r, c->peer);
+    c->relay = NULL;
+}
+
+void bbt_conn_tick(struct bbt_conn *c, int64_t now)
+{
+    bbt_relay *r = c->relay;
+    if (c->state == CONN_AWAIT_HELLO && now - c->connected_us > r->cfg.limits.auth_timeout_ms * 1000) {
+        r->metrics.refused[BBT_REFUSE_AUTH_TIMEOUT]++;
+        bbt_conn_fail(c, BBT_ETIMEOUT, 4000 - BBT_ETIMEOUT, "no hello in time");
+        return;
+    }
+    /* Nothing drained for stall_timeout (or a closing connection for the grace time): the
+     * peer does not read. Its queue stays bounded meanwhile; now it goes. */
+    int64_t limit = c->state == CONN_CLOSING ? CLOSING_GRACE_US : r->cfg.queue.stall_timeout_ms * 1000;
+    if (c->stall_since_us && now - c->stall_since_us > limit) {
+        if (c->state != CONN_CLOSING)
+            r->metrics.refused[BBT_REFUSE_STALLED]++;
+        BBT_WARN("killing connection peer=%s subject=%s reason=%s", c->peer, c->subject,
+                 c->state == CONN_CLOSING ? "close not drained" : "stalled");
+        c->stall_since_us = 0;
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+}
+
+void bbt_conn_shutdown(struct bbt_conn *c)
+{
+    bbt_conn_fail(c, BBT_OK, 1001, "relay shutting down");
+}
+
+int bbt_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                      size_t len)
+{
+    struct bbt_conn *c = user;
+    bbt_relay *r = lws_context_user(lws_get_context(wsi));
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return filter(wsi, r);
+    case LWS_CALLBACK_ESTABLISHED:
+        return established(c, wsi, r);
+    case LWS_CALLBACK_RECEIVE:
+        if (lws_frame_is_binary(wsi))
+            return rx_binary(c, in, len, lws_is_first_fragment(wsi), lws_is_final_fragment(wsi));
+        return rx_text(c, in, len, lws_is_first_fragment(wsi), lws_is_final_fragment(wsi));
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_writable(c);
+    case LWS_CALLBACK_CLOSED:
+        closed(c);
+        return 0;
+    default:
+        return 0;
+    }
+}

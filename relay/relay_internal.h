@@ -1,0 +1,103 @@
+/* relay/relay_internal.h — state shared by server.c (context, HTTP, housekeeping) and conn.c
+ * (the bbt.v1 WebSocket protocol). Not a public interface. */
+#ifndef BBT_RELAY_INTERNAL_H
+#define BBT_RELAY_INTERNAL_H
+
+#include <libwebsockets.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "config/relay_config.h"
+#include "relay/metrics.h"
+#include "relay/queue.h"
+#include "relay/server.h"
+#include "relay/session.h"
+
+_Static_assert(LWS_PRE <= BBT_FRAME_REF_HEADROOM, "frame headroom must hold the WebSocket header");
+
+enum conn_role { ROLE_NONE = 0, ROLE_SOURCE = 1, ROLE_RECEIVER = 2, ROLE_OPERATOR = 4,
+                 ROLE_RELAY = 8 };
+enum conn_state { CONN_AWAIT_HELLO, CONN_READY, CONN_CLOSING };
+
+/* One pending control message: LWS_PRE headroom, then the JSON text. */
+struct ctl_msg {
+    struct ctl_msg *next;
+    size_t len;
+    unsigned char buf[];
+};
+
+/* Per-connection state of the bbt.v1 protocol (lws allocates and zeroes it, and frees it after
+ * LWS_CALLBACK_CLOSED; everything it points to is freed in conn_closed). */
+struct bbt_conn {
+    struct lws *wsi;
+    bbt_relay *relay;
+    struct bbt_conn *prev, *next;   /* the relay's list of connections */
+    enum conn_state state;
+    enum conn_role role;
+    char subject[BBT_IDENT_MAX + 1];
+    char peer[64];                  /* peer address, for logs and the per-address limit */
+    int64_t connected_us;
+    int bad_messages;
+    /* outgoing control messages, sent before media */
+    struct ctl_msg *ctl_head, *ctl_tail;
+    size_t ctl_count;
+    int close_code;                 /* non-zero: close with this code at the next WRITEABLE */
+    char close_reason[64];
+    /* incoming reassembly */
+    bbt_frame_ref *rx_frame;        /* binary message being received */
+    char *rx_text;                  /* text message being received */
+    size_t rx_text_len;
+    bool rx_overflow;               /* current message exceeded its limit: discard to its end */
+    /* publishing */
+    bbt_session *pub_session;
+    /* viewing */
+    bbt_viewer viewer;              /* viewer.session != NULL while subscribed */
+    int64_t stall_since_us;         /* queue non-empty and not drained since */
+};
+
+struct peer_count {
+    char addr[64];
+    unsigned count;
+};
+
+struct bbt_relay {
+    bbt_relay_config cfg;
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    bbt_registry *reg;
+    bbt_metrics metrics;
+    struct bbt_conn *conns;         /* every WebSocket connection */
+    size_t nconns, npublishers, nviewers;
+    struct peer_count *peers;       /* open connections per peer address */
+    size_t npeers, cap_peers;
+    int64_t started_us;
+    lws_sorted_usec_list_t sul_house;
+    atomic_int stop_requested;
+    bool stopping;
+    int64_t stop_deadline_us;
+    bool done;
+    struct lws_protocols protocols[3];
+    struct lws_http_mount mounts[3];
+    lws_retry_bo_t retry;
+};
+
+/* Monotonic and wall clocks, µs. */
+int64_t bbt_mono_us(void);
+int64_t bbt_wall_us(void);
+
+/* conn.c */
+int bbt_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                      size_t len);
+/* Queue a JSON message for the connection (consumes msg). Returns BBT_OK or an error (the
+ * connection is then marked for closing). */
+int bbt_conn_send_json(struct bbt_conn *c, json_t *msg);
+/* Close the connection with `code` (and an error message first when status < 0). */
+void bbt_conn_fail(struct bbt_conn *c, int status, int code, const char *why);
+/* Housekeeping for one connection at time now (auth timeout, stalls). */
+void bbt_conn_tick(struct bbt_conn *c, int64_t now_us);
+/* Begin graceful shutdown for one connection (close 1001). */
+void bbt_conn_shutdown(struct bbt_conn *c);
+
+
+
+#endif

@@ -1,0 +1,311 @@
+/* relay/server.c — the libwebsockets context: listening socket, TLS, HTTP (static pages,
+ * /healthz, /metrics), the housekeeping timer and graceful shutdown. The bbt.v1 WebSocket
+ * protocol itself is in conn.c. One event-loop thread; see server.h. */
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/log.h"
+#include "proto/status.h"
+#include "relay/relay_internal.h"
+
+#define HOUSEKEEPING_US 250000
+#define SHUTDOWN_GRACE_US 2000000
+#define HTTP_CHUNK 16384
+
+int64_t bbt_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t bbt_wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- HTTP: /healthz and /metrics ----------------------------------------------------------- */
+
+struct http_pss {
+    unsigned char *body; /* LWS_PRE headroom, then the response body */
+    size_t len, sent;
+};
+
+static int http_begin(struct lws *wsi, struct http_pss *h, const char *type, char *text,
+                      size_t len)
+{
+    h->body = malloc(LWS_PRE + len + 1);
+    if (!h->body) {
+        free(text);
+        return lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "out of memory");
+    }
+    memcpy(h->body + LWS_PRE, text, len);
+    free(text);
+    h->len = len;
+    h->sent = 0;
+    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
+                                       *end = hdr + sizeof hdr - 1;
+    if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, type, (lws_filepos_t)len, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return 1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int http_request(struct lws *wsi, struct http_pss *h, bbt_relay *r)
+{
+    char uri[128] = "";
+    lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+    if (strcmp(uri, "/healthz") == 0) {
+        char *t = strdup(r->stopping ? "stopping\n" : "ok\n");
+        return t ? http_begin(wsi, h, "text/plain; charset=utf-8", t, strlen(t)) : 1;
+    }
+    if (strcmp(uri, "/metrics") == 0) {
+        bbt_metrics_gauges g = {.connections = r->nconns, .publishers = r->npublishers,
+                                .viewers = r->nviewers,
+                                .uptime_s = (bbt_mono_us() - r->started_us) / 1000000};
+        size_t len;
+        char *t = bbt_metrics_render(&r->metrics, &g, r->reg, &len);
+        if (!t)
+            return lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "out of memory");
+        return http_begin(wsi, h, "text/plain; version=0.0.4; charset=utf-8", t, len);
+    }
+    return lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+}
+
+static int http_writable(struct lws *wsi, struct http_pss *h)
+{
+    if (!h->body)
+        return 0;
+    size_t n = h->len - h->sent < HTTP_CHUNK ? h->len - h->sent : HTTP_CHUNK;
+    int last = h->sent + n == h->len;
+    /* The chunk is written in place; the bytes before it (already sent) serve as headroom. */
+    unsigned char *p = h->body + LWS_PRE + h->sent;
+    if (lws_write(wsi, p, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+        return -1;
+    h->sent += n;
+    if (!last) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    free(h->body);
+    h->body = NULL;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static void begin_shutdown(bbt_relay *r);
+
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
+{
+    struct http_pss *h = user;
+    bbt_relay *r = lws_context_user(lws_get_context(wsi));
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return http_request(wsi, h, r);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return http_writable(wsi, h);
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (h) {
+            free(h->body);
+            h->body = NULL;
+        }
+        break;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        if (atomic_load(&r->stop_requested))
+            begin_shutdown(r);
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ---- housekeeping and shutdown -------------------------------------------------------------- */
+
+static void begin_shutdown(bbt_relay *r)
+{
+    if (r->stopping)
+        return;
+    r->stopping = true;
+    r->stop_deadline_us = bbt_mono_us() + SHUTDOWN_GRACE_US;
+    BBT_INFO("shutting down: closing %zu connections", r->nconns);
+    for (struct bbt_conn *c = r->conns; c; c = c->next)
+        bbt_conn_shutdown(c);
+}
+
+static void housekeeping(lws_sorted_usec_list_t *sul)
+{
+    bbt_relay *r = lws_container_of(sul, bbt_relay, sul_house);
+    int64_t now = bbt_mono_us();
+    struct bbt_conn *next;
+    for (struct bbt_conn *c = r->conns; c; c = next) {
+        next = c->next; /* ticking never frees a connection synchronously */
+        bbt_conn_tick(c, now);
+    }
+    bbt_registry_sweep(r->reg); /* deferred free: never inside a connection's callback */
+    if (r->stopping && (r->nconns == 0 || now > r->stop_deadline_us)) {
+        r->done = true;
+        lws_cancel_service(r->ctx); /* wake lws_service so bbt_relay_run returns */
+        return;
+    }
+    lws_sul_schedule(r->ctx, 0, &r->sul_house, housekeeping, HOUSEKEEPING_US);
+}
+
+/* ---- session hooks -------------------------------------------------------------------------- */
+
+static void hook_writable(void *conn, void *ud)
+{
+    (void)ud;
+    struct bbt_conn *c = conn;
+    if (!c->stall_since_us)
+        c->stall_since_us = bbt_mono_us();
+    lws_callback_on_writable(c->wsi);
+}
+
+static void hook_keyframe(void *publisher, unsigned track, void *ud)
+{
+    bbt_relay *r = ud;
+    json_t *m = bbt_msg_keyframe((int)track);
+    if (m && bbt_conn_send_json(publisher, m) == BBT_OK)
+        r->metrics.keyframe_requests++;
+}
+
+/* ---- context ------------------------------------------------------------------------------- */
+
+static void setup_protocols_and_mounts(bbt_relay *r)
+{
+    r->protocols[0] = (struct lws_protocols){"http", http_callback, sizeof(struct http_pss), 0,
+                                             0, NULL, 0};
+    r->protocols[1] = (struct lws_protocols){"bbt.v1", bbt_conn_callback, sizeof(struct bbt_conn),
+                                             64 * 1024, 0, NULL, 0};
+    /* Longest prefix wins: /healthz and /metrics are answered by http_callback, the rest are
+     * files under web_root. */
+    struct lws_http_mount *m = r->mounts;
+    m[0] = (struct lws_http_mount){.mountpoint = "/healthz", .origin = "http",
+                                   .origin_protocol = LWSMPRO_CALLBACK,
+                                   .mountpoint_len = 8, .mount_next = &m[1]};
+    m[1] = (struct lws_http_mount){.mountpoint = "/metrics", .origin = "http",
+                                   .origin_protocol = LWSMPRO_CALLBACK,
+                                   .mountpoint_len = 8, .mount_next = &m[2]};
+    m[2] = (struct lws_http_mount){.mountpoint = "/", .origin = r->cfg.relay.web_root,
+                                   .def = "index.html", .origin_protocol = LWSMPRO_FILE,
+                                   .mountpoint_len = 1};
+}
+
+static void setup_tls(bbt_relay *r, struct lws_context_creation_info *info)
+{
+    if (!r->cfg.relay.tls_cert || !r->cfg.relay.tls_cert[0])
+        return;
+    info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info->ssl_cert_filepath = r->cfg.relay.tls_cert;
+    info->ssl_private_key_filepath = r->cfg.relay.tls_key;
+    /* Modern settings only: TLS 1.2 with AEAD forward-secret suites, and TLS 1.3. */
+    info->ssl_cipher_list = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+    info->tls1_3_plus_cipher_list = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                                    "TLS_CHACHA20_POLY1305_SHA256";
+    info->ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
+                            SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE;
+}
+
+static int create_context(bbt_relay *r)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = (int)r->cfg.relay.port;
+    info.iface = r->cfg.relay.listen && strcmp(r->cfg.relay.listen, "0.0.0.0") != 0 ? r->cfg.relay.listen : NULL;
+    info.protocols = r->protocols;
+    info.mounts = r->mounts;
+    info.user = r;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+                   LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    if (!info.iface)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.vhost_name = "bbt-relay";
+    info.server_string = "bbt-relay";
+    info.max_http_header_pool = 256;
+    info.timeout_secs = 10; /* slow HTTP headers (slowloris) are dropped after this */
+    r->retry = (lws_retry_bo_t){.secs_since_valid_ping = 10, .secs_since_valid_hangup = 30};
+    info.retry_and_idle_policy = &r->retry;
+    setup_tls(r, &info);
+    r->ctx = lws_create_context(&info);
+    if (!r->ctx) {
+        BBT_ERROR("cannot listen on %s:%lld (port in use, bad address, or TLS files unreadable)",
+                  r->cfg.relay.listen, (long long)r->cfg.relay.port);
+        return BBT_EIO;
+    }
+    r->vhost = lws_get_vhost_by_name(r->ctx, "bbt-relay");
+    return BBT_OK;
+}
+
+bbt_relay *bbt_relay_new(const bbt_relay_config *cfg, int *err)
+{
+    *err = BBT_ENOMEM;
+    bbt_relay *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->cfg = *cfg; /* the strings stay owned by the caller's cfg, which outlives the relay */
+    r->started_us = bbt_mono_us();
+    atomic_init(&r->stop_requested, 0);
+    bbt_registry_limits lim = {.max_sessions = (size_t)cfg->limits.max_sessions,
+                               .gop_cache_bytes = (size_t)cfg->publisher.gop_cache_bytes,
+                               .idle_us = cfg->publisher.idle_timeout_ms * 1000,
+                               .keyreq_interval_us = 500000};
+    bbt_session_hooks hooks = {.writable = hook_writable, .keyframe = hook_keyframe, .ud = r};
+    r->reg = bbt_registry_new(&lim, &hooks);
+    if (!r->reg) {
+        free(r);
+        return NULL;
+    }
+    setup_protocols_and_mounts(r);
+    lws_set_log_level(LLL_ERR, NULL);
+    if ((*err = create_context(r)) != BBT_OK) {
+        bbt_registry_free(r->reg);
+        free(r);
+        return NULL;
+    }
+    lws_sul_schedule(r->ctx, 0, &r->sul_house, housekeeping, HOUSEKEEPING_US);
+    BBT_INFO("listening on %s:%d (%s), web pages from %s", r->cfg.relay.listen, bbt_relay_port(r),
+             cfg->relay.tls_cert && cfg->relay.tls_cert[0] ? "wss/https" : "ws/http, insecure lab mode",
+             cfg->relay.web_root);
+    *err = BBT_OK;
+    return r;
+}
+
+int bbt_relay_port(const bbt_relay *r)
+{
+    return r->vhost ? lws_get_vhost_listen_port(r->vhost) : -1;
+}
+
+int bbt_relay_run(bbt_relay *r)
+{
+    while (!r->done)
+        if (lws_service(r->ctx, 0) < 0)
+            break;
+    return BBT_OK;
+}
+
+void bbt_relay_stop(bbt_relay *r)
+{
+    atomic_store(&r->stop_requested, 1);
+    lws_cancel_service(r->ctx);
+}
+
+void bbt_relay_free(bbt_relay *r)
+{
+    if (!r)
+        return;
+    lws_sul_cancel(&r->sul_house);
+    lws_context_destroy(r->ctx); /* closes what is left: CLOSED callbacks detach everything */
+    bbt_registry_free(r->reg);
+    free(r->peers);
+    free(r);
+}

@@ -1,0 +1,434 @@
+/* relay/session.c — session registry, publisher, tracks, viewers and fan-out (see session.h). */
+#include "session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/status.h"
+
+struct bbt_session {
+    char id[BBT_SESSION_ID_MAX + 1];
+    bbt_registry *reg;
+    enum bbt_session_state state;
+    void *publisher;
+    int64_t last_in_us;                        /* last frame from the publisher */
+    bbt_track_info tracks[BBT_FRAME_MAX_TRACKS];
+    size_t ntracks;
+    int slot[BBT_FRAME_MAX_TRACKS];            /* track id -> index in tracks[], -1 absent */
+    uint32_t ended;                            /* bit t: track t sent END */
+    bbt_gop_cache *gop[BBT_FRAME_MAX_TRACKS];  /* video and courseware tracks */
+    bbt_track_stats stats[BBT_FRAME_MAX_TRACKS];
+    int64_t last_keyreq_us[BBT_FRAME_MAX_TRACKS];
+    bbt_viewer **viewers;
+    size_t nviewers, cap_viewers;
+    uint64_t bytes_out, frames_out;
+};
+
+struct bbt_registry {
+    bbt_session **sessions;
+    size_t count, cap;
+    bbt_registry_limits lim;
+    bbt_session_hooks hooks;
+};
+
+bbt_registry *bbt_registry_new(const bbt_registry_limits *lim, const bbt_session_hooks *hooks)
+{
+    bbt_registry *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->lim = *lim;
+    r->hooks = *hooks;
+    return r;
+}
+
+static void session_free(bbt_session *s)
+{
+    for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++)
+        bbt_gop_cache_free(s->gop[t]);
+    free(s->viewers);
+    free(s);
+}
+
+void bbt_registry_free(bbt_registry *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->count; i++)
+        session_free(r->sessions[i]);
+    free(r->sessions);
+    free(r);
+}
+
+bbt_session *bbt_registry_find(const bbt_registry *r, const char *id)
+{
+    for (size_t i = 0; i < r->count; i++)
+        if (strcmp(r->sessions[i]->id, id) == 0)
+            return r->sessions[i];
+    return NULL;
+}
+
+static int valid_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > BBT_SESSION_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+bbt_session *bbt_registry_open(bbt_registry *r, const char *id, int *err)
+{
+    bbt_session *s = bbt_registry_find(r, id);
+    if (s)
+        return s;
+    *err = BBT_EINVAL;
+    if (!valid_id(id))
+        return NULL;
+    *err = BBT_ELIMIT;
+    if (r->count >= r->lim.max_sessions)
+        return NULL;
+    *err = BBT_ENOMEM;
+    if (r->count == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        bbt_session **ns = realloc(r->sessions, cap * sizeof *ns);
+        if (!ns)
+            return NULL;
+        r->sessions = ns;
+        r->cap = cap;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    strcpy(s->id, id);
+    s->reg = r;
+    s->state = BBT_SESSION_WAITING;
+    for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++)
+        s->slot[t] = -1;
+    r->sessions[r->count++] = s;
+    return s;
+}
+
+size_t bbt_registry_sweep(bbt_registry *r)
+{
+    size_t freed = 0, w = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        bbt_session *s = r->sessions[i];
+        if (!s->publisher && s->nviewers == 0) {
+            session_free(s);
+            freed++;
+            continue;
+        }
+        r->sessions[w++] = s;
+    }
+    r->count = w;
+    return freed;
+}
+
+size_t bbt_registry_count(const bbt_registry *r) { return r->count; }
+
+bbt_session *bbt_registry_at(const bbt_registry *r, size_t i)
+{
+    return i < r->count ? r->sessions[i] : NULL;
+}
+
+static int is_visual(const bbt_track_info *t)
+{
+    return t->kind == BBT_TRACK_VIDEO || t->kind == BBT_TRACK_COURSEWARE;
+}
+
+/* The automatic camera choice before adaptation decides: the highest camera layer. */
+static int best_camera(const bbt_session *s)
+{
+    int best = -1, layer = -1;
+    for (size_t i = 0; i < s->ntracks; i++)
+        if (s->tracks[i].kind == BBT_TRACK_VIDEO && s->tracks[i].layer > layer) {
+            layer = s->tracks[i].layer;
+            best = s->tracks[i].id;
+        }
+    return best;
+}
+
+static void request_key(bbt_session *s, unsigned track, int64_t now_us)
+{
+    if (!s->publisher || !s->reg->hooks.keyframe)
+        return;
+    if (s->last_keyreq_us[track] &&
+        now_us - s->last_keyreq_us[track] < s->reg->lim.keyreq_interval_us)
+        return;
+    s->last_keyreq_us[track] = now_us ? now_us : 1;
+    s->reg->hooks.keyframe(s->publisher, track, s->reg->hooks.ud);
+}
+
+/* Put the cached group of pictures of `track` into the viewer's queue, or make the queue wait
+ * for (and ask for) the next keyframe when there is none. */
+static void prime_track(bbt_session *s, bbt_viewer *v, unsigned track, int64_t now_us)
+{
+    bbt_gop_cache *c = s->gop[track];
+    size_t n = c ? bbt_gop_cache_count(c) : 0;
+    if (n == 0) {
+        bbt_queue_await_key(v->q, track);
+        request_key(s, track, now_us);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        bbt_queue_push(v->q, bbt_gop_cache_at(c, i), now_us);
+}
+
+/* Choose the viewer's tracks from the session's track list and prime new video tracks. */
+static void choose_tracks(bbt_session *s, bbt_viewer *v, int64_t now_us)
+{
+    uint32_t old = v->tracks, want = 0;
+    int video = -1;
+    if (v->want_video) {
+        if (v->pin_track >= 0 && v->pin_track < BBT_FRAME_MAX_TRACKS &&
+            s->slot[v->pin_track] >= 0 && is_visual(&s->tracks[s->slot[v->pin_track]]))
+            video = v->pin_track;
+        else
+            video = best_camera(s);
+        if (video >= 0)
+            want |= 1u << video;
+        for (size_t i = 0; i < s->ntracks; i++)
+            if (s->tracks[i].kind == BBT_TRACK_COURSEWARE)
+                want |= 1u << s->tracks[i].id;
+    }
+    if (v->want_audio)
+        for (size_t i = 0; i < s->ntracks; i++)
+            if (s->tracks[i].kind == BBT_TRACK_AUDIO)
+                want |= 1u << s->tracks[i].id;
+    for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++)
+        if ((old >> t & 1u) && !(want >> t & 1u))
+            bbt_queue_drop_track(v->q, t);
+    v->tracks = want;
+    v->video_track = video;
+    for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++)
+        if ((want >> t & 1u) && !(old >> t & 1u) && s->slot[t] >= 0 &&
+            is_visual(&s->tracks[s->slot[t]]))
+            prime_track(s, v, t, now_us);
+    if (bbt_queue_count(v->q) && s->reg->hooks.writable)
+        s->reg->hooks.writable(v->conn, s->reg->hooks.ud);
+}
+
+static void set_tracks(bbt_session *s, const bbt_track_info *tracks, size_t n)
+{
+    for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++)
+        s->slot[t] = -1;
+    memcpy(s->tracks, tracks, n * sizeof *tracks);
+    s->ntracks = n;
+    for (size_t i = 0; i < n; i++)
+        s->slot[tracks[i].id] = (int)i;
+}
+
+/* Caches for the visual tracks of the new track list; freed for tracks that went away. */
+static int make_caches(bbt_session *s)
+{
+    for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++) {
+        int visual = s->slot[t] >= 0 && is_visual(&s->tracks[s->slot[t]]);
+        if (!visual) {
+            bbt_gop_cache_free(s->gop[t]);
+            s->gop[t] = NULL;
+        } else if (!s->gop[t] && !(s->gop[t] = bbt_gop_cache_new(s->reg->lim.gop_cache_bytes))) {
+            return BBT_ENOMEM;
+        } else {
+            bbt_gop_cache_clear(s->gop[t]);
+        }
+    }
+    return BBT_OK;
+}
+
+int bbt_session_publish(bbt_session *s, void *conn, const bbt_track_info *tracks, size_t n,
+                        int64_t now_us, void **replaced)
+{
+    *replaced = NULL;
+    if (n == 0 || n > BBT_FRAME_MAX_TRACKS)
+        return BBT_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (tracks[i].id < 0 || tracks[i].id >= BBT_FRAME_MAX_TRACKS)
+            return BBT_EINVAL;
+    if (s->publisher && s->publisher != conn) {
+        if (now_us - s->last_in_us < s->reg->lim.idle_us)
+            return BBT_EEXIST;
+        *replaced = s->publisher;
+    }
+    set_tracks(s, tracks, n);
+    if (make_caches(s) != BBT_OK) {
+        s->ntracks = 0;
+        for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++)
+            s->slot[t] = -1;
+        return BBT_ENOMEM;
+    }
+    s->publisher = conn;
+    s->last_in_us = now_us;
+    s->ended = 0;
+    s->state = BBT_SESSION_LIVE;
+    memset(s->last_keyreq_us, 0, sizeof s->last_keyreq_us);
+    /* A new stream: every viewer restarts its video at a keyframe of the new stream. */
+    for (size_t i = 0; i < s->nviewers; i++) {
+        bbt_viewer *v = s->viewers[i];
+        for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++)
+            if (v->tracks >> t & 1u)
+                bbt_queue_drop_track(v->q, t);
+        v->tracks = 0;
+        choose_tracks(s, v, now_us);
+    }
+    return BBT_OK;
+}
+
+void bbt_session_unpublish(bbt_session *s, void *conn)
+{
+    if (!s->publisher || s->publisher != conn)
+        return;
+    s->publisher = NULL;
+    if (s->state == BBT_SESSION_LIVE)
+        s->state = BBT_SESSION_INTERRUPTED;
+    for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++)
+        if (s->gop[t])
+            bbt_gop_cache_clear(s->gop[t]);
+}
+
+static void note_end(bbt_session *s, const bbt_frame_ref *ref)
+{
+    s->ended |= 1u << ref->track;
+    for (size_t i = 0; i < s->ntracks; i++)
+        if (!(s->ended >> s->tracks[i].id & 1u))
+            return;
+    s->state = BBT_SESSION_ENDED;
+}
+
+int bbt_session_ingest(bbt_session *s, bbt_frame_ref *ref, int64_t now_us)
+{
+    if (ref->track >= BBT_FRAME_MAX_TRACKS || s->slot[ref->track] < 0)
+        return BBT_EFRAME_TRACK;
+    const bbt_track_info *ti = &s->tracks[s->slot[ref->track]];
+    ref->cls = ti->kind == BBT_TRACK_AUDIO ? BBT_CLASS_AUDIO : BBT_CLASS_VIDEO;
+    s->last_in_us = now_us;
+    bbt_track_stats *st = &s->stats[ref->track];
+    st->frames_in++;
+    st->bytes_in += ref->len;
+    if (ref->flags & BBT_FRAME_KEY)
+        st->keyframes_in++;
+    if (s->gop[ref->track])
+        bbt_gop_cache_push(s->gop[ref->track], ref); /* failure: viewers wait for a key */
+    if (ref->flags & BBT_FRAME_END)
+        note_end(s, ref);
+    else if (s->state == BBT_SESSION_ENDED)
+        s->state = BBT_SESSION_LIVE;
+    const uint32_t bit = 1u << ref->track;
+    int want_key = 0;
+    for (size_t i = 0; i < s->nviewers; i++) {
+        bbt_viewer *v = s->viewers[i];
+        if (!(v->tracks & bit))
+            continue;
+        if (bbt_queue_push(v->q, ref, now_us) == BBT_OK) {
+            if (s->reg->hooks.writable)
+                s->reg->hooks.writable(v->conn, s->reg->hooks.ud);
+        } else if (bbt_queue_awaiting_key(v->q, ref->track)) {
+            want_key = 1;
+        }
+    }
+    if (want_key)
+        request_key(s, ref->track, now_us);
+    return BBT_OK;
+}
+
+int bbt_session_add_viewer(bbt_session *s, bbt_viewer *v, int64_t now_us)
+{
+    if (s->nviewers == s->cap_viewers) {
+        size_t cap = s->cap_viewers ? s->cap_viewers * 2 : 16;
+        bbt_viewer **nv = realloc(s->viewers, cap * sizeof *nv);
+        if (!nv)
+            return BBT_ENOMEM;
+        s->viewers = nv;
+        s->cap_viewers = cap;
+    }
+    v->session = s;
+    v->idx = s->nviewers;
+    v->tracks = 0;
+    v->video_track = -1;
+    s->viewers[s->nviewers++] = v;
+    choose_tracks(s, v, now_us);
+    return BBT_OK;
+}
+
+void bbt_session_remove_viewer(bbt_viewer *v)
+{
+    bbt_session *s = v->session;
+    if (!s)
+        return;
+    bbt_viewer *last = s->viewers[--s->nviewers];
+    s->viewers[v->idx] = last;
+    last->idx = v->idx;
+    v->session = NULL;
+    v->tracks = 0;
+}
+
+void bbt_session_switch_video(bbt_viewer *v, int track, int64_t now_us)
+{
+    bbt_session *s = v->session;
+    if (!s || track == v->video_track)
+        return;
+    if (v->video_track >= 0) {
+        bbt_queue_drop_track(v->q, (unsigned)v->video_track);
+        v->tracks &= ~(1u << v->video_track);
+    }
+    v->video_track = -1;
+    if (track >= 0 && track < BBT_FRAME_MAX_TRACKS && s->slot[track] >= 0 &&
+        is_visual(&s->tracks[s->slot[track]])) {
+        v->video_track = track;
+        v->tracks |= 1u << track;
+        prime_track(s, v, (unsigned)track, now_us);
+        if (bbt_queue_count(v->q) && s->reg->hooks.writable)
+            s->reg->hooks.writable(v->conn, s->reg->hooks.ud);
+    }
+}
+
+void bbt_session_request_keyframe(bbt_session *s, unsigned track, int64_t now_us)
+{
+    if (track < BBT_FRAME_MAX_TRACKS && s->gop[track])
+        request_key(s, track, now_us);
+}
+
+const char *bbt_session_id(const bbt_session *s) { return s->id; }
+enum bbt_session_state bbt_session_state(const bbt_session *s) { return s->state; }
+void *bbt_session_publisher(const bbt_session *s) { return s->publisher; }
+size_t bbt_session_viewer_count(const bbt_session *s) { return s->nviewers; }
+uint64_t bbt_session_bytes_out(const bbt_session *s) { return s->bytes_out; }
+uint64_t bbt_session_frames_out(const bbt_session *s) { return s->frames_out; }
+
+const char *bbt_session_state_name(enum bbt_session_state st)
+{
+    static const char *const names[] = {"waiting", "live", "interrupted", "ended"};
+    return (unsigned)st < 4 ? names[st] : "?";
+}
+
+const bbt_track_info *bbt_session_tracks(const bbt_session *s, size_t *n)
+{
+    *n = s->ntracks;
+    return s->tracks;
+}
+
+const bbt_track_info *bbt_session_track(const bbt_session *s, unsigned track)
+{
+    return track < BBT_FRAME_MAX_TRACKS && s->slot[track] >= 0 ? &s->tracks[s->slot[track]]
+                                                                 : NULL;
+}
+
+const bbt_track_stats *bbt_session_track_stats(const bbt_session *s, unsigned track)
+{
+    return track < BBT_FRAME_MAX_TRACKS ? &s->stats[track] : NULL;
+}
+
+bbt_viewer *bbt_session_viewer_at(const bbt_session *s, size_t i)
+{
+    return i < s->nviewers ? s->viewers[i] : NULL;
+}
+
+void bbt_session_count_out(bbt_session *s, size_t bytes)
+{
+    s->bytes_out += bytes;
+    s->frames_out++;
+}

@@ -1,0 +1,352 @@
+/* tests/relay/test_session.c — relay/session.c: publish, fan-out, fast start, publisher loss,
+ * replacement, track choice, keyframe requests, sweep. Time is driven by the test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "proto/frame.h"
+#include "proto/status.h"
+#include "relay/session.h"
+#include "support/failalloc.h"
+
+struct calls {
+    int writable;
+    int keyframes;
+    unsigned last_key_track;
+    void *last_key_conn;
+};
+
+static void on_writable(void *conn, void *ud)
+{
+    (void)conn;
+    ((struct calls *)ud)->writable++;
+}
+
+static void on_keyframe(void *conn, unsigned track, void *ud)
+{
+    struct calls *c = ud;
+    c->keyframes++;
+    c->last_key_track = track;
+    c->last_key_conn = conn;
+}
+
+/* A ladder: track 0 = 180p (layer 0), 1 = 720p (layer 2), 2 = 360p (layer 1), 3 = audio,
+ * 4 = courseware. */
+static const bbt_track_info ladder[] = {
+    {.id = 0, .kind = BBT_TRACK_VIDEO, .codec = "avc1.42C01F", .layer = 0, .width = 320, .height = 180},
+    {.id = 1, .kind = BBT_TRACK_VIDEO, .codec = "avc1.42C01F", .layer = 2, .width = 1280, .height = 720},
+    {.id = 2, .kind = BBT_TRACK_VIDEO, .codec = "avc1.42C01F", .layer = 1, .width = 640, .height = 360},
+    {.id = 3, .kind = BBT_TRACK_AUDIO, .codec = "opus", .sample_rate = 48000, .channels = 1},
+    {.id = 4, .kind = BBT_TRACK_COURSEWARE, .codec = "avc1.42C01F", .width = 1280, .height = 720},
+};
+
+struct fixture {
+    struct calls calls;
+    bbt_registry *reg;
+    int pub; /* its address is the publisher's "connection" */
+};
+
+static int setup(void **state)
+{
+    static struct fixture f;
+    memset(&f, 0, sizeof f);
+    bbt_registry_limits lim = {.max_sessions = 4, .gop_cache_bytes = 1 << 20,
+                               .idle_us = 5000000, .keyreq_interval_us = 500000};
+    bbt_session_hooks hooks = {.writable = on_writable, .keyframe = on_keyframe, .ud = &f.calls};
+    f.reg = bbt_registry_new(&lim, &hooks);
+    assert_non_null(f.reg);
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    bbt_registry_free(f->reg);
+    return 0;
+}
+
+static bbt_queue *mkq(void)
+{
+    bbt_queue_limits lim = {.max_frames = 256, .max_bytes = 1 << 20, .max_delay_us = 1000000};
+    bbt_queue *q = bbt_queue_new(&lim);
+    assert_non_null(q);
+    return q;
+}
+
+static void init_viewer(bbt_viewer *v, void *conn)
+{
+    memset(v, 0, sizeof *v);
+    v->conn = conn;
+    v->q = mkq();
+    v->pin_track = -1;
+    v->want_audio = v->want_video = true;
+}
+
+static int ingest(bbt_session *s, unsigned track, unsigned flags, uint32_t seq, int64_t now)
+{
+    bbt_frame_ref *r = bbt_frame_ref_new(32);
+    r->len = 32;
+    r->track = (uint8_t)track;
+    r->flags = (uint8_t)flags;
+    r->seq = seq;
+    int rc = bbt_session_ingest(s, r, now);
+    bbt_frame_ref_release(r);
+    return rc;
+}
+
+static void test_open_find_and_limits(void **state)
+{
+    struct fixture *f = *state;
+    int err = 0;
+    bbt_session *s = bbt_registry_open(f->reg, "music-3", &err);
+    assert_non_null(s);
+    assert_ptr_equal(bbt_registry_open(f->reg, "music-3", &err), s);
+    assert_ptr_equal(bbt_registry_find(f->reg, "music-3"), s);
+    assert_null(bbt_registry_find(f->reg, "art"));
+    assert_null(bbt_registry_open(f->reg, "bad id!", &err));
+    assert_int_equal(err, BBT_EINVAL);
+    assert_null(bbt_registry_open(f->reg, "", &err));
+    for (int i = 0; i < 3; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "s%d", i);
+        assert_non_null(bbt_registry_open(f->reg, id, &err));
+    }
+    assert_null(bbt_registry_open(f->reg, "one-too-many", &err));
+    assert_int_equal(err, BBT_ELIMIT);
+    assert_int_equal(bbt_session_state(s), BBT_SESSION_WAITING);
+    assert_int_equal(bbt_registry_sweep(f->reg), 4); /* nobody in them */
+    assert_int_equal(bbt_registry_count(f->reg), 0);
+}
+
+static void test_fanout_shares_one_frame(void **state)
+{
+    struct fixture *f = *state;
+    int err;
+    bbt_session *s = bbt_registry_open(f->reg, "s", &err);
+    void *replaced;
+    assert_int_equal(bbt_session_publish(s, &f->pub, ladder, 5, 0, &replaced), BBT_OK);
+    assert_null(replaced);
+    assert_int_equal(bbt_session_state(s), BBT_SESSION_LIVE);
+    bbt_viewer v[3];
+    for (int i = 0; i < 3; i++) {
+        init_viewer(&v[i], &v[i]);
+        assert_int_equal(bbt_session_add_viewer(s, &v[i], 0), BBT_OK);
+        /* automatic choice: the best camera layer (track 1), courseware (4), audio (3) */
+        assert_int_equal(v[i].tracks, (1u << 1) | (1u << 3) | (1u << 4));
+        assert_int_equal(v[i].video_track, 1);
+    }
+    bbt_frame_ref *r = bbt_frame_ref_new(100);
+    r->len = 100;
+    r->track = 3;
+    f->calls.writable = 0;
+    assert_int_equal(bbt_session_ingest(s, r, 10), BBT_OK);
+    assert_int_equal(r->cls, BBT_CLASS_AUDIO);
+    assert_int_equal(r->refs, 4); /* one per viewer queue + ours: never a copy */
+    assert_int_equal(f->calls.writable, 3);
+    for (int i = 0; i < 3; i++)
+        assert_ptr_equal(bbt_queue_peek(v[i].q), r);
+    bbt_frame_ref_release(r);
+    assert_int_equal(ingest(s, 7, 0, 1, 10), BBT_EFRAME_TRACK); /* not in the track list */
+    assert_int_equal(ingest(s, 0, BBT_FRAME_KEY, 1, 10), BBT_OK); /* nobody takes track 0 */
+    assert_int_equal(bbt_queue_count(v[0].q), 1);
+    for (int i = 0; i < 3; i++) {
+        bbt_session_remove_viewer(&v[i]);
+        bbt_queue_free(v[i].q);
+    }
+    assert_int_equal(bbt_session_viewer_count(s), 0);
+    bbt_session_unpublish(s, &f->pub);
+    assert_int_equal(bbt_registry_sweep(f->reg), 1);
+}
+
+/* A viewer that joins mid-GOP gets the cached frames from the last keyframe: decodes at once. */
+static void test_late_join_starts_at_keyframe(void **state)
+{
+    struct fixture *f = *state;
+    int err;
+    bbt_session *s = bbt_registry_open(f->reg, "s", &err);
+    void *replaced;
+    bbt_session_publish(s, &f->pub, ladder, 5, 0, &replaced);
+    ingest(s, 1, 0, 1, 0); /* before any keyframe: not cached */
+    ingest(s, 1, BBT_FRAME_KEY | BBT_FRAME_CONFIG, 2, 0);
+    ingest(s, 3, 0, 1, 0);
+    ingest(s, 1, 0, 3, 0);
+    ingest(s, 1, 0, 4, 0);
+    bbt_viewer v;
+    init_viewer(&v, &v);
+    f->calls.keyframes = 0;
+    bbt_session_add_viewer(s, &v, 100);
+    assert_int_equal(bbt_queue_count(v.q), 3);
+    bbt_frame_ref *first = bbt_queue_peek(v.q);
+    assert_true(first->flags & BBT_FRAME_KEY);
+    assert_int_equal(first->seq, 2);
+    /* the courseware track has no cached keyframe: it waits, and one is requested */
+    assert_true(bbt_queue_awaiting_key(v.q, 4));
+    assert_int_equal(f->calls.keyframes, 1);
+    assert_int_equal(f->calls.last_key_track, 4);
+    assert_ptr_equal(f->calls.last_key_conn, &f->pub);
+    bbt_session_remove_viewer(&v);
+    bbt_queue_free(v.q);
+    bbt_session_unpublish(s, &f->pub);
+}
+
+/* Publisher loss: viewers stay, state interrupted; the publisher comes back, viewers resume
+ * at the next keyframe without doing anything. */
+static void test_publisher_loss_and_return(void **state)
+{
+    struct fixture *f = *state;
+    int err;
+    bbt_session *s = bbt_registry_open(f->reg, "s", &err);
+    void *replaced;
+    bbt_session_publish(s, &f->pub, ladder, 5, 0, &replaced);
+    bbt_viewer v;
+    init_viewer(&v, &v);
+    bbt_session_add_viewer(s, &v, 0);
+    ingest(s, 1, BBT_FRAME_KEY, 1, 0);
+    bbt_session_unpublish(s, &f->pub);
+    assert_int_equal(bbt_session_state(s), BBT_SESSION_INTERRUPTED);
+    assert_int_equal(bbt_registry_sweep(f->reg), 0); /* a viewer is still there */
+    int pub2;
+    assert_int_equal(bbt_session_publish(s, &pub2, ladder, 5, 1000, &replaced), BBT_OK);
+    assert_null(replaced);
+    assert_int_equal(bbt_session_state(s), BBT_SESSION_LIVE);
+    assert_int_equal(bbt_queue_count(v.q), 0);      /* old stream's video is gone */
+    assert_true(bbt_queue_awaiting_key(v.q, 1));    /* and the new one starts at a keyframe */
+    assert_int_equal(ingest(s, 1, 0, 1, 1000), BBT_OK);
+    assert_int_equal(bbt_queue_count(v.q), 0);
+    ingest(s, 1, BBT_FRAME_KEY, 2, 1000);
+    assert_int_equal(bbt_queue_count(v.q), 1);
+    bbt_session_remove_viewer(&v);
+    bbt_queue_free(v.q);
+    bbt_session_unpublish(s, &pub2);
+}
+
+/* A second publisher is refused while the first is live, and replaces it once silent. */
+static void test_second_publisher(void **state)
+{
+    struct fixture *f = *state;
+    int err, other;
+    bbt_session *s = bbt_registry_open(f->reg, "s", &err);
+    void *replaced;
+    bbt_session_publish(s, &f->pub, ladder, 5, 0, &replaced);
+    ingest(s, 3, 0, 1, 1000000);
+    assert_int_equal(bbt_session_publish(s, &other, ladder, 5, 2000000, &replaced), BBT_EEXIST);
+    assert_ptr_equal(bbt_session_publisher(s), &f->pub);
+    /* silent for more than idle_us (5 s) after its last frame at 1 s */
+    assert_int_equal(bbt_session_publish(s, &other, ladder, 5, 6000001, &replaced), BBT_OK);
+    assert_ptr_equal(replaced, &f->pub);
+    assert_ptr_equal(bbt_session_publisher(s), &other);
+    bbt_session_unpublish(s, &f->pub); /* the old connection closing changes nothing */
+    assert_ptr_equal(bbt_session_publisher(s), &other);
+    bbt_session_unpublish(s, &other);
+    assert_null(bbt_session_publisher(s));
+}
+
+static void test_pin_and_switch(void **state)
+{
+    struct fixture *f = *state;
+    int err;
+    bbt_session *s = bbt_registry_open(f->reg, "s", &err);
+    void *replaced;
+    bbt_session_publish(s, &f->pub, ladder, 5, 0, &replaced);
+    ingest(s, 0, BBT_FRAME_KEY, 1, 0);
+    ingest(s, 2, BBT_FRAME_KEY, 1, 0);
+    bbt_viewer v;
+    init_viewer(&v, &v);
+    v.pin_track = 2;
+    v.want_audio = false;
+    bbt_session_add_viewer(s, &v, 0);
+    assert_int_equal(v.video_track, 2);
+    assert_int_equal(v.tracks, (1u << 2) | (1u << 4));
+    assert_int_equal(bbt_queue_count(v.q), 1);
+    bbt_session_switch_video(&v, 0, 10); /* to 180p: its cached keyframe comes at once */
+    assert_int_equal(v.video_track, 0);
+    assert_int_equal(v.tracks, (1u << 0) | (1u << 4));
+    assert_int_equal(bbt_queue_count(v.q), 1);
+    assert_int_equal(bbt_queue_peek(v.q)->track, 0);
+    bbt_session_switch_video(&v, -1, 20); /* audio only (here: nothing but courseware) */
+    assert_int_equal(v.video_track, -1);
+    assert_int_equal(bbt_queue_count(v.q), 0);
+    bbt_session_switch_video(&v, 3, 30); /* an audio track is not a video layer */
+    assert_int_equal(v.video_track, -1);
+    bbt_session_remove_viewer(&v);
+    bbt_queue_free(v.q);
+    bbt_session_unpublish(s, &f->pub);
+}
+
+static void test_keyframe_requests_rate_limited(void **state)
+{
+    struct fixture *f = *state;
+    int err;
+    bbt_session *s = bbt_registry_open(f->reg, "s", &err);
+    void *replaced;
+    bbt_session_publish(s, &f->pub, ladder, 5, 0, &replaced);
+    f->calls.keyframes = 0;
+    bbt_session_request_keyframe(s, 1, 1000);
+    bbt_session_request_keyframe(s, 1, 2000);   /* within 500 ms: suppressed */
+    bbt_session_request_keyframe(s, 3, 2000);   /* audio has no keyframes */
+    assert_int_equal(f->calls.keyframes, 1);
+    bbt_session_request_keyframe(s, 1, 600000);
+    assert_int_equal(f->calls.keyframes, 2);
+    bbt_session_unpublish(s, &f->pub);
+}
+
+static void test_end_of_stream(void **state)
+{
+    struct fixture *f = *state;
+    int err;
+    bbt_session *s = bbt_registry_open(f->reg, "s", &err);
+    void *replaced;
+    bbt_session_publish(s, &f->pub, ladder, 2, 0, &replaced); /* tracks 0 and 1 */
+    ingest(s, 0, BBT_FRAME_END, 9, 0);
+    assert_int_equal(bbt_session_state(s), BBT_SESSION_LIVE);
+    ingest(s, 1, BBT_FRAME_END, 9, 0);
+    assert_int_equal(bbt_session_state(s), BBT_SESSION_ENDED);
+    bbt_session_unpublish(s, &f->pub);
+    assert_int_equal(bbt_session_state(s), BBT_SESSION_ENDED);
+}
+
+static void test_alloc_failure(void **state)
+{
+    struct fixture *f = *state;
+    int err;
+    failalloc_after(0);
+    assert_null(bbt_registry_open(f->reg, "s", &err));
+    failalloc_reset();
+    assert_int_equal(err, BBT_ENOMEM);
+    bbt_session *s = bbt_registry_open(f->reg, "s", &err);
+    void *replaced;
+    failalloc_after(0); /* the GOP caches cannot be made */
+    assert_int_equal(bbt_session_publish(s, &f->pub, ladder, 5, 0, &replaced), BBT_ENOMEM);
+    failalloc_reset();
+    assert_null(bbt_session_publisher(s));
+    bbt_viewer v;
+    init_viewer(&v, &v);
+    failalloc_after(0);
+    assert_int_equal(bbt_session_add_viewer(s, &v, 0), BBT_ENOMEM);
+    failalloc_reset();
+    assert_null(v.session);
+    bbt_queue_free(v.q);
+    failalloc_after(0);
+    assert_null(bbt_registry_new(&(bbt_registry_limits){0}, &(bbt_session_hooks){0}));
+    failalloc_reset();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_find_and_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fanout_shares_one_frame, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_late_join_starts_at_keyframe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_publisher_loss_and_return, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_publisher, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pin_and_switch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyframe_requests_rate_limited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_end_of_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_failure, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
