@@ -1,0 +1,328 @@
+/* tests/relay/test_conn.c — relay/conn.c end to end: a real bbt-relay process and real
+ * WebSocket clients on loopback. Publish/subscribe, late join at a keyframe, publisher loss and
+ * return, refused second publisher, slow-viewer isolation, malformed input closing only the
+ * offending connection, authentication timeout. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "proto/frame.h"
+#include "support/relay_proc.h"
+#include "support/wsclient.h"
+
+#define TRACKS "[{\"id\":0,\"kind\":\"video\",\"codec\":\"avc1.42C01F\",\"layer\":1," \
+               "\"width\":640,\"height\":360},{\"id\":1,\"kind\":\"audio\",\"codec\":\"opus\"," \
+               "\"sample_rate\":48000,\"channels\":1}]"
+
+struct env {
+    relay_proc relay;
+    tc_ctx *t;
+};
+
+static int group_setup(void **state)
+{
+    static struct env e;
+    const char *sets[] = {"queue.stall_timeout=1s", "limits.auth_timeout=500ms",
+                          "publisher.idle_timeout=1s", "queue.max_delay=500ms", NULL};
+    if (relay_start(&e.relay, 0, sets) != 0)
+        return -1;
+    e.t = tc_new();
+    *state = &e;
+    return e.t ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    struct env *e = *state;
+    tc_free(e->t);
+    int rc = relay_stop(&e->relay, SIGTERM, 5000);
+    return rc == 0 ? 0 : -1; /* a clean exit, or the test fails */
+}
+
+/* A media frame: header + `len` payload bytes whose first 4 bytes are the seq again. */
+static size_t frame(uint8_t *buf, unsigned track, unsigned flags, uint32_t seq, size_t len)
+{
+    bbt_frame f = {.track = (uint8_t)track, .flags = (uint8_t)flags, .seq = seq,
+                   .capture_us = 1700000000000000ull + seq, .len = len};
+    assert_int_equal(bbt_frame_encode_header(&f, buf), 0);
+    memset(buf + BBT_FRAME_HEADER_LEN, (int)(seq & 0xff), len);
+    memcpy(buf + BBT_FRAME_HEADER_LEN, &seq, len >= 4 ? 4 : len);
+    return BBT_FRAME_HEADER_LEN + len;
+}
+
+static void send_frame(tc_conn *c, unsigned track, unsigned flags, uint32_t seq, size_t len)
+{
+    uint8_t *buf = malloc(BBT_FRAME_HEADER_LEN + len);
+    size_t n = frame(buf, track, flags, seq, len);
+    assert_int_equal(tc_send_binary(c, buf, n), 0);
+    free(buf);
+}
+
+static tc_conn *publisher(struct env *e, const char *session)
+{
+    tc_conn *p = tc_connect(e->t, e->relay.port, NULL);
+    assert_non_null(p);
+    assert_int_equal(tc_hello(p, "source", "src-1"), 0);
+    char msg[1024];
+    snprintf(msg, sizeof msg, "{\"type\":\"publish\",\"session\":\"%s\",\"tracks\":" TRACKS "}",
+             session);
+    tc_send_text(p, msg);
+    json_t *ack = tc_recv_type(p, "published", 3000);
+    assert_non_null(ack);
+    json_decref(ack);
+    return p;
+}
+
+static tc_conn *viewer(struct env *e, const char *session, const char *expect_state)
+{
+    tc_conn *v = tc_connect(e->t, e->relay.port, NULL);
+    assert_non_null(v);
+    assert_int_equal(tc_hello(v, "receiver", "village-1"), 0);
+    char msg[256];
+    snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"session\":\"%s\"}", session);
+    tc_send_text(v, msg);
+    json_t *tr = tc_recv_type(v, "tracks", 3000);
+    assert_non_null(tr);
+    assert_string_equal(json_string_value(json_object_get(tr, "state")), expect_state);
+    json_decref(tr);
+    return v;
+}
+
+/* The next binary frame; asserts its track and seq. Returns the payload length. */
+static size_t expect_frame(tc_conn *v, unsigned track, uint32_t seq)
+{
+    tc_msg m;
+    for (;;) {
+        assert_int_equal(tc_recv(v, &m, 3000), 0);
+        if (m.binary)
+            break;
+        free(m.data); /* control messages in between are fine */
+    }
+    bbt_frame f;
+    assert_int_equal(bbt_frame_decode(m.data, m.len, 0, &f), 0);
+    assert_int_equal(f.track, track);
+    assert_int_equal(f.seq, seq);
+    uint32_t inner;
+    memcpy(&inner, f.payload, 4);
+    assert_int_equal(inner, seq); /* the payload arrived intact */
+    size_t len = f.len;
+    free(m.data);
+    return len;
+}
+
+static void test_publish_subscribe(void **state)
+{
+    struct env *e = *state;
+    tc_conn *p = publisher(e, "pubsub");
+    tc_conn *v1 = viewer(e, "pubsub", "live"), *v2 = viewer(e, "pubsub", "live");
+    send_frame(p, 0, BBT_FRAME_KEY | BBT_FRAME_CONFIG, 1, 5000);
+    send_frame(p, 1, 0, 1, 80);
+    send_frame(p, 0, 0, 2, 200000); /* larger than one lws buffer: reassembled */
+    for (int i = 0; i < 2; i++) {
+        tc_conn *v = i ? v2 : v1;
+        assert_int_equal(expect_frame(v, 0, 1), 5000);
+        assert_int_equal(expect_frame(v, 1, 1), 80);
+        assert_int_equal(expect_frame(v, 0, 2), 200000);
+    }
+    tc_close(v1);
+    tc_close(v2);
+    tc_close(p);
+}
+
+static void test_late_join_starts_at_keyframe(void **state)
+{
+    struct env *e = *state;
+    tc_conn *p = publisher(e, "late");
+    send_frame(p, 0, 0, 1, 100); /* no keyframe yet: never sent to anyone */
+    send_frame(p, 0, BBT_FRAME_KEY | BBT_FRAME_CONFIG, 2, 1000);
+    send_frame(p, 0, 0, 3, 100);
+    send_frame(p, 0, 0, 4, 100);
+    tc_service(e->t, 50);
+    tc_conn *v = viewer(e, "late", "live");
+    expect_frame(v, 0, 2); /* the cached group of pictures, from its keyframe */
+    expect_frame(v, 0, 3);
+    expect_frame(v, 0, 4);
+    send_frame(p, 0, 0, 5, 100);
+    expect_frame(v, 0, 5); /* then live */
+    tc_close(v);
+    tc_close(p);
+}
+
+static void test_publisher_loss_and_return(void **state)
+{
+    struct env *e = *state;
+    tc_conn *p = publisher(e, "flap");
+    tc_conn *v = viewer(e, "flap", "live");
+    send_frame(p, 0, BBT_FRAME_KEY, 1, 100);
+    expect_frame(v, 0, 1);
+    tc_close(p);
+    json_t *st = tc_recv_type(v, "state", 3000);
+    assert_non_null(st);
+    assert_string_equal(json_string_value(json_object_get(st, "state")), "interrupted");
+    json_decref(st);
+    assert_false(tc_is_closed(v)); /* the viewer stays */
+    tc_conn *p2 = publisher(e, "flap");
+    json_t *tr = tc_recv_type(v, "tracks", 3000); /* told, without asking */
+    assert_non_null(tr);
+    assert_string_equal(json_string_value(json_object_get(tr, "state")), "live");
+    json_decref(tr);
+    send_frame(p2, 0, 0, 7, 100);             /* not a keyframe: the viewer waits for one */
+    send_frame(p2, 0, BBT_FRAME_KEY, 8, 100);
+    expect_frame(v, 0, 8);
+    tc_close(v);
+    tc_close(p2);
+}
+
+static void test_second_publisher_refused(void **state)
+{
+    struct env *e = *state;
+    tc_conn *p = publisher(e, "busy");
+    send_frame(p, 1, 0, 1, 10);
+    tc_conn *q = tc_connect(e->t, e->relay.port, NULL);
+    assert_int_equal(tc_hello(q, "source", "src-2"), 0);
+    tc_send_text(q, "{\"type\":\"publish\",\"session\":\"busy\",\"tracks\":" TRACKS "}");
+    json_t *err = tc_recv_type(q, "error", 3000);
+    assert_non_null(err);
+    assert_string_equal(json_string_value(json_object_get(err, "name")), "BBT_EEXIST");
+    json_decref(err);
+    assert_int_equal(tc_wait_closed(q, 3000), 4005);
+    assert_false(tc_is_closed(p)); /* the first publisher is untouched */
+    tc_close(p);
+}
+
+/* A viewer that stops reading loses only its own frames and is closed after stall_timeout;
+ * the other viewer gets every frame, promptly. */
+static void test_slow_viewer_isolated(void **state)
+{
+    struct env *e = *state;
+    tc_conn *p = publisher(e, "slow");
+    tc_conn *good = viewer(e, "slow", "live"), *bad = viewer(e, "slow", "live");
+    tc_pause_reading(bad, true);
+    uint32_t seq = 1;
+    for (int round = 0; round < 60; round++) { /* 60 × 500 kB = 30 MB: beyond socket buffers */
+        send_frame(p, 0, round % 10 == 0 ? BBT_FRAME_KEY : 0, seq, 500000);
+        assert_int_equal(expect_frame(good, 0, seq), 500000);
+        seq++;
+    }
+    tc_service(e->t, 1500); /* past stall_timeout (1 s) */
+    int st;
+    char *m = http_get(e->relay.port, "/metrics", &st);
+    assert_non_null(m);
+    assert_true(metric_value(m, "bbt_connections_refused_total{reason=\"stalled\"}") >= 1);
+    assert_true(metric_value(m, "bbt_frames_dropped_total{reason=\"video_overflow\"}") > 0);
+    free(m);
+    tc_pause_reading(bad, false); /* it reads again: what was in flight, then the end */
+    assert_int_not_equal(tc_wait_closed(bad, 5000), -1);
+    assert_false(tc_is_closed(good));
+    send_frame(p, 0, 0, seq, 100);
+    expect_frame(good, 0, seq);
+    tc_close(good);
+    tc_close(p);
+}
+
+/* A malformed media frame closes its publisher (4000 + code) and nobody else; the viewer is
+ * told the session is interrupted. */
+static void test_malformed_frame_closes_only_publisher(void **state)
+{
+    struct env *e = *state;
+    tc_conn *p = publisher(e, "bad");
+    tc_conn *v = viewer(e, "bad", "live");
+    uint8_t buf[64];
+    size_t n = frame(buf, 0, BBT_FRAME_KEY, 1, 10);
+    buf[0] = 2; /* version 2 */
+    tc_send_binary(p, buf, n);
+    json_t *err = tc_recv_type(p, "error", 3000);
+    assert_non_null(err);
+    assert_string_equal(json_string_value(json_object_get(err, "name")), "BBT_EFRAME_VERSION");
+    assert_true(json_is_true(json_object_get(err, "fatal")));
+    json_decref(err);
+    assert_int_equal(tc_wait_closed(p, 3000), 4021);
+    json_t *st = tc_recv_type(v, "state", 3000);
+    assert_non_null(st);
+    json_decref(st);
+    assert_false(tc_is_closed(v));
+    /* a track that is not in the track list, and a frame that is too short */
+    tc_conn *p2 = publisher(e, "bad");
+    n = frame(buf, 5, 0, 1, 10);
+    tc_send_binary(p2, buf, n);
+    assert_int_equal(tc_wait_closed(p2, 3000), 4023);
+    tc_conn *p3 = publisher(e, "bad");
+    tc_send_binary(p3, buf, 7);
+    assert_int_equal(tc_wait_closed(p3, 3000), 4020);
+    /* media from a viewer */
+    tc_send_binary(v, buf, 20);
+    assert_int_equal(tc_wait_closed(v, 3000), 4083);
+}
+
+/* Malformed control messages get an error each; the connection survives up to a limit. */
+static void test_bad_control_messages(void **state)
+{
+    struct env *e = *state;
+    tc_conn *c = tc_connect(e->t, e->relay.port, NULL);
+    assert_int_equal(tc_hello(c, "receiver", NULL), 0);
+    const char *bad[] = {"not json", "[1,2]", "{\"type\":\"nope\"}",
+                         "{\"type\":\"subscribe\"}", "{\"type\":\"subscribe\",\"session\":\"a b\"}",
+                         "{\"type\":\"state\",\"session\":\"x\",\"state\":\"live\"}"};
+    const char *names[] = {"BBT_EMSG_JSON", "BBT_EMSG_JSON", "BBT_EMSG_TYPE", "BBT_EMSG_FIELD",
+                           "BBT_EMSG_FIELD", "BBT_EMSG_TYPE"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tc_send_text(c, bad[i]);
+        json_t *err = tc_recv_type(c, "error", 3000);
+        assert_non_null(err);
+        assert_string_equal(json_string_value(json_object_get(err, "name")), names[i]);
+        json_decref(err);
+    }
+    /* a receiver may not publish */
+    tc_send_text(c, "{\"type\":\"publish\",\"session\":\"x\",\"tracks\":" TRACKS "}");
+    json_t *err = tc_recv_type(c, "error", 3000);
+    assert_string_equal(json_string_value(json_object_get(err, "name")), "BBT_EDENIED");
+    json_decref(err);
+    tc_send_text(c, "{\"type\":\"ping\",\"time_us\":5}");
+    json_t *pong = tc_recv_type(c, "pong", 3000);
+    assert_non_null(pong);
+    json_decref(pong);
+    for (int i = 0; i < 20 && !tc_is_closed(c); i++)
+        tc_send_text(c, "{");
+    assert_int_equal(tc_wait_closed(c, 3000), 4040);
+}
+
+static void test_auth_timeout_and_hello_first(void **state)
+{
+    struct env *e = *state;
+    tc_conn *quiet = tc_connect(e->t, e->relay.port, NULL);
+    assert_non_null(quiet);
+    tc_conn *rude = tc_connect(e->t, e->relay.port, NULL);
+    tc_send_text(rude, "{\"type\":\"subscribe\",\"session\":\"x\"}");
+    assert_int_equal(tc_wait_closed(rude, 3000), 4083);
+    assert_int_equal(tc_wait_closed(quiet, 3000), 4008); /* auth_timeout = 500 ms */
+}
+
+static void test_wrong_path_or_protocol_refused(void **state)
+{
+    struct env *e = *state;
+    tc_opts o = {.path = "/other"};
+    assert_null(tc_connect(e->t, e->relay.port, &o));
+    tc_opts o2 = {.protocol = "chat"};
+    assert_null(tc_connect(e->t, e->relay.port, &o2));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_publish_subscribe),
+        cmocka_unit_test(test_late_join_starts_at_keyframe),
+        cmocka_unit_test(test_publisher_loss_and_return),
+        cmocka_unit_test(test_second_publisher_refused),
+        cmocka_unit_test(test_slow_viewer_isolated),
+        cmocka_unit_test(test_malformed_frame_closes_only_publisher),
+        cmocka_unit_test(test_bad_control_messages),
+        cmocka_unit_test(test_auth_timeout_and_hello_first),
+        cmocka_unit_test(test_wrong_path_or_protocol_refused),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

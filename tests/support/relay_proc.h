@@ -1,0 +1,36 @@
+/* tests/support/relay_proc.h — run the real bbt-relay binary for an integration test: on a free
+ * loopback port, with a scratch state/web directory, extra --set options, its log in a file. */
+#ifndef BBT_TEST_RELAY_PROC_H
+#define BBT_TEST_RELAY_PROC_H
+
+#include <sys/types.h>
+
+typedef struct relay_proc {
+    pid_t pid;
+    int port;
+    char dir[256];  /* scratch directory: web/, log */
+    char log[300];
+} relay_proc;
+
+/* The relay binary: $BBT_RELAY_BIN (CTest sets it). */
+const char *relay_bin(void);
+
+/* Start with `sets` (NULL-terminated "section.key=value" strings, may be NULL) on top of a lab
+ * configuration (loopback, plain ws, web pages from dir/web). port 0 picks a free one. Waits
+ * until /healthz answers. 0 on success. */
+int relay_start(relay_proc *p, int port, const char *const *sets);
+
+/* Send `sig` and wait up to timeout_ms; returns the exit status (or 128+signal), -1 on timeout
+ * (the process is then killed). */
+int relay_stop(relay_proc *p, int sig, int timeout_ms);
+
+/* HTTP/1.0 GET on loopback: body (malloc'd, NUL-terminated) or NULL; *status gets the code. */
+char *http_get(int port, const char *path, int *status);
+
+/* A free TCP port on 127.0.0.1. */
+int free_port(void);
+
+/* The value of a metric line "name{labels} value" (name with labels exactly), or -1. */
+double metric_value(const char *text, const char *name_and_labels);
+
+#endif
