@@ -111,9 +111,20 @@ static void test_tls(void **state)
     assert_int_equal(tc_hello(c, "receiver", NULL), 0);
     tc_opts plain = {.timeout_ms = 1000};
     assert_null(tc_connect(t, r.port, &plain)); /* no plain WebSocket on a TLS relay */
+    /* modern settings only: TLS 1.2 and 1.3 are accepted, 1.1 is refused */
+    char cmd[300];
+    const char *versions[] = {"-tls1_3", "-tls1_2", "-tls1_1"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "openssl s_client -connect 127.0.0.1:%d %s </dev/null "
+                 ">/dev/null 2>&1", r.port, versions[i]);
+        int rc = system(cmd);
+        if (i < 2)
+            assert_int_equal(rc, 0);
+        else
+            assert_int_not_equal(rc, 0);
+    }
     assert_int_equal(relay_stop(&r, SIGTERM, 5000), 0);
     tc_free(t);
-    char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
 }

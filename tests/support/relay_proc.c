@@ -62,6 +62,12 @@ char *http_get(int port, const char *path, int *status)
         len += (size_t)got;
         if (cap - len < 1024)
             buf = realloc(buf, cap *= 2);
+        buf[len] = 0;
+        /* stop at the end of the body when its length is known (keep-alive servers) */
+        char *hdr_end = strstr(buf, "\r\n\r\n"), *cl = strcasestr(buf, "content-length:");
+        if (hdr_end && cl && cl < hdr_end &&
+            len >= (size_t)(hdr_end + 4 - buf) + strtoul(cl + 15, NULL, 10))
+            break;
     }
     close(s);
     buf[len] = 0;
