@@ -1,0 +1,243 @@
+/* proto/control_tables.c — the parameter table of every control message (docs/PROTOCOL.md §3).
+ *
+ * One table per message type; docs/PROTOCOL.md §3 has one subsection per table with the same
+ * fields, and tests/proto/test_control.c holds the two together. To add a field: add a row
+ * here, a line to the spec table, and a rejection test. */
+#include "control_internal.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "status.h"
+
+#define P_STR(n, fl, lo, hi) { (n), BBT_PT_STRING, (fl), (lo), (hi), NULL, NULL, BBT_PT_STRING }
+#define P_IDENT(n, fl) { (n), BBT_PT_STRING, (fl) | BBT_P_IDENT, 1, BBT_IDENT_MAX, NULL, NULL, 0 }
+#define P_FMT(n, fl, f) { (n), BBT_PT_STRING, (fl) | (f), 0, 0, NULL, NULL, BBT_PT_STRING }
+#define P_ENUM(n, fl, ch) { (n), BBT_PT_STRING, (fl), 0, 0, NULL, (ch), BBT_PT_STRING }
+#define P_INT(n, fl, lo, hi) { (n), BBT_PT_INT, (fl), (lo), (hi), NULL, NULL, BBT_PT_STRING }
+#define P_NUM(n, fl, lo, hi) { (n), BBT_PT_NUMBER, (fl), (lo), (hi), NULL, NULL, BBT_PT_STRING }
+#define P_BOOL(n, fl) { (n), BBT_PT_BOOL, (fl), 0, 0, NULL, NULL, BBT_PT_STRING }
+#define P_OBJ(n, fl, f) { (n), BBT_PT_OBJECT, (fl), 0, 0, (f), NULL, BBT_PT_STRING }
+#define P_ARR(n, fl, lo, hi, f) { (n), BBT_PT_ARRAY, (fl), (lo), (hi), (f), NULL, BBT_PT_OBJECT }
+#define P_REF(n, fl) { (n), BBT_PT_REF, (fl), 0, 0, NULL, NULL, BBT_PT_STRING }
+#define P_END { NULL, BBT_PT_STRING, 0, 0, 0, NULL, NULL, BBT_PT_STRING }
+
+#define REQ BBT_P_REQUIRED
+#define OPT 0u
+#define NUL_OK BBT_P_NULLABLE
+#define BIG BBT_JSON_INT_MAX
+
+static const char *const roles[] = {"source", "receiver", "operator", "relay", NULL};
+static const char *const plan_roles[] = {"source", "receiver", NULL};
+static const char *const kinds[] = {"video", "audio", "courseware", NULL};
+static const char *const states[] = {"waiting", "live", "interrupted", "ended", NULL};
+static const char *const plan_states[] = {"upcoming", "starting", "live",
+                                          "ended",    "cancelled", "failed", NULL};
+static const char *const auto_choice[] = {"auto", NULL};
+
+const bbt_param bbt_envelope_params[] = {
+    P_REF("id", OPT),
+    P_REF("ref_id", OPT),
+    P_END,
+};
+
+static const bbt_param client_fields[] = {
+    P_STR("name", OPT, 0, 64),
+    P_STR("version", OPT, 0, 32),
+    P_END,
+};
+
+static const bbt_param hello[] = {
+    P_STR("token", REQ, 0, 4096),
+    P_ENUM("role", REQ, roles),
+    P_IDENT("classroom", OPT),
+    P_OBJ("client", OPT, client_fields),
+    P_BOOL("resume", OPT),
+    P_END,
+};
+
+static const bbt_param limits_fields[] = {
+    P_INT("max_frame_bytes", OPT, 1, 8 * 1024 * 1024),
+    P_INT("max_message_bytes", OPT, 1, 16 * 1024 * 1024),
+    P_END,
+};
+
+static const bbt_param welcome[] = {
+    P_STR("server", REQ, 1, 128),
+    P_INT("version", REQ, 1, 255),
+    P_INT("time_us", REQ, 0, BIG),
+    P_STR("subject", REQ, 1, 64),
+    P_ENUM("role", REQ, roles),
+    P_INT("heartbeat_ms", REQ, 100, 3600000),
+    P_OBJ("limits", OPT, limits_fields),
+    P_END,
+};
+
+static const bbt_param error[] = {
+    P_INT("code", REQ, 1, 999),
+    P_STR("name", REQ, 1, 64),
+    P_STR("message", REQ, 0, 1024),
+    P_STR("ref_type", OPT | NUL_OK, 1, 32),
+    P_REF("ref_id", OPT | NUL_OK),
+    P_IDENT("session", OPT | NUL_OK),
+    P_BOOL("fatal", OPT),
+    P_END,
+};
+
+static const bbt_param track_fields[] = {
+    P_INT("id", REQ, 0, BBT_MAX_TRACKS - 1),
+    P_ENUM("kind", REQ, kinds),
+    P_STR("codec", REQ, 1, BBT_CODEC_MAX),
+    P_INT("layer", OPT, 0, 7),
+    P_INT("width", OPT, 0, 7680),
+    P_INT("height", OPT, 0, 4320),
+    P_NUM("fps", OPT, 0, 120),
+    P_INT("bitrate", OPT, 0, 50000000),
+    P_INT("sample_rate", OPT, 8000, 192000),
+    P_INT("channels", OPT, 1, 8),
+    P_END,
+};
+
+const bbt_param bbt_tracks_param = P_ARR("tracks", REQ, 0, BBT_MAX_TRACKS, track_fields);
+
+static const bbt_param publish[] = {
+    P_IDENT("session", REQ),
+    P_STR("title", OPT, 0, 256),
+    P_ARR("tracks", REQ, 1, BBT_MAX_TRACKS, track_fields),
+    P_END,
+};
+
+static const bbt_param published[] = {
+    P_IDENT("session", REQ),
+    P_ARR("tracks", REQ, 1, BBT_MAX_TRACKS, track_fields),
+    P_END,
+};
+
+static const bbt_param subscribe[] = {
+    P_IDENT("session", REQ),
+    {"layer", BBT_PT_INT, BBT_P_OR_CHOICE, 0, BBT_MAX_TRACKS - 1, NULL, auto_choice, 0},
+    P_BOOL("audio", OPT),
+    P_BOOL("video", OPT),
+    P_END,
+};
+
+static const bbt_param session_only[] = {
+    P_IDENT("session", REQ),
+    P_END,
+};
+
+static const bbt_param tracks[] = {
+    P_IDENT("session", REQ),
+    P_ENUM("state", REQ, states),
+    P_ARR("tracks", REQ, 0, BBT_MAX_TRACKS, track_fields),
+    P_END,
+};
+
+static const bbt_param state[] = {
+    P_IDENT("session", REQ),
+    P_ENUM("state", REQ, states),
+    P_STR("reason", OPT, 0, 256),
+    P_INT("layer", OPT, -1, BBT_MAX_TRACKS - 1),
+    P_STR("message", OPT, 0, 1024),
+    P_END,
+};
+
+static const bbt_param latency_fields[] = {
+    P_NUM("p50", REQ, 0, BIG),
+    P_NUM("p95", REQ, 0, BIG),
+    P_NUM("max", REQ, 0, BIG),
+    P_END,
+};
+
+static const bbt_param report[] = {
+    P_IDENT("session", REQ),
+    P_INT("bytes", OPT, 0, BIG),
+    P_INT("frames_decoded", OPT, 0, BIG),
+    P_INT("frames_dropped", OPT, 0, BIG),
+    P_INT("buffer_ms", OPT, 0, 600000),
+    P_INT("stalls", OPT, 0, BIG),
+    P_INT("stall_ms", OPT, 0, BIG),
+    P_OBJ("latency_ms", OPT, latency_fields),
+    P_INT("layer", OPT, -1, BBT_MAX_TRACKS - 1),
+    P_BOOL("audio_ok", OPT),
+    P_INT("audio_underruns", OPT, 0, BIG),
+    P_END,
+};
+
+static const bbt_param keyframe[] = {
+    P_INT("track", REQ, 0, BBT_MAX_TRACKS - 1),
+    P_STR("reason", OPT, 0, 256),
+    P_END,
+};
+
+static const bbt_param bye[] = {
+    P_STR("reason", OPT, 0, 256),
+    P_END,
+};
+
+static const bbt_param ping[] = {
+    P_INT("time_us", OPT, 0, BIG),
+    P_END,
+};
+
+static const bbt_param plan_session_fields[] = {
+    P_IDENT("session", REQ),
+    P_STR("title", OPT, 0, 256),
+    P_STR("subject", OPT, 0, 64),
+    P_STR("teacher", OPT, 0, 64),
+    P_FMT("start", REQ, BBT_P_HHMM),
+    P_FMT("end", REQ, BBT_P_HHMM),
+    P_ENUM("role", REQ, plan_roles),
+    P_ENUM("state", REQ, plan_states),
+    P_END,
+};
+
+static const bbt_param plan[] = {
+    P_IDENT("classroom", REQ),
+    P_FMT("date", REQ, BBT_P_DATE),
+    P_ARR("sessions", REQ, 0, 256, plan_session_fields),
+    P_END,
+};
+
+static const bbt_param hand[] = {
+    P_IDENT("session", REQ),
+    P_IDENT("classroom", OPT),
+    P_BOOL("raised", REQ),
+    P_END,
+};
+
+/* publish, published, tracks: the typed track-list rules (duplicate ids, kind-specific fields). */
+static int check_tracks(const json_t *msg, const char *path, char *err, size_t errlen)
+{
+    bbt_track_info t[BBT_MAX_TRACKS];
+    size_t n;
+    char p[BBT_PATH_MAX];
+    snprintf(p, sizeof p, "%s.tracks", path);
+    return bbt_tracks_read(json_object_get(msg, "tracks"), p, t, BBT_MAX_TRACKS, &n, err, errlen);
+}
+
+static const struct bbt_msg_spec specs[BBT_MSG__COUNT] = {
+    [BBT_MSG_HELLO] = {"hello", hello, NULL},
+    [BBT_MSG_WELCOME] = {"welcome", welcome, NULL},
+    [BBT_MSG_ERROR] = {"error", error, NULL},
+    [BBT_MSG_PUBLISH] = {"publish", publish, check_tracks},
+    [BBT_MSG_PUBLISHED] = {"published", published, check_tracks},
+    [BBT_MSG_SUBSCRIBE] = {"subscribe", subscribe, NULL},
+    [BBT_MSG_UNSUBSCRIBE] = {"unsubscribe", session_only, NULL},
+    [BBT_MSG_TRACKS] = {"tracks", tracks, check_tracks},
+    [BBT_MSG_STATE] = {"state", state, NULL},
+    [BBT_MSG_REPORT] = {"report", report, NULL},
+    [BBT_MSG_KEYFRAME] = {"keyframe", keyframe, NULL},
+    [BBT_MSG_BYE] = {"bye", bye, NULL},
+    [BBT_MSG_PING] = {"ping", ping, NULL},
+    [BBT_MSG_PONG] = {"pong", ping, NULL},
+    [BBT_MSG_PLAN] = {"plan", plan, NULL},
+    [BBT_MSG_HAND] = {"hand", hand, NULL},
+};
+
+const struct bbt_msg_spec *bbt_msg_spec_get(bbt_msg_type type)
+{
+    if ((unsigned)type >= BBT_MSG__COUNT)
+        return NULL;
+    return &specs[type];
+}
