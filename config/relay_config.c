@@ -1,0 +1,149 @@
+/* config/relay_config.c — bbt-relay's configuration table (see relay_config.h). */
+#include "relay_config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "proto/status.h"
+
+#define F(field) offsetof(bbt_relay_config, field)
+#define KIB BBT_CFG_KIB
+#define MIB BBT_CFG_MIB
+#define SEC BBT_CFG_SEC
+#define MINUTES BBT_CFG_MINUTES
+
+/* section, key, type, default, min, max, field, choices, help (中文\nEnglish), check */
+const bbt_directive bbt_relay_directives[] = {
+    {"relay", "listen", BBT_CFG_STRING, "0.0.0.0", 1, 255, F(relay.listen), NULL,
+     "监听地址：0.0.0.0 表示所有 IPv4 地址，:: 表示所有 IPv6 地址。\n"
+     "Address to listen on: 0.0.0.0 for every IPv4 address, :: for every IPv6 address.", NULL},
+    {"relay", "port", BBT_CFG_INT, "8443", 1, 65535, F(relay.port), NULL,
+     "监听端口（HTTPS 与 WebSocket 共用）。\nTCP port for HTTPS and WebSocket.", NULL},
+    {"relay", "web_root", BBT_CFG_PATH, "/usr/share/banbantong/web", 1, 4095, F(relay.web_root),
+     NULL, "播放页与管理页所在目录。\nDirectory of the player and dashboard pages.", NULL},
+    {"relay", "state_dir", BBT_CFG_PATH, "/var/lib/banbantong", 1, 4095, F(relay.state_dir), NULL,
+     "数据目录：课表数据库、录像。\nState directory: schedule database, recordings.", NULL},
+    {"relay", "tls_cert", BBT_CFG_PATH, "", 0, 4095, F(relay.tls_cert), NULL,
+     "TLS 证书（PEM，可含证书链）；为空则不启用 TLS。\n"
+     "TLS certificate (PEM, may hold the chain); empty: no TLS.", NULL},
+    {"relay", "tls_key", BBT_CFG_PATH, "", 0, 4095, F(relay.tls_key), NULL,
+     "TLS 证书的私钥（PEM）。\nPrivate key (PEM) of tls_cert.", NULL},
+    {"relay", "tls_ca", BBT_CFG_PATH, "", 0, 4095, F(relay.tls_ca), NULL,
+     "中继之间互连时用于验证对方的 CA 证书；为空则用系统证书库。\n"
+     "CA bundle to verify other relays; empty: the system store.", NULL},
+    {"relay", "allow_insecure", BBT_CFG_BOOL, "false", 0, 0, F(relay.allow_insecure), NULL,
+     "允许不加密的 ws:// 和 http://（仅限测试环境）；没有证书且为 false 时中继拒绝启动。\n"
+     "Allow plain ws:// and http:// (test set-ups only); with no certificate and false, the "
+     "relay refuses to start.", NULL},
+    {"relay", "log_level", BBT_CFG_ENUM, "info", 0, 0, F(relay.log_level), bbt_cfg_log_levels,
+     "日志详细程度。\nHow much to log.", NULL},
+    {"relay", "server_name", BBT_CFG_STRING, "", 0, 128, F(relay.server_name), NULL,
+     "页面上显示的名称，如“某某县教育局”。\nName shown in the pages, e.g. a county bureau.", NULL},
+
+    {"limits", "max_viewers", BBT_CFG_INT, "10000", 1, 1000000, F(limits.max_viewers), NULL,
+     "同时观看的最大人数（所有课堂合计）。\nMost viewers at once, all sessions together.", NULL},
+    {"limits", "max_connections_per_ip", BBT_CFG_INT, "256", 1, 1000000,
+     F(limits.max_connections_per_ip), NULL,
+     "每个 IP 地址的最大连接数（一所学校常共用一个出口地址）。\n"
+     "Most connections from one IP address (a school often shares one).", NULL},
+    {"limits", "max_message_bytes", BBT_CFG_SIZE, "64k", KIB(1), MIB(1),
+     F(limits.max_message_bytes), NULL,
+     "一条控制消息（JSON 文本）的最大长度。\nLargest control (JSON text) message.", NULL},
+    {"limits", "max_json_depth", BBT_CFG_INT, "8", 2, 32, F(limits.max_json_depth), NULL,
+     "控制消息 JSON 的最大嵌套层数。\nDeepest nesting of a control message.", NULL},
+    {"limits", "max_frame_bytes", BBT_CFG_SIZE, "2M", KIB(1), MIB(8), F(limits.max_frame_bytes),
+     NULL, "一个媒体帧的最大长度。\nLargest media frame payload.", NULL},
+    {"limits", "auth_timeout", BBT_CFG_DURATION, "5s", 100, MINUTES(5), F(limits.auth_timeout_ms),
+     NULL, "连接后必须在此时间内完成认证。\nA new connection must authenticate within this.",
+     NULL},
+    {"limits", "max_sessions", BBT_CFG_INT, "1000", 1, 100000, F(limits.max_sessions), NULL,
+     "同时进行的课堂（会话）最大数。\nMost sessions (live lessons) at once.", NULL},
+
+    {"queue", "max_delay", BBT_CFG_DURATION, "1000ms", 100, SEC(30), F(queue.max_delay_ms), NULL,
+     "每个观看者队列按媒体时间计的上限，超过则按丢弃策略丢帧，延迟不会无限增长。\n"
+     "Bound of a viewer's queue in media time; beyond it frames are dropped by the written "
+     "policy, so latency stays bounded.", NULL},
+    {"queue", "max_bytes", BBT_CFG_SIZE, "2M", KIB(64), MIB(64), F(queue.max_bytes), NULL,
+     "每个观看者队列按字节计的上限。\nBound of a viewer's queue in bytes.", NULL},
+    {"queue", "stall_timeout", BBT_CFG_DURATION, "10s", SEC(1), MINUTES(10),
+     F(queue.stall_timeout_ms), NULL,
+     "观看者在此时间内一点数据也没有读取则断开。\nA viewer that reads nothing for this long is "
+     "closed.", NULL},
+
+    {"publisher", "idle_timeout", BBT_CFG_DURATION, "5s", SEC(1), MINUTES(5),
+     F(publisher.idle_timeout_ms), NULL,
+     "推流端静默超过此时间视为已离开，可被新的推流端替换。\n"
+     "A publisher silent this long is considered gone and may be replaced.", NULL},
+    {"publisher", "gop_cache_bytes", BBT_CFG_SIZE, "4M", 0, MIB(64), F(publisher.gop_cache_bytes),
+     NULL, "每路视频缓存自上一个关键帧以来的帧，新观看者可立即出画面；0 表示不缓存。\n"
+           "Per video track, frames since the last keyframe, so a new viewer sees a picture at "
+           "once; 0: no cache.", NULL},
+
+    {"adapt", "enabled", BBT_CFG_BOOL, "true", 0, 0, F(adapt.enabled), NULL,
+     "按每个观看者的网络状况自动选择画质。\nChoose a quality layer per viewer from its link.",
+     NULL},
+    {"adapt", "safety", BBT_CFG_DOUBLE, "0.8", BBT_CFG_MICRO(0.1), BBT_CFG_MICRO(1.0),
+     F(adapt.safety), NULL,
+     "一个画质层最多可占用实测吞吐量的比例。\nFraction of a viewer's measured throughput a "
+     "layer may use.", NULL},
+    {"adapt", "upswitch_hold", BBT_CFG_DURATION, "8s", SEC(1), MINUTES(5), F(adapt.upswitch_hold_ms),
+     NULL, "更高画质须持续可承载这么久才切换上去。\nA higher layer must fit this long before "
+           "switching up.", NULL},
+    {"adapt", "downswitch_delay", BBT_CFG_DURATION, "300ms", 0, SEC(10),
+     F(adapt.downswitch_delay_ms), NULL,
+     "拥塞持续这么久就切换到较低画质。\nA congested viewer switches down after this.", NULL},
+};
+
+const size_t bbt_relay_directives_count = sizeof bbt_relay_directives / sizeof bbt_relay_directives[0];
+
+int bbt_relay_config_load(const char *path, bbt_relay_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg)
+        return BBT_EINVAL;
+    memset(cfg, 0, sizeof *cfg);
+    if (!path)
+        return bbt_config_load_buffer("defaults", "", 0, bbt_relay_directives,
+                                      bbt_relay_directives_count, cfg, err, errlen);
+    return bbt_config_load_file(path, bbt_relay_directives, bbt_relay_directives_count, cfg, err,
+                                errlen);
+}
+
+static int check_fail(char *err, size_t errlen, const char *msg)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", msg);
+    return BBT_ECONFIG_VALUE;
+}
+
+int bbt_relay_config_check(const bbt_relay_config *cfg, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!cfg || !cfg->relay.tls_cert || !cfg->relay.tls_key)
+        return BBT_EINVAL;
+    bool cert = cfg->relay.tls_cert[0] != '\0', key = cfg->relay.tls_key[0] != '\0';
+    if (!cert && !key && !cfg->relay.allow_insecure)
+        return check_fail(err, errlen,
+                          "[relay] tls_cert is empty and allow_insecure = false: refusing to start "
+                          "without TLS. Set tls_cert and tls_key, or allow_insecure = true for a "
+                          "test set-up (没有配置 TLS 证书：请设置 tls_cert 和 tls_key)");
+    if (cert && !key)
+        return check_fail(err, errlen,
+                          "[relay] tls_key is empty: tls_cert needs its private key");
+    if (key && !cert)
+        return check_fail(err, errlen, "[relay] tls_cert is empty: tls_key needs its certificate");
+    if (cfg->queue.max_bytes < cfg->limits.max_frame_bytes) {
+        if (err && errlen)
+            snprintf(err, errlen,
+                     "[queue] max_bytes (%lld) is smaller than [limits] max_frame_bytes (%lld): a "
+                     "viewer's queue must hold at least one frame",
+                     (long long)cfg->queue.max_bytes, (long long)cfg->limits.max_frame_bytes);
+        return BBT_ECONFIG_VALUE;
+    }
+    return BBT_OK;
+}
+
+void bbt_relay_config_free(bbt_relay_config *cfg)
+{
+    bbt_config_free(bbt_relay_directives, bbt_relay_directives_count, cfg);
+}

@@ -1,0 +1,79 @@
+/* config/relay_config.h — the configuration of bbt-relay (relay.ini).
+ *
+ * Every key, its default, range and meaning is one entry of bbt_relay_directives
+ * (config/relay_config.c); config/relay.example.ini and docs/CONFIG.md document them and the
+ * tests keep all three in step. Durations are in milliseconds (fields ending in _ms), sizes in
+ * bytes. The strings are owned by the struct: release them with bbt_relay_config_free().
+ *
+ * Typical start-up:
+ *     bbt_relay_config cfg;
+ *     if (bbt_relay_config_load(path, &cfg, err, sizeof err) != BBT_OK)    -> print err, exit
+ *     for each --set argument: bbt_config_set_arg(bbt_relay_directives,
+ *                                                 bbt_relay_directives_count, &cfg, arg, ...)
+ *     if (bbt_relay_config_check(&cfg, err, sizeof err) != BBT_OK)         -> print err, exit
+ */
+#ifndef BBT_CONFIG_RELAY_CONFIG_H
+#define BBT_CONFIG_RELAY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/directives.h"
+
+typedef struct bbt_relay_config {
+    struct {
+        char *listen;        /* address to bind, "0.0.0.0" or "::" for all */
+        int64_t port;        /* 1..65535 */
+        char *web_root;      /* the player and dashboard pages */
+        char *state_dir;     /* schedule database, recordings */
+        char *tls_cert;      /* PEM certificate (chain); "" = no TLS */
+        char *tls_key;       /* PEM private key of tls_cert */
+        char *tls_ca;        /* CA bundle for relay-to-relay links; "" = system store */
+        bool allow_insecure; /* plain ws:// and http:// allowed when there is no certificate */
+        int log_level;       /* BBT_CFG_LOG_* */
+        char *server_name;   /* shown in the pages, e.g. "某某县教育局" */
+    } relay;
+    struct {
+        int64_t max_viewers;
+        int64_t max_connections_per_ip;
+        int64_t max_message_bytes; /* one control (text) message */
+        int64_t max_json_depth;
+        int64_t max_frame_bytes;   /* one media frame payload */
+        int64_t auth_timeout_ms;   /* hello/auth must arrive within this */
+        int64_t max_sessions;
+    } limits;
+    struct {
+        int64_t max_delay_ms;     /* a viewer queue's bound, in media time */
+        int64_t max_bytes;        /* ... and in bytes */
+        int64_t stall_timeout_ms; /* a viewer that reads nothing this long is closed */
+    } queue;
+    struct {
+        int64_t idle_timeout_ms; /* a silent publisher is gone after this, and replaceable */
+        int64_t gop_cache_bytes; /* per video track; 0 = no cache */
+    } publisher;
+    struct {
+        bool enabled;                /* per-viewer layer choice */
+        double safety;               /* fraction of the measured throughput a layer may use */
+        int64_t upswitch_hold_ms;    /* a layer must fit this long before switching up */
+        int64_t downswitch_delay_ms; /* a congested viewer switches down after this */
+    } adapt;
+} bbt_relay_config;
+
+extern const bbt_directive bbt_relay_directives[];
+extern const size_t bbt_relay_directives_count;
+
+/* Loads `path` over the defaults (path NULL: the defaults only). Whatever cfg held before is
+ * ignored. Returns BBT_OK or a code of bbt_config_load_file() with err saying where and why;
+ * on failure cfg holds no memory (bbt_relay_config_free() on it is harmless). */
+int bbt_relay_config_load(const char *path, bbt_relay_config *cfg, char *err, size_t errlen);
+
+/* The rules that involve several keys, for after the last --set: a relay without a TLS
+ * certificate refuses to start unless allow_insecure = true; a certificate needs its key (and
+ * the other way round); a viewer queue holds at least one frame of max_frame_bytes.
+ * BBT_OK or BBT_ECONFIG_VALUE with a message naming the keys. */
+int bbt_relay_config_check(const bbt_relay_config *cfg, char *err, size_t errlen);
+
+void bbt_relay_config_free(bbt_relay_config *cfg);
+
+#endif
