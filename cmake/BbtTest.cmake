@@ -40,3 +40,21 @@ function(bbt_fuzz_harness name)
     set_target_properties(fuzz_${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
   endif()
 endfunction()
+
+# An integration test: a cmocka program that runs the real programs (bbt-relay, ...) and talks to
+# them over loopback with the lws test client in tests/support/.
+function(bbt_integration_test src)
+  cmake_parse_arguments(T "" "" "LIBS;LABELS" ${ARGN})
+  bbt_unit_test(${src} LIBS ${T_LIBS} LABELS integration ${T_LABELS})
+  get_filename_component(dir ${src} DIRECTORY)
+  get_filename_component(base ${src} NAME_WE)
+  string(REGEX REPLACE "^test_" "" unit ${base})
+  string(REPLACE "/" "_" dirname "${dir}")
+  target_sources(test_${dirname}_${unit} PRIVATE ${CMAKE_SOURCE_DIR}/tests/support/wsclient.c
+                 ${CMAKE_SOURCE_DIR}/tests/support/relay_proc.c)
+  target_link_libraries(test_${dirname}_${unit} PRIVATE PkgConfig::LWS PkgConfig::JANSSON)
+  add_dependencies(test_${dirname}_${unit} bbt-relay)
+  set_tests_properties(${dir}/${unit} PROPERTIES
+    LABELS "integration;${T_LABELS}" TIMEOUT 300
+    ENVIRONMENT "BBT_RELAY_BIN=$<TARGET_FILE:bbt-relay>")
+endfunction()
