@@ -1,0 +1,178 @@
+/* tests/bench/bench.h — bbt-bench internals shared by its source files (not a public API).
+ *
+ * One thread, one lws client context, every connection on it: a synthetic publisher
+ * (publisher.c) replays a recording in real time in a loop, N viewers (viewers.c) subscribe and
+ * check every frame's sequence number and latency; bench_main.c drives the phases (spawn relay,
+ * publish, ramp viewers, measure, drain, report) and procstat.c reads /proc and runs the relay.
+ *
+ * Ownership: struct bench owns everything (recording, viewers array, histogram, lws context);
+ * the lws connections carry pointers into it as user data (lws never frees them). No global
+ * state: callbacks find the bench through lws_context_user().
+ */
+#ifndef BBT_BENCH_H
+#define BBT_BENCH_H
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "stats.h"
+#include "stream.h"
+
+#define BENCH_MAX_RSS_SAMPLES 1024
+#define BENCH_TICK_US 10000
+
+typedef struct bench_opts {
+    const char *mode;        /* "fanout" | "idle" */
+    const char *relay_url;   /* ws://host:port/path (NULL with --spawn-relay) */
+    int viewers;
+    double seconds;          /* measured interval (idle: soak length, 0 = none) */
+    int layer;               /* video track id the viewers pin */
+    const char *session;
+    const char *stream_path;
+    bool spawn_relay;
+    const char *relay_bin;
+    pid_t relay_pid;         /* --relay-pid, or the spawned relay */
+    bool json;
+    bool allow_loss;
+    int ramp_batch;          /* viewers connected per ramp step */
+    int ramp_interval_ms;
+    int report_ms;           /* viewer report interval, 0 = no reports */
+    int relay_cpu, bench_cpu; /* CPU to pin to, -1 = leave alone */
+    const char *token;
+    int rss_interval_s;
+    double drain_seconds;
+    double connect_timeout_s;
+} bench_opts;
+
+enum viewer_state { V_IDLE, V_CONNECTING, V_HELLO, V_SUBSCRIBING, V_SUBSCRIBED, V_CLOSED };
+
+/* Pending text messages of one connection (bit mask). */
+enum { SEND_HELLO = 1, SEND_SUBSCRIBE = 2, SEND_REPORT = 4, SEND_PUBLISH = 8 };
+
+typedef struct viewer {
+    struct bench *b;
+    struct lws *wsi;
+    int idx;
+    enum viewer_state state;
+    bool failed;             /* connect or handshake failure (before subscribed) */
+    bool dropped;            /* closed after it had subscribed */
+    unsigned pending;
+    int64_t next_report_us;
+    /* receive state of the current message */
+    bool in_msg, msg_binary;
+    uint8_t hdr[BBT_FRAME_HEADER_LEN];
+    uint8_t hdr_len;
+    size_t msg_len;
+    char *text;              /* text message being reassembled (freed after each message) */
+    size_t text_len;
+    /* per-track sequence check */
+    uint32_t started;        /* bit t: baseline set on track t */
+    uint32_t base_seq[BBT_FRAME_MAX_TRACKS], next_seq[BBT_FRAME_MAX_TRACKS];
+    uint64_t got[BBT_FRAME_MAX_TRACKS];
+    uint64_t lost, out_of_order, before_key, bytes, frames;
+} viewer;
+
+typedef struct publisher {
+    struct bench *b;
+    struct lws *wsi;
+    bool welcomed, published, sending, failed, closed;
+    unsigned pending;
+    size_t pos;              /* next frame of the recording */
+    uint64_t loops;
+    int64_t start_us;        /* monotonic time of recording time 0 of loop 0 */
+    int64_t loop_us;         /* length of one loop */
+    uint32_t seq[BBT_FRAME_MAX_TRACKS]; /* next seq per track */
+    uint32_t sent_mask;      /* tracks with at least one frame sent */
+    uint64_t frames_sent, bytes_sent, keyframe_requests, late_frames;
+    char *text;              /* text message being reassembled */
+    size_t text_len;
+    uint8_t *buf;            /* LWS_PRE + largest frame */
+    size_t bufcap;
+    lws_sorted_usec_list_t sul;
+} publisher;
+
+typedef struct bench_counters {
+    int connected;           /* viewers subscribed */
+    int failed;              /* connect/handshake failures */
+    int dropped;             /* closed after subscribing */
+    int closed;              /* CLOSED callbacks seen */
+    uint64_t errors;         /* error messages received by viewers */
+    uint64_t bad_frames;     /* binary messages that did not decode */
+    uint64_t unexpected;     /* frames on a track the viewer did not subscribe to */
+} bench_counters;
+
+typedef struct bench {
+    bench_opts o;
+    struct lws_context *ctx;
+    char host[128], path[256];
+    int port;
+    bool tls;
+    bbt_recording rec;
+    uint32_t want_tracks;    /* tracks a viewer should receive */
+    publisher pub;
+    viewer *v;
+    int next_connect;
+    bench_counters c;
+    bench_hist *lat;
+    bool measuring, closing;
+    uint64_t bytes_measured;
+    lws_sorted_usec_list_t sul_tick;
+    bool ramping;
+    int64_t next_ramp_us;
+    struct lws_protocols protocols[3];
+    char tmpdir[256];
+} bench;
+
+/* Clocks, µs. */
+int64_t bench_mono_us(void);
+int64_t bench_wall_us(void);
+
+/* publisher.c: shared text helpers. Append to a growing NUL-terminated buffer (at most max
+ * bytes: BBT_EMSG_TOO_BIG); write one text message (≤ 2 KiB); validate, serialise and write a
+ * control message (consumes msg); a hello message (caller owns). */
+int bench_text_append(char **buf, size_t *len, const void *in, size_t n, size_t max);
+int bench_write_text(struct lws *wsi, const char *text, size_t len);
+int bench_write_json(struct lws *wsi, bbt_msg_type type, json_t *msg);
+json_t *bench_hello(const char *role, const char *classroom, const char *token);
+
+/* publisher.c */
+int publisher_connect(bench *b);
+/* Stop sending (the end of the measured interval). */
+void publisher_stop(bench *b);
+int publisher_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len);
+
+/* viewers.c */
+int viewer_connect(bench *b, viewer *v);
+/* Periodic work for every viewer (reports), at monotonic time now. */
+void viewers_tick(bench *b, int64_t now);
+/* True once every viewer has received the last frame the publisher sent on its tracks. */
+bool viewers_caught_up(const bench *b);
+int viewer_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len);
+
+/* procstat.c */
+typedef struct proc_sample {
+    double cpu_s;   /* utime + stime */
+    long rss_kb;    /* VmRSS */
+} proc_sample;
+/* BBT_OK or BBT_EIO (no such process). */
+int proc_sample_read(pid_t pid, proc_sample *out);
+/* CPU time used by the whole machine (all CPUs, every non-idle state of /proc/stat), seconds;
+ * -1 when unreadable. */
+double proc_machine_busy(void);
+/* CPU time of this process (user + system), seconds. */
+double proc_self_cpu(void);
+/* A free TCP port on 127.0.0.1, or -1. */
+int free_port(void);
+/* Start `bin` with a temporary configuration in dir (created) on 127.0.0.1:port, pinned to
+ * cpu (-1: not pinned), stderr to dir/relay.log; wait until it accepts connections. Returns its
+ * pid, or -1 with a message on stderr. */
+pid_t relay_spawn(const char *bin, const char *dir, int port, int cpu);
+/* SIGTERM, wait up to 5 s, then SIGKILL. Returns the exit status (waitpid) or -1. */
+int relay_stop(pid_t pid);
+int pin_self(int cpu);
+
+#endif

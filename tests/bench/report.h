@@ -1,0 +1,30 @@
+/* tests/bench/report.h — the figures of one bbt-bench run and their output (JSON or text).
+ *
+ * bench_result is a plain struct the caller owns (no allocation inside). result_collect() folds
+ * the viewers' counters into it after the run; result_print() writes one JSON object (--json) or
+ * a readable summary on stdout and returns the process exit status (0 pass, 1 fail). */
+#ifndef BBT_BENCH_REPORT_H
+#define BBT_BENCH_REPORT_H
+
+#include "bench.h"
+
+typedef struct bench_result {
+    proc_sample relay0, relay1;   /* relay CPU and RSS at start and end of the interval */
+    double bench_cpu0, bench_cpu1;
+    double machine0, machine1;    /* busy CPU time of the whole machine */
+    double seconds;               /* measured interval, actual */
+    long rss_before_kb, rss_after_kb; /* idle: before any viewer, after all subscribed */
+    long rss_samples_kb[BENCH_MAX_RSS_SAMPLES];
+    int nrss;
+    int viewers_connected;        /* subscribed at some point */
+    uint64_t frames_expected, frames_received, frames_lost, frames_gaps, out_of_order,
+        before_key, tracks_without_frames;
+    uint64_t bytes_received;
+} bench_result;
+
+void result_init(bench_result *r);
+void add_rss_sample(bench_result *r, long rss_kb);
+void result_collect(const bench *b, bench_result *r);
+int result_print(const bench *b, const bench_result *r);
+
+#endif

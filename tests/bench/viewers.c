@@ -1,0 +1,296 @@
+/* tests/bench/viewers.c — the synthetic viewers: hello (role receiver) → welcome, subscribe
+ * (session, "layer": the pinned video track id) → tracks, then binary frames, each checked:
+ *
+ *   - it decodes (version, flags, track) and is on a track the viewer asked for;
+ *   - per track, the first frame sets the baseline (on a video track only a KEY frame may:
+ *     frames before the first keyframe are counted apart and ignored); after it every seq must
+ *     be the previous + 1 — a jump forward counts the missing frames as lost, a step back is
+ *     out of order;
+ *   - latency = wall clock at the end of the message − capture_us, into the bench's histogram
+ *     while the measured interval runs.
+ *
+ * The payload is never copied: only the 16 header bytes are kept from each message. Viewers
+ * also send a `report` every report_ms like a player does (spread over the interval).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "proto/status.h"
+
+#define MAX_TEXT (256u * 1024u)
+#define ERRORS_SHOWN 5
+
+/* ---- frames ---------------------------------------------------------------------------------- */
+
+static int is_video(const bench *b, unsigned track)
+{
+    const bbt_track_info *t = bbt_recording_track(&b->rec, (int)track);
+    return t && t->kind != BBT_TRACK_AUDIO;
+}
+
+static void check_seq(viewer *v, unsigned t, uint32_t seq)
+{
+    uint32_t bit = 1u << t;
+    if (!(v->started & bit)) {
+        v->started |= bit;
+        v->base_seq[t] = seq;
+        v->next_seq[t] = seq + 1;
+        v->got[t] = 1;
+        return;
+    }
+    uint32_t gap = seq - v->next_seq[t];
+    if (gap != 0 && gap < 0x80000000u) {
+        v->lost += gap;
+    } else if (gap != 0) {
+        v->out_of_order++;
+        return;
+    }
+    v->next_seq[t] = seq + 1;
+    v->got[t]++;
+}
+
+static void finish_frame(viewer *v)
+{
+    bench *b = v->b;
+    v->bytes += v->msg_len; /* egress: every byte that arrived, whatever it was */
+    if (b->measuring)
+        b->bytes_measured += v->msg_len;
+    bbt_frame f;
+    /* Decode the header alone: a message of 16 header bytes + n payload bytes. */
+    uint8_t probe[BBT_FRAME_HEADER_LEN + 1];
+    memcpy(probe, v->hdr, v->hdr_len);
+    probe[BBT_FRAME_HEADER_LEN] = 0;
+    size_t plen = v->msg_len > BBT_FRAME_HEADER_LEN ? BBT_FRAME_HEADER_LEN + 1 : v->msg_len;
+    if (v->hdr_len < BBT_FRAME_HEADER_LEN || bbt_frame_decode(probe, plen, 0, &f) != BBT_OK) {
+        b->c.bad_frames++;
+        return;
+    }
+    if (!(b->want_tracks >> f.track & 1u)) {
+        b->c.unexpected++;
+        return;
+    }
+    if (!(v->started >> f.track & 1u) && is_video(b, f.track) && !(f.flags & BBT_FRAME_KEY)) {
+        v->before_key++;
+        return;
+    }
+    check_seq(v, f.track, f.seq);
+    v->frames++;
+    if (b->measuring)
+        bench_hist_add(b->lat, bench_wall_us() - (int64_t)f.capture_us);
+}
+
+static void on_binary(viewer *v, const uint8_t *in, size_t len, bool first, bool final)
+{
+    if (first) {
+        v->hdr_len = 0;
+        v->msg_len = 0;
+    }
+    if (v->hdr_len < BBT_FRAME_HEADER_LEN) {
+        size_t n = BBT_FRAME_HEADER_LEN - v->hdr_len;
+        if (n > len)
+            n = len;
+        memcpy(v->hdr + v->hdr_len, in, n);
+        v->hdr_len = (uint8_t)(v->hdr_len + n);
+    }
+    v->msg_len += len;
+    if (final)
+        finish_frame(v);
+}
+
+/* ---- control ----------------------------------------------------------------------------- */
+
+static void on_tracks(viewer *v)
+{
+    if (v->state != V_SUBSCRIBING)
+        return; /* a later tracks message: the session changed state */
+    bench *b = v->b;
+    v->state = V_SUBSCRIBED;
+    b->c.connected++;
+    if (b->o.report_ms > 0) /* spread the reports over the interval */
+        v->next_report_us = bench_mono_us() + (int64_t)(v->idx % b->o.report_ms) * 1000 +
+                            (int64_t)b->o.report_ms * 1000;
+}
+
+static void on_text(viewer *v, const char *text, size_t len)
+{
+    bench *b = v->b;
+    bbt_msg_type type;
+    json_t *m = NULL;
+    char err[256];
+    if (bbt_control_parse(text, len, NULL, &type, &m, err, sizeof err) != BBT_OK) {
+        if (b->c.errors++ < ERRORS_SHOWN)
+            fprintf(stderr, "bbt-bench: viewer %d: bad message from the relay: %s\n", v->idx, err);
+        return;
+    }
+    if (type == BBT_MSG_WELCOME && v->state == V_HELLO) {
+        v->state = V_SUBSCRIBING;
+        v->pending |= SEND_SUBSCRIBE;
+        lws_callback_on_writable(v->wsi);
+    } else if (type == BBT_MSG_TRACKS) {
+        on_tracks(v);
+    } else if (type == BBT_MSG_ERROR) {
+        if (b->c.errors++ < ERRORS_SHOWN)
+            fprintf(stderr, "bbt-bench: viewer %d: relay error: %s\n", v->idx,
+                    json_string_value(json_object_get(m, "message")));
+    }
+    json_decref(m);
+}
+
+static int on_receive(viewer *v, struct lws *wsi, const void *in, size_t len)
+{
+    bool first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
+    if (first)
+        v->msg_binary = lws_frame_is_binary(wsi);
+    if (v->msg_binary) {
+        on_binary(v, in, len, first, final);
+        return 0;
+    }
+    if (first)
+        v->text_len = 0;
+    if (bench_text_append(&v->text, &v->text_len, in, len, MAX_TEXT) != BBT_OK)
+        return -1;
+    if (final) {
+        on_text(v, v->text, v->text_len);
+        free(v->text); /* idle viewers keep no buffer */
+        v->text = NULL;
+        v->text_len = 0;
+    }
+    return 0;
+}
+
+static int send_pending(viewer *v)
+{
+    bench *b = v->b;
+    char buf[512];
+    int n;
+    if (v->pending & SEND_HELLO) {
+        v->pending &= ~(unsigned)SEND_HELLO;
+        snprintf(buf, sizeof buf, "bench-viewer-%d", v->idx);
+        v->state = V_HELLO;
+        return bench_write_json(v->wsi, BBT_MSG_HELLO, bench_hello("receiver", buf, b->o.token));
+    }
+    if (v->pending & SEND_SUBSCRIBE) {
+        v->pending &= ~(unsigned)SEND_SUBSCRIBE;
+        n = snprintf(buf, sizeof buf,
+                     "{\"type\":\"subscribe\",\"id\":2,\"session\":\"%s\",\"layer\":%d,"
+                     "\"audio\":true,\"video\":true}",
+                     b->o.session, b->o.layer);
+    } else {
+        v->pending &= ~(unsigned)SEND_REPORT;
+        n = snprintf(buf, sizeof buf,
+                     "{\"type\":\"report\",\"session\":\"%s\",\"bytes\":%llu,\"layer\":%d,"
+                     "\"audio_ok\":true}",
+                     b->o.session, (unsigned long long)v->bytes, b->o.layer);
+    }
+    return bench_write_text(v->wsi, buf, (size_t)n);
+}
+
+static void on_closed(viewer *v)
+{
+    bench *b = v->b;
+    free(v->text);
+    v->text = NULL;
+    if (v->state == V_CLOSED)
+        return;
+    b->c.closed++;
+    if (!b->closing) {
+        if (v->state == V_SUBSCRIBED) {
+            v->dropped = true;
+            b->c.dropped++;
+        } else {
+            v->failed = true;
+            b->c.failed++;
+        }
+    }
+    v->state = V_CLOSED;
+    v->wsi = NULL;
+}
+
+int viewer_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    viewer *v = user;
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        v->pending |= SEND_HELLO;
+        lws_callback_on_writable(wsi);
+        return 0;
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        return on_receive(v, wsi, in, len);
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        if (!v->pending)
+            return 0;
+        if (send_pending(v) != BBT_OK)
+            return -1;
+        if (v->pending)
+            lws_callback_on_writable(wsi);
+        return 0;
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        if (v && v->b->c.failed < ERRORS_SHOWN)
+            fprintf(stderr, "bbt-bench: viewer %d cannot connect: %s\n", v->idx,
+                    in ? (const char *)in : "?");
+        if (v)
+            on_closed(v);
+        return 0;
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        if (v)
+            on_closed(v);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+int viewer_connect(bench *b, viewer *v)
+{
+    v->b = b;
+    v->state = V_CONNECTING;
+    struct lws_client_connect_info ci = {.context = b->ctx, .address = b->host, .port = b->port,
+                                         .path = b->path, .host = b->host, .origin = b->host,
+                                         .protocol = "bbt.v1", .local_protocol_name = "bench-viewer",
+                                         .userdata = v, .pwsi = &v->wsi,
+                                         .ssl_connection = b->tls ? LCCSCF_USE_SSL |
+                                                                        LCCSCF_ALLOW_SELFSIGNED |
+                                                                        LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK
+                                                                  : 0};
+    if (lws_client_connect_via_info(&ci))
+        return BBT_OK;
+    if (v->state != V_CLOSED) { /* no callback said so yet */
+        v->state = V_CLOSED;
+        v->failed = true;
+        b->c.failed++;
+    }
+    return BBT_EIO;
+}
+
+void viewers_tick(bench *b, int64_t now)
+{
+    if (b->o.report_ms <= 0)
+        return;
+    for (int i = 0; i < b->o.viewers; i++) {
+        viewer *v = &b->v[i];
+        if (v->state != V_SUBSCRIBED || now < v->next_report_us)
+            continue;
+        v->next_report_us += (int64_t)b->o.report_ms * 1000;
+        if (v->next_report_us < now)
+            v->next_report_us = now + (int64_t)b->o.report_ms * 1000;
+        v->pending |= SEND_REPORT;
+        lws_callback_on_writable(v->wsi);
+    }
+}
+
+bool viewers_caught_up(const bench *b)
+{
+    const publisher *p = &b->pub;
+    for (int i = 0; i < b->o.viewers; i++) {
+        const viewer *v = &b->v[i];
+        if (v->state != V_SUBSCRIBED)
+            continue;
+        for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++)
+            if ((v->started >> t & 1u) && v->next_seq[t] != p->seq[t])
+                return false;
+    }
+    return true;
+}
