@@ -33,7 +33,7 @@ enum {
     BBT_EMSG_TOO_BIG = -41,   /* message longer than the allowed maximum */
     BBT_EMSG_DEPTH = -42,     /* nesting deeper than allowed */
     BBT_EMSG_TYPE = -43,      /* missing or unknown "type" */
-    BBT_EMSG_FIELD = -44,     /* a field is missing, of the wrong type, out of range or unknown */
+    BBT_EMSG_FIELD = -44,     /* a field is missing, of the wrong type or out of range */
 
     /* configuration (config/directives.c) */
     BBT_ECONFIG_SYNTAX = -60, /* a line that is not a section, a key = value or a comment */

@@ -68,6 +68,7 @@ char *bbt_strbuf_take(bbt_strbuf *b, size_t *len)
         return NULL;
     }
     char *d = b->data;
+    d[b->len] = 0; /* an empty buffer was never terminated by an append */
     if (len)
         *len = b->len;
     b->data = NULL;
