@@ -223,10 +223,12 @@ static void detach_publisher(struct bbt_conn *c)
         return;
     c->pub_session = NULL;
     c->relay->npublishers--;
-    bbt_session_unpublish(s, c);
+    bbt_session_unpublish(s, c, c->said_bye);
     if (!c->relay->stopping)
-        broadcast_json(s, bbt_msg_state(bbt_session_id(s), "interrupted", "publisher left",
-                                        BBT_LAYER_OMIT));
+        broadcast_json(s, c->said_bye ? bbt_msg_state(bbt_session_id(s), "ended", "lesson ended",
+                                                      BBT_LAYER_OMIT)
+                                      : bbt_msg_state(bbt_session_id(s), "interrupted",
+                                                      "publisher left", BBT_LAYER_OMIT));
     BBT_INFO("publisher left session=%s subject=%s", bbt_session_id(s), c->subject);
 }
 
@@ -349,6 +351,7 @@ static void on_keyframe(struct bbt_conn *c, json_t *m)
 static void on_bye(struct bbt_conn *c, json_t *m)
 {
     (void)m;
+    c->said_bye = true;
     bbt_conn_fail(c, BBT_OK, 1000, "bye");
 }
 

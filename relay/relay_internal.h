@@ -38,6 +38,7 @@ struct bbt_conn {
     char peer[64];                  /* peer address, for logs and the per-address limit */
     int64_t connected_us;
     int bad_messages;
+    bool said_bye;                  /* a publisher's bye ends its lesson (not an interruption) */
     /* outgoing control messages, sent before media */
     struct ctl_msg *ctl_head, *ctl_tail;
     size_t ctl_count;

@@ -278,12 +278,14 @@ int bbt_session_publish(bbt_session *s, void *conn, const bbt_track_info *tracks
     return BBT_OK;
 }
 
-void bbt_session_unpublish(bbt_session *s, void *conn)
+void bbt_session_unpublish(bbt_session *s, void *conn, bool ended)
 {
     if (!s->publisher || s->publisher != conn)
         return;
     s->publisher = NULL;
-    if (s->state == BBT_SESSION_LIVE)
+    if (ended)
+        s->state = BBT_SESSION_ENDED;
+    else if (s->state == BBT_SESSION_LIVE)
         s->state = BBT_SESSION_INTERRUPTED;
     for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++)
         if (s->gop[t])

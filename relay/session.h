@@ -88,8 +88,9 @@ bbt_session *bbt_registry_at(const bbt_registry *r, size_t i);
  * recomputed and their video tracks await a keyframe. */
 int bbt_session_publish(bbt_session *s, void *conn, const bbt_track_info *tracks, size_t n,
                         int64_t now_us, void **replaced);
-/* The publisher connection went away (or was replaced): state INTERRUPTED, caches emptied. */
-void bbt_session_unpublish(bbt_session *s, void *conn);
+/* The publisher connection went away (or was replaced): state INTERRUPTED, caches emptied. With
+ * `ended` (the publisher said bye): state ENDED instead. */
+void bbt_session_unpublish(bbt_session *s, void *conn, bool ended);
 
 /* Fan a complete frame (track, flags, seq, capture_us, len set) out to the viewers. Sets
  * ref->cls. Returns BBT_OK, or BBT_EFRAME_TRACK if the track is not in the track list. */

@@ -178,6 +178,21 @@ static void test_publisher_loss_and_return(void **state)
     tc_close(p2);
 }
 
+/* A publisher that says bye ends the lesson: viewers are told "ended", not "interrupted". */
+static void test_publisher_bye_ends_lesson(void **state)
+{
+    struct env *e = *state;
+    tc_conn *p = publisher(e, "byebye");
+    tc_conn *v = viewer(e, "byebye", "live");
+    tc_send_text(p, "{\"type\":\"bye\",\"reason\":\"lesson over\"}");
+    assert_int_equal(tc_wait_closed(p, 3000), 1000);
+    json_t *st = tc_recv_type(v, "state", 3000);
+    assert_non_null(st);
+    assert_string_equal(json_string_value(json_object_get(st, "state")), "ended");
+    json_decref(st);
+    tc_close(v);
+}
+
 static void test_second_publisher_refused(void **state)
 {
     struct env *e = *state;
@@ -317,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_publish_subscribe),
         cmocka_unit_test(test_late_join_starts_at_keyframe),
         cmocka_unit_test(test_publisher_loss_and_return),
+        cmocka_unit_test(test_publisher_bye_ends_lesson),
         cmocka_unit_test(test_second_publisher_refused),
         cmocka_unit_test(test_slow_viewer_isolated),
         cmocka_unit_test(test_malformed_frame_closes_only_publisher),

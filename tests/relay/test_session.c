@@ -158,7 +158,7 @@ static void test_fanout_shares_one_frame(void **state)
         bbt_queue_free(v[i].q);
     }
     assert_int_equal(bbt_session_viewer_count(s), 0);
-    bbt_session_unpublish(s, &f->pub);
+    bbt_session_unpublish(s, &f->pub, false);
     assert_int_equal(bbt_registry_sweep(f->reg), 1);
 }
 
@@ -190,7 +190,7 @@ static void test_late_join_starts_at_keyframe(void **state)
     assert_ptr_equal(f->calls.last_key_conn, &f->pub);
     bbt_session_remove_viewer(&v);
     bbt_queue_free(v.q);
-    bbt_session_unpublish(s, &f->pub);
+    bbt_session_unpublish(s, &f->pub, false);
 }
 
 /* Publisher loss: viewers stay, state interrupted; the publisher comes back, viewers resume
@@ -206,7 +206,7 @@ static void test_publisher_loss_and_return(void **state)
     init_viewer(&v, &v);
     bbt_session_add_viewer(s, &v, 0);
     ingest(s, 1, BBT_FRAME_KEY, 1, 0);
-    bbt_session_unpublish(s, &f->pub);
+    bbt_session_unpublish(s, &f->pub, false);
     assert_int_equal(bbt_session_state(s), BBT_SESSION_INTERRUPTED);
     assert_int_equal(bbt_registry_sweep(f->reg), 0); /* a viewer is still there */
     int pub2;
@@ -221,7 +221,7 @@ static void test_publisher_loss_and_return(void **state)
     assert_int_equal(bbt_queue_count(v.q), 1);
     bbt_session_remove_viewer(&v);
     bbt_queue_free(v.q);
-    bbt_session_unpublish(s, &pub2);
+    bbt_session_unpublish(s, &pub2, false);
 }
 
 /* A second publisher is refused while the first is live, and replaces it once silent. */
@@ -239,9 +239,9 @@ static void test_second_publisher(void **state)
     assert_int_equal(bbt_session_publish(s, &other, ladder, 5, 6000001, &replaced), BBT_OK);
     assert_ptr_equal(replaced, &f->pub);
     assert_ptr_equal(bbt_session_publisher(s), &other);
-    bbt_session_unpublish(s, &f->pub); /* the old connection closing changes nothing */
+    bbt_session_unpublish(s, &f->pub, false); /* the old connection closing changes nothing */
     assert_ptr_equal(bbt_session_publisher(s), &other);
-    bbt_session_unpublish(s, &other);
+    bbt_session_unpublish(s, &other, false);
     assert_null(bbt_session_publisher(s));
 }
 
@@ -274,7 +274,7 @@ static void test_pin_and_switch(void **state)
     assert_int_equal(v.video_track, -1);
     bbt_session_remove_viewer(&v);
     bbt_queue_free(v.q);
-    bbt_session_unpublish(s, &f->pub);
+    bbt_session_unpublish(s, &f->pub, false);
 }
 
 static void test_keyframe_requests_rate_limited(void **state)
@@ -291,7 +291,7 @@ static void test_keyframe_requests_rate_limited(void **state)
     assert_int_equal(f->calls.keyframes, 1);
     bbt_session_request_keyframe(s, 1, 600000);
     assert_int_equal(f->calls.keyframes, 2);
-    bbt_session_unpublish(s, &f->pub);
+    bbt_session_unpublish(s, &f->pub, false);
 }
 
 static void test_end_of_stream(void **state)
@@ -305,8 +305,15 @@ static void test_end_of_stream(void **state)
     assert_int_equal(bbt_session_state(s), BBT_SESSION_LIVE);
     ingest(s, 1, BBT_FRAME_END, 9, 0);
     assert_int_equal(bbt_session_state(s), BBT_SESSION_ENDED);
-    bbt_session_unpublish(s, &f->pub);
+    bbt_session_unpublish(s, &f->pub, false);
     assert_int_equal(bbt_session_state(s), BBT_SESSION_ENDED);
+    /* a publisher that says bye ends the lesson; one that drops interrupts it */
+    bbt_session_publish(s, &f->pub, ladder, 2, 0, &replaced);
+    bbt_session_unpublish(s, &f->pub, true);
+    assert_int_equal(bbt_session_state(s), BBT_SESSION_ENDED);
+    bbt_session_publish(s, &f->pub, ladder, 2, 0, &replaced);
+    bbt_session_unpublish(s, &f->pub, false);
+    assert_int_equal(bbt_session_state(s), BBT_SESSION_INTERRUPTED);
 }
 
 static void test_alloc_failure(void **state)
