@@ -1,0 +1,152 @@
+/* relay/adapt.c — per-viewer quality choice, a pure state machine (see adapt.h). */
+#include "adapt.h"
+
+#include <string.h>
+
+static int64_t track_bitrate(const bbt_track_info *t)
+{
+    if (t->bitrate > 0)
+        return t->bitrate;
+    /* A publisher that did not say: a conservative guess from the picture size. */
+    if (t->kind == BBT_TRACK_AUDIO)
+        return 48000;
+    return (int64_t)t->width * t->height * 3 / 2;
+}
+
+int bbt_adapt_levels(const bbt_track_info *tracks, size_t n, bool want_video, bool want_audio,
+                     int pin_track, bbt_adapt_level *out, int max)
+{
+    int64_t base = 0;
+    bool courseware = false;
+    int64_t cw_rate = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (tracks[i].kind == BBT_TRACK_AUDIO && want_audio)
+            base += track_bitrate(&tracks[i]);
+        if (tracks[i].kind == BBT_TRACK_COURSEWARE && want_video) {
+            courseware = true;
+            cw_rate += track_bitrate(&tracks[i]);
+        }
+    }
+    int k = 0;
+    out[k++] = (bbt_adapt_level){.camera_track = -1, .courseware = false, .bitrate_bps = base};
+    if (courseware && k < max)
+        out[k++] = (bbt_adapt_level){-1, true, base + cw_rate};
+    if (!want_video)
+        return k;
+    /* camera tracks in ascending layer order (insertion sort: at most 32) */
+    int first_cam = k;
+    for (size_t i = 0; i < n && k < max; i++) {
+        const bbt_track_info *t = &tracks[i];
+        if (t->kind != BBT_TRACK_VIDEO || (pin_track >= 0 && t->id != pin_track))
+            continue;
+        bbt_adapt_level l = {t->id, courseware, base + cw_rate + track_bitrate(t)};
+        int j = k++;
+        while (j > first_cam && out[j - 1].bitrate_bps > l.bitrate_bps) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = l;
+    }
+    return k;
+}
+
+void bbt_adapt_init(bbt_adapt *a, const bbt_adapt_params *p, const bbt_adapt_level *levels,
+                    int nlevels, int level)
+{
+    memset(a, 0, sizeof *a);
+    a->p = *p;
+    if (nlevels > BBT_ADAPT_MAX_LEVELS)
+        nlevels = BBT_ADAPT_MAX_LEVELS;
+    if (nlevels < 1) {
+        nlevels = 1;
+        a->levels[0] = (bbt_adapt_level){-1, false, 0};
+    } else {
+        memcpy(a->levels, levels, (size_t)nlevels * sizeof *levels);
+    }
+    a->nlevels = nlevels;
+    a->level = level < 0 ? 0 : level >= nlevels ? nlevels - 1 : level;
+}
+
+int bbt_adapt_fit(const bbt_adapt *a, double bps)
+{
+    int best = 0;
+    for (int i = 0; i < a->nlevels; i++)
+        if ((double)a->levels[i].bitrate_bps <= a->p.safety * bps)
+            best = i;
+    return best;
+}
+
+static bool capacity_fresh(const bbt_adapt *a, const bbt_adapt_input *in)
+{
+    return in->capacity_bps > 0 && in->now_us - in->capacity_at_us <= a->p.capacity_ttl_us;
+}
+
+static void back_off(bbt_adapt *a, int level, int64_t now)
+{
+    int64_t b = a->backoff_us[level] ? a->backoff_us[level] * 2 : a->p.backoff_min_us;
+    if (b > a->p.backoff_max_us)
+        b = a->p.backoff_max_us;
+    a->backoff_us[level] = b;
+    a->backoff_until[level] = now + b;
+}
+
+static void move_down(bbt_adapt *a, const bbt_adapt_input *in)
+{
+    int target = capacity_fresh(a, in) ? bbt_adapt_fit(a, in->capacity_bps) : a->level - 1;
+    if (target >= a->level)
+        target = a->level - 1;
+    if (target < 0)
+        target = 0;
+    if (a->probing) /* the probe failed: hold that level */
+        back_off(a, a->level, in->now_us);
+    a->probing = false;
+    a->probed_ok = false;
+    a->level = target;
+    a->downs++;
+    a->congested_since = in->now_us; /* another step down needs another down_delay */
+}
+
+static void maybe_move_up(bbt_adapt *a, const bbt_adapt_input *in)
+{
+    int64_t hold = a->probed_ok ? a->p.probe_us : a->p.up_hold_us;
+    if (a->level >= a->nlevels - 1 || in->now_us - a->clear_since < hold)
+        return;
+    int next = a->level + 1;
+    if (capacity_fresh(a, in)) {
+        int fit = bbt_adapt_fit(a, in->capacity_bps);
+        if (fit <= a->level)
+            return; /* measured: the next level does not fit */
+        next = fit;
+    }
+    while (next > a->level && a->backoff_until[next] > in->now_us)
+        next--;
+    if (next <= a->level)
+        return;
+    a->level = next;
+    a->ups++;
+    a->probing = true;
+    a->probe_until = in->now_us + a->p.probe_us;
+    a->clear_since = in->now_us;
+}
+
+int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
+{
+    int64_t now = in->now_us;
+    if (a->probing && now >= a->probe_until) {
+        a->probing = false; /* survived the probe window: the level holds */
+        a->probed_ok = true;
+        a->backoff_us[a->level] = 0;
+    }
+    bool congested = in->delay_us >= a->p.congest_us, clear = in->delay_us <= a->p.clear_us;
+    if (congested && !a->congested)
+        a->congested_since = now;
+    if (clear && !a->clear)
+        a->clear_since = now;
+    a->congested = congested; /* in between the two thresholds neither builds up */
+    a->clear = clear;
+    if (congested && a->level > 0 && now - a->congested_since >= a->p.down_delay_us)
+        move_down(a, in);
+    else if (clear)
+        maybe_move_up(a, in);
+    return a->level;
+}

@@ -1,0 +1,91 @@
+/* relay/adapt.h — per-viewer quality choice: a pure state machine (no I/O, no clock).
+ *
+ * The viewer's possible levels are listed lowest first, each a set of tracks and the bitrate
+ * they need together, built from the publisher's track list by bbt_adapt_levels():
+ *     audio only → audio + courseware (when the teacher shares the screen) → + camera 180p →
+ *     + camera 360p → + camera 720p
+ * which is the degradation order of the design, read upwards. Audio is in every level, so it is
+ * never dropped by a level change.
+ *
+ * Each update takes the viewer's congestion signal (how long data waits before it reaches the
+ * network: the relay queue's delay plus the kernel's unsent backlog) and, when the link has been
+ * the bottleneck recently, its measured capacity (relay/estimate.h). Rules:
+ *   down   congested (delay ≥ congest_us) for down_delay_us → the highest level whose bitrate
+ *          fits safety × capacity (or one level down when capacity is unknown), at least one
+ *          level down. Fast: a rural link that collapses is followed within about a second.
+ *   up     clear (delay ≤ clear_us) for up_hold_us (probe_us after a successful probe) → one
+ *          level up, unless that level is backing off, or a fresh capacity says it does not fit.
+ *          The move up is a probe: congestion within probe_us moves back down and holds the
+ *          failed level for a back-off that doubles on each failure (backoff_min..max) and
+ *          resets when a probe of it succeeds. A fresh capacity that fits several levels allows
+ *          a jump over them.
+ * The caller applies the level at the next keyframe of its camera track (relay/session.h).
+ */
+#ifndef BBT_ADAPT_H
+#define BBT_ADAPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/control.h"
+
+#define BBT_ADAPT_MAX_LEVELS 12
+
+typedef struct bbt_adapt_level {
+    int camera_track;    /* camera video track id, -1: none */
+    bool courseware;     /* the courseware track is sent */
+    int64_t bitrate_bps; /* audio + courseware + camera */
+} bbt_adapt_level;
+
+typedef struct bbt_adapt_params {
+    double safety;          /* fraction of the capacity a level may use, 0.1..1 */
+    int64_t congest_us;     /* delay at or above this is congestion */
+    int64_t clear_us;       /* delay at or below this is a clear link */
+    int64_t down_delay_us;  /* congestion this long moves down */
+    int64_t up_hold_us;     /* clear this long moves up */
+    int64_t probe_us;       /* a move up is a probe for this long */
+    int64_t backoff_min_us; /* first hold of a level whose probe failed */
+    int64_t backoff_max_us;
+    int64_t capacity_ttl_us; /* a capacity older than this is unknown */
+} bbt_adapt_params;
+
+typedef struct bbt_adapt_input {
+    int64_t now_us;
+    int64_t delay_us;      /* congestion signal */
+    double capacity_bps;   /* measured capacity, 0: never measured */
+    int64_t capacity_at_us; /* when it was last measured */
+} bbt_adapt_input;
+
+typedef struct bbt_adapt {
+    bbt_adapt_params p;
+    bbt_adapt_level levels[BBT_ADAPT_MAX_LEVELS];
+    int nlevels;
+    int level;                 /* current choice */
+    bool congested, clear;     /* the signal's current condition ... */
+    int64_t congested_since;   /* ... and since when */
+    int64_t clear_since;
+    bool probing;
+    int64_t probe_until;
+    bool probed_ok;            /* the last move up succeeded: next one needs only probe_us */
+    int64_t backoff_until[BBT_ADAPT_MAX_LEVELS];
+    int64_t backoff_us[BBT_ADAPT_MAX_LEVELS];
+    uint32_t ups, downs;       /* switches made */
+} bbt_adapt;
+
+/* Build the levels from a track list (audio-only first). With pin_track ≥ 0 the only camera
+ * level is that track. Returns the number of levels (≥ 1). */
+int bbt_adapt_levels(const bbt_track_info *tracks, size_t n, bool want_video, bool want_audio,
+                     int pin_track, bbt_adapt_level *out, int max);
+
+/* Start at `level` (clamped). */
+void bbt_adapt_init(bbt_adapt *a, const bbt_adapt_params *p, const bbt_adapt_level *levels,
+                    int nlevels, int level);
+
+/* The highest level that fits `bps` at the safety fraction (0 if none). */
+int bbt_adapt_fit(const bbt_adapt *a, double bps);
+
+/* One step; returns the (possibly new) level. */
+int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in);
+
+#endif

@@ -1,0 +1,47 @@
+/* relay/estimate.c — a viewer's link measured from what its socket drains (see estimate.h). */
+#include "estimate.h"
+
+#include <string.h>
+
+#define EWMA_NEW 0.3 /* weight of a new sample: follows a cliff within a few samples */
+
+void bbt_estimate_init(bbt_estimate *e) { memset(e, 0, sizeof *e); }
+
+static double ewma(double old, double sample)
+{
+    return old <= 0 ? sample : old * (1 - EWMA_NEW) + sample * EWMA_NEW;
+}
+
+void bbt_estimate_sample(bbt_estimate *e, int64_t now, uint64_t sent, int64_t outq,
+                         int64_t queue_delay)
+{
+    if (outq < 0)
+        outq = 0;
+    if (e->last_us == 0) {
+        e->last_us = now;
+        e->last_sent = sent;
+        e->last_outq = outq;
+        e->last_queue_delay = queue_delay;
+        e->delay_us = queue_delay;
+        return;
+    }
+    int64_t dt = now - e->last_us;
+    if (dt < BBT_ESTIMATE_MIN_INTERVAL_US)
+        return;
+    int64_t delivered = (int64_t)(sent - e->last_sent) - (outq - e->last_outq);
+    if (delivered < 0)
+        delivered = 0;
+    double rate = (double)delivered * 8.0 * 1e6 / (double)dt;
+    e->delivered_bps = ewma(e->delivered_bps, rate);
+    int backlogged = e->last_queue_delay >= BBT_ESTIMATE_BACKLOG_US &&
+                     queue_delay >= BBT_ESTIMATE_BACKLOG_US;
+    if (backlogged && delivered > 0) {
+        e->capacity_bps = ewma(e->capacity_bps, rate);
+        e->capacity_at_us = now;
+    }
+    e->delay_us = queue_delay;
+    e->last_us = now;
+    e->last_sent = sent;
+    e->last_outq = outq;
+    e->last_queue_delay = queue_delay;
+}

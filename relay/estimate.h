@@ -1,0 +1,44 @@
+/* relay/estimate.h — one viewer's link, measured from what its socket actually drains.
+ *
+ * Fed every tick (a few times a second) with three readings the server takes:
+ *   sent_total  bytes handed to the socket so far (lws_write of media and control);
+ *   outq        bytes the kernel still holds for the peer: not yet acknowledged (SIOCOUTQ);
+ *   queue_delay how long the oldest frame has waited in the relay's queue for this viewer.
+ * Bytes delivered in an interval = sent − (outq_now − outq_before). While the viewer is
+ * backlogged (its queue waited at least backlog_us at both ends of the interval, so the socket
+ * was never idle), delivered / interval is the link's capacity; those samples are smoothed
+ * (EWMA) into capacity_bps with the time of the last one, so a capacity goes stale when the link
+ * stops being the bottleneck. The congestion signal is the queue delay: the server caps the
+ * kernel's unsent data per viewer (TCP_NOTSENT_LOWAT), so a backlog builds in the relay's queue,
+ * where it is visible and where the drop policy can act, rather than in the kernel. Bytes in
+ * flight (sent, not yet acknowledged) are TCP's business. Pure: no I/O; the caller passes the
+ * readings and the time.
+ */
+#ifndef BBT_ESTIMATE_H
+#define BBT_ESTIMATE_H
+
+#include <stdint.h>
+
+typedef struct bbt_estimate {
+    int64_t last_us;          /* time of the previous sample, 0 before the first */
+    uint64_t last_sent;
+    int64_t last_outq;
+    int64_t last_queue_delay;
+    double delivered_bps;     /* smoothed delivery rate, whatever limited it */
+    double capacity_bps;      /* smoothed rate while backlogged, 0: never measured */
+    int64_t capacity_at_us;   /* when capacity was last measured */
+    int64_t delay_us;         /* congestion signal of the last sample */
+} bbt_estimate;
+
+/* An interval shorter than this is ignored (too noisy); 100 ms. */
+#define BBT_ESTIMATE_MIN_INTERVAL_US 100000
+/* Backlogged means the relay queue held data at least this long; 50 ms. */
+#define BBT_ESTIMATE_BACKLOG_US 50000
+
+void bbt_estimate_init(bbt_estimate *e);
+
+/* One sample. outq < 0 means unknown (then the kernel backlog is taken as zero). */
+void bbt_estimate_sample(bbt_estimate *e, int64_t now_us, uint64_t sent_total, int64_t outq,
+                         int64_t queue_delay_us);
+
+#endif

@@ -1,0 +1,255 @@
+/* tests/relay/test_adapt.c — relay/adapt.c: levels, every transition, hysteresis, back-off,
+ * capacity freshness. Time is driven by the test; nothing sleeps. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "relay/adapt.h"
+
+#define MS 1000
+#define S 1000000
+
+static const bbt_track_info ladder[] = {
+    {.id = 0, .kind = BBT_TRACK_VIDEO, .layer = 2, .width = 1280, .height = 720, .bitrate = 1200000},
+    {.id = 1, .kind = BBT_TRACK_VIDEO, .layer = 1, .width = 640, .height = 360, .bitrate = 450000},
+    {.id = 2, .kind = BBT_TRACK_VIDEO, .layer = 0, .width = 320, .height = 180, .bitrate = 120000},
+    {.id = 3, .kind = BBT_TRACK_AUDIO, .sample_rate = 48000, .channels = 1, .bitrate = 40000},
+    {.id = 4, .kind = BBT_TRACK_COURSEWARE, .width = 1280, .height = 720, .bitrate = 100000},
+};
+
+static const bbt_adapt_params params = {
+    .safety = 0.8, .congest_us = 250 * MS, .clear_us = 80 * MS, .down_delay_us = 300 * MS,
+    .up_hold_us = 5 * S, .probe_us = 3 * S, .backoff_min_us = 10 * S, .backoff_max_us = 80 * S,
+    .capacity_ttl_us = 5 * S};
+
+enum { AUDIO, SLIDES, P180, P360, P720 }; /* level indexes with the full ladder */
+
+static bbt_adapt fresh(int level)
+{
+    bbt_adapt_level lv[BBT_ADAPT_MAX_LEVELS];
+    int n = bbt_adapt_levels(ladder, 5, true, true, -1, lv, BBT_ADAPT_MAX_LEVELS);
+    assert_int_equal(n, 5);
+    bbt_adapt a;
+    bbt_adapt_init(&a, &params, lv, n, level);
+    return a;
+}
+
+static int step(bbt_adapt *a, int64_t now, int64_t delay, double cap, int64_t cap_at)
+{
+    bbt_adapt_input in = {.now_us = now, .delay_us = delay, .capacity_bps = cap,
+                          .capacity_at_us = cap_at};
+    return bbt_adapt_update(a, &in);
+}
+
+static void test_levels_follow_the_degradation_order(void **state)
+{
+    (void)state;
+    bbt_adapt_level lv[BBT_ADAPT_MAX_LEVELS];
+    int n = bbt_adapt_levels(ladder, 5, true, true, -1, lv, BBT_ADAPT_MAX_LEVELS);
+    assert_int_equal(n, 5);
+    /* audio only → + courseware → + 180p → + 360p → + 720p; audio in every level */
+    assert_int_equal(lv[AUDIO].camera_track, -1);
+    assert_false(lv[AUDIO].courseware);
+    assert_int_equal(lv[AUDIO].bitrate_bps, 40000);
+    assert_int_equal(lv[SLIDES].camera_track, -1);
+    assert_true(lv[SLIDES].courseware);
+    assert_int_equal(lv[SLIDES].bitrate_bps, 140000);
+    assert_int_equal(lv[P180].camera_track, 2);
+    assert_int_equal(lv[P360].camera_track, 1);
+    assert_int_equal(lv[P720].camera_track, 0);
+    assert_int_equal(lv[P720].bitrate_bps, 1340000);
+    /* no courseware track: audio only, then camera layers */
+    n = bbt_adapt_levels(ladder, 4, true, true, -1, lv, BBT_ADAPT_MAX_LEVELS);
+    assert_int_equal(n, 4);
+    assert_int_equal(lv[1].camera_track, 2);
+    /* pinned to a track: audio only and that track */
+    n = bbt_adapt_levels(ladder, 4, true, true, 1, lv, BBT_ADAPT_MAX_LEVELS);
+    assert_int_equal(n, 2);
+    assert_int_equal(lv[1].camera_track, 1);
+    /* no video wanted: audio only */
+    assert_int_equal(bbt_adapt_levels(ladder, 5, false, true, -1, lv, 12), 1);
+    /* a track without a stated bitrate gets an estimate from its size */
+    bbt_track_info nobr = {.id = 0, .kind = BBT_TRACK_VIDEO, .width = 640, .height = 360};
+    assert_int_equal(bbt_adapt_levels(&nobr, 1, true, true, -1, lv, 12), 2);
+    assert_int_equal(lv[1].bitrate_bps, 640 * 360 * 3 / 2);
+}
+
+static void test_fit(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P720);
+    assert_int_equal(bbt_adapt_fit(&a, 0), AUDIO);
+    assert_int_equal(bbt_adapt_fit(&a, 400000), P180);  /* 0.8 × 400k = 320k ≥ 260k */
+    assert_int_equal(bbt_adapt_fit(&a, 1000000), P360); /* 800k ≥ 590k */
+    assert_int_equal(bbt_adapt_fit(&a, 4000000), P720);
+}
+
+/* Congestion must last down_delay before a move; the move goes straight to what fits. */
+static void test_down_to_fitting_level_after_delay(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P720);
+    assert_int_equal(step(&a, 1 * S, 300 * MS, 400000, 1 * S), P720);
+    assert_int_equal(step(&a, 1 * S + 200 * MS, 400 * MS, 400000, 1 * S), P720);
+    assert_int_equal(step(&a, 1 * S + 300 * MS, 500 * MS, 400000, 1 * S), P180);
+    assert_int_equal(a.downs, 1);
+    /* still congested: another step needs another down_delay */
+    assert_int_equal(step(&a, 1 * S + 400 * MS, 500 * MS, 150000, 1 * S + 400 * MS), P180);
+    assert_int_equal(step(&a, 1 * S + 700 * MS, 500 * MS, 150000, 1 * S + 400 * MS), AUDIO);
+    /* the floor: audio only never goes lower */
+    assert_int_equal(step(&a, 3 * S, 900 * MS, 10000, 3 * S), AUDIO);
+    assert_int_equal(a.downs, 2);
+}
+
+/* A short spike (shorter than down_delay) changes nothing: hysteresis. */
+static void test_spike_is_ignored(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P360);
+    assert_int_equal(step(&a, 1 * S, 300 * MS, 0, 0), P360);
+    assert_int_equal(step(&a, 1 * S + 250 * MS, 10 * MS, 0, 0), P360); /* cleared */
+    assert_int_equal(step(&a, 1 * S + 400 * MS, 300 * MS, 0, 0), P360);  /* starts again */
+    assert_int_equal(step(&a, 1 * S + 650 * MS, 300 * MS, 0, 0), P360);
+    assert_int_equal(step(&a, 1 * S + 700 * MS, 300 * MS, 0, 0), P180); /* 300 ms: one down */
+}
+
+/* Without a capacity, down is one level at a time. */
+static void test_down_one_level_without_capacity(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P720);
+    step(&a, 0, 500 * MS, 0, 0);
+    assert_int_equal(step(&a, 300 * MS, 500 * MS, 0, 0), P360);
+    /* a stale capacity counts as none */
+    bbt_adapt b = fresh(P720);
+    step(&b, 10 * S, 500 * MS, 400000, 1 * S);
+    assert_int_equal(step(&b, 10 * S + 300 * MS, 500 * MS, 400000, 1 * S), P360);
+}
+
+/* Up after up_hold of clear link, one level, as a probe; the next needs only probe_us. */
+static void test_up_after_hold_then_faster(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P180);
+    assert_int_equal(step(&a, 0, 10 * MS, 0, 0), P180);
+    assert_int_equal(step(&a, 4 * S, 10 * MS, 0, 0), P180);
+    assert_int_equal(step(&a, 5 * S, 10 * MS, 0, 0), P360);
+    assert_true(a.probing);
+    assert_int_equal(step(&a, 7 * S, 10 * MS, 0, 0), P360);
+    assert_int_equal(step(&a, 8 * S, 10 * MS, 0, 0), P720); /* probe ok: 3 s later */
+    assert_int_equal(step(&a, 20 * S, 10 * MS, 0, 0), P720); /* the ceiling */
+    assert_int_equal(a.ups, 2);
+}
+
+/* Delay between clear and congested holds still. */
+static void test_in_between_holds(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P360);
+    for (int64_t t = 0; t < 60 * S; t += 250 * MS)
+        assert_int_equal(step(&a, t, 150 * MS, 0, 0), P360);
+    assert_int_equal(a.ups + a.downs, 0);
+}
+
+/* A failed probe goes back down and holds the failed level for a back-off that doubles. */
+static void test_failed_probe_backs_off(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P360);
+    step(&a, 0, 10 * MS, 0, 0);
+    assert_int_equal(step(&a, 5 * S, 10 * MS, 0, 0), P720); /* probe */
+    step(&a, 6 * S, 400 * MS, 0, 0);
+    assert_int_equal(step(&a, 6 * S + 300 * MS, 400 * MS, 0, 0), P360); /* failed */
+    assert_int_equal(a.backoff_us[P720], 10 * S);
+    /* clear again: after up_hold it would go up, but 720p holds until 16.3 s */
+    step(&a, 7 * S, 10 * MS, 0, 0);
+    assert_int_equal(step(&a, 12 * S, 10 * MS, 0, 0), P360);
+    assert_int_equal(step(&a, 16 * S, 10 * MS, 0, 0), P360);
+    assert_int_equal(step(&a, 16 * S + 400 * MS, 10 * MS, 0, 0), P720); /* second probe */
+    step(&a, 17 * S, 400 * MS, 0, 0);
+    assert_int_equal(step(&a, 17 * S + 300 * MS, 400 * MS, 0, 0), P360);
+    assert_int_equal(a.backoff_us[P720], 20 * S); /* doubled */
+    /* up to the maximum */
+    a.backoff_us[P720] = 60 * S;
+    a.probing = true;
+    a.probe_until = 200 * S;
+    a.level = P720;
+    step(&a, 100 * S, 400 * MS, 0, 0);
+    step(&a, 100 * S + 300 * MS, 400 * MS, 0, 0);
+    assert_int_equal(a.backoff_us[P720], 80 * S);
+}
+
+/* A probe that survives probe_us clears the level's back-off. */
+static void test_successful_probe_resets_backoff(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P360);
+    a.backoff_us[P720] = 40 * S;
+    step(&a, 0, 10 * MS, 0, 0);
+    assert_int_equal(step(&a, 5 * S, 10 * MS, 0, 0), P720);
+    assert_int_equal(step(&a, 8 * S, 10 * MS, 0, 0), P720);
+    assert_false(a.probing);
+    assert_int_equal(a.backoff_us[P720], 0);
+}
+
+/* A fresh capacity that says the next level does not fit blocks the probe; one that fits
+ * several levels allows a jump. */
+static void test_capacity_gates_and_jumps(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P180);
+    step(&a, 0, 10 * MS, 300000, 0);
+    assert_int_equal(step(&a, 5 * S, 10 * MS, 300000, 5 * S), P180); /* 360p needs 590k */
+    /* once the measurement is stale (the link stopped being the bottleneck), probing resumes */
+    assert_int_equal(step(&a, 11 * S, 10 * MS, 300000, 5 * S), P360);
+    bbt_adapt b = fresh(AUDIO);
+    step(&b, 0, 10 * MS, 0, 0);
+    assert_int_equal(step(&b, 5 * S, 10 * MS, 4000000, 5 * S), P720); /* jump */
+    assert_int_equal(b.ups, 1);
+}
+
+/* A backing-off level is skipped over by a jump, landing below it. */
+static void test_jump_respects_backoff(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(AUDIO);
+    a.backoff_until[P720] = 100 * S;
+    step(&a, 0, 10 * MS, 0, 0);
+    assert_int_equal(step(&a, 5 * S, 10 * MS, 4000000, 5 * S), P360);
+}
+
+static void test_init_clamps(void **state)
+{
+    (void)state;
+    bbt_adapt a;
+    bbt_adapt_init(&a, &params, NULL, 0, 3);
+    assert_int_equal(a.nlevels, 1);
+    assert_int_equal(a.level, 0);
+    assert_int_equal(step(&a, 10 * S, 10 * MS, 0, 0), 0);
+    bbt_adapt b = fresh(99);
+    assert_int_equal(b.level, P720);
+    bbt_adapt c = fresh(-5);
+    assert_int_equal(c.level, AUDIO);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_levels_follow_the_degradation_order),
+        cmocka_unit_test(test_fit),
+        cmocka_unit_test(test_down_to_fitting_level_after_delay),
+        cmocka_unit_test(test_spike_is_ignored),
+        cmocka_unit_test(test_down_one_level_without_capacity),
+        cmocka_unit_test(test_up_after_hold_then_faster),
+        cmocka_unit_test(test_in_between_holds),
+        cmocka_unit_test(test_failed_probe_backs_off),
+        cmocka_unit_test(test_successful_probe_resets_backoff),
+        cmocka_unit_test(test_capacity_gates_and_jumps),
+        cmocka_unit_test(test_jump_respects_backoff),
+        cmocka_unit_test(test_init_clamps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,98 @@
+/* tests/relay/test_estimate.c — relay/estimate.c: delivered bytes, capacity only while
+ * backlogged, smoothing, congestion signal. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "relay/estimate.h"
+
+#define MS 1000
+
+static void test_first_sample_is_a_baseline(void **state)
+{
+    (void)state;
+    bbt_estimate e;
+    bbt_estimate_init(&e);
+    bbt_estimate_sample(&e, 1000 * MS, 5000, 100, 0);
+    assert_true(e.delivered_bps == 0);
+    assert_true(e.capacity_bps == 0);
+}
+
+/* Not backlogged: delivery is measured but says nothing about capacity. */
+static void test_unbacklogged_link_gives_no_capacity(void **state)
+{
+    (void)state;
+    bbt_estimate e;
+    bbt_estimate_init(&e);
+    uint64_t sent = 0;
+    for (int i = 0; i <= 10; i++, sent += 25000) /* 25 kB per 250 ms = 800 kbit/s */
+        bbt_estimate_sample(&e, (int64_t)i * 250 * MS + 1, sent, 0, 5 * MS);
+    assert_true(e.delivered_bps > 790000 && e.delivered_bps < 810000);
+    assert_true(e.capacity_bps == 0);
+    assert_int_equal(e.delay_us, 5 * MS);
+}
+
+/* Backlogged: what drains is the capacity; bytes still in the kernel are not delivered. */
+static void test_backlogged_link_measures_capacity(void **state)
+{
+    (void)state;
+    bbt_estimate e;
+    bbt_estimate_init(&e);
+    bbt_estimate_sample(&e, 1, 0, 0, 200 * MS);
+    /* 250 ms: 30 kB handed to the socket, 17.5 kB of it still in the kernel → 12.5 kB
+     * delivered = 400 kbit/s */
+    bbt_estimate_sample(&e, 250 * MS + 1, 30000, 17500, 300 * MS);
+    assert_true(e.capacity_bps > 399000 && e.capacity_bps < 401000);
+    assert_int_equal(e.capacity_at_us, 250 * MS + 1);
+    assert_int_equal(e.delay_us, 300 * MS);
+    /* the kernel drains its backlog: delivered exceeds what was handed over */
+    bbt_estimate_sample(&e, 500 * MS + 1, 35000, 10000, 300 * MS);
+    /* 5000 + 7500 = 12.5 kB → 400 kbit/s again */
+    assert_true(e.capacity_bps > 399000 && e.capacity_bps < 401000);
+}
+
+/* A cliff: the smoothed capacity follows within a few samples. */
+static void test_follows_a_cliff(void **state)
+{
+    (void)state;
+    bbt_estimate e;
+    bbt_estimate_init(&e);
+    uint64_t sent = 0;
+    int64_t t = 1;
+    bbt_estimate_sample(&e, t, sent, 0, 100 * MS);
+    for (int i = 0; i < 10; i++) /* 4 Mbit/s: 125 kB per 250 ms */
+        bbt_estimate_sample(&e, t += 250 * MS, sent += 125000, 0, 100 * MS);
+    assert_true(e.capacity_bps > 3900000);
+    for (int i = 0; i < 6; i++) /* 400 kbit/s */
+        bbt_estimate_sample(&e, t += 250 * MS, sent += 12500, 0, 400 * MS);
+    assert_true(e.capacity_bps < 900000);
+}
+
+static void test_short_interval_ignored_and_unknown_outq(void **state)
+{
+    (void)state;
+    bbt_estimate e;
+    bbt_estimate_init(&e);
+    bbt_estimate_sample(&e, 1, 0, -1, 0);
+    bbt_estimate_sample(&e, 50 * MS, 100000, -1, 0); /* < 100 ms: ignored */
+    assert_true(e.delivered_bps == 0);
+    bbt_estimate_sample(&e, 250 * MS + 1, 100000, -1, 0);
+    assert_true(e.delivered_bps > 3000000);
+    /* a counter that goes backwards never gives a negative rate */
+    bbt_estimate_sample(&e, 500 * MS + 1, 100000, 500000, 0);
+    assert_true(e.delivered_bps >= 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_first_sample_is_a_baseline),
+        cmocka_unit_test(test_unbacklogged_link_gives_no_capacity),
+        cmocka_unit_test(test_backlogged_link_measures_capacity),
+        cmocka_unit_test(test_follows_a_cliff),
+        cmocka_unit_test(test_short_interval_ignored_and_unknown_outq),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
