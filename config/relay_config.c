@@ -86,12 +86,16 @@ const bbt_directive bbt_relay_directives[] = {
      F(adapt.safety), NULL,
      "一个画质层最多可占用实测吞吐量的比例。\nFraction of a viewer's measured throughput a "
      "layer may use.", NULL},
-    {"adapt", "upswitch_hold", BBT_CFG_DURATION, "8s", SEC(1), MINUTES(5), F(adapt.upswitch_hold_ms),
+    {"adapt", "upswitch_hold", BBT_CFG_DURATION, "5s", SEC(1), MINUTES(5), F(adapt.upswitch_hold_ms),
      NULL, "更高画质须持续可承载这么久才切换上去。\nA higher layer must fit this long before "
            "switching up.", NULL},
     {"adapt", "downswitch_delay", BBT_CFG_DURATION, "300ms", 0, SEC(10),
      F(adapt.downswitch_delay_ms), NULL,
      "拥塞持续这么久就切换到较低画质。\nA congested viewer switches down after this.", NULL},
+    {"adapt", "start_bitrate", BBT_CFG_INT, "600000", 0, 50000000, F(adapt.start_bitrate), NULL,
+     "新观看者从不超过此码率（bit/s）的最高摄像画质开始，再按网络升降；0 表示从最高画质开始。\n"
+     "A new viewer starts on the best camera layer within this bitrate (bit/s), then adapts; "
+     "0: start on the best layer.", NULL},
 };
 
 const size_t bbt_relay_directives_count = sizeof bbt_relay_directives / sizeof bbt_relay_directives[0];

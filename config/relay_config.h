@@ -57,6 +57,7 @@ typedef struct bbt_relay_config {
         double safety;               /* fraction of the measured throughput a layer may use */
         int64_t upswitch_hold_ms;    /* a layer must fit this long before switching up */
         int64_t downswitch_delay_ms; /* a congested viewer switches down after this */
+        int64_t start_bitrate;       /* a new viewer starts within this (bit/s), 0: best */
     } adapt;
 } bbt_relay_config;
 

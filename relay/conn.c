@@ -136,6 +136,7 @@ static int write_control(struct bbt_conn *c)
     free(m);
     if (n < 0)
         return -1;
+    c->sent_bytes += (uint64_t)n;
     c->relay->metrics.control_out++;
     return 0;
 }
@@ -145,6 +146,7 @@ static int write_media(struct bbt_conn *c, int64_t now)
     bbt_frame_ref *ref = bbt_queue_peek(c->viewer.q);
     if (lws_write(c->wsi, ref->data, ref->len, LWS_WRITE_BINARY) < 0)
         return -1;
+    c->sent_bytes += ref->len;
     bbt_session_count_out(c->viewer.session, ref->len);
     int64_t waited = bbt_queue_pop(c->viewer.q, now);
     bbt_histogram_observe(&c->relay->metrics.queue_delay, (double)waited / 1000.0);
@@ -280,6 +282,9 @@ static void on_publish(struct bbt_conn *c, json_t *m)
         bbt_msg_echo_id(ack, m);
     bbt_conn_send_json(c, ack);
     broadcast_json(s, tracks_msg(s, "tracks"));
+    int64_t now = bbt_mono_us();
+    for (size_t i = 0; i < bbt_session_viewer_count(s); i++)
+        bbt_conn_adapt_reset(bbt_session_viewer_at(s, i)->conn, now);
     BBT_INFO("publish session=%s subject=%s tracks=%zu", id, c->subject, n);
 }
 
@@ -313,7 +318,9 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
     json_t *audio = json_object_get(m, "audio"), *video = json_object_get(m, "video");
     c->viewer = (bbt_viewer){.conn = c, .q = q,
                              .pin_track = json_is_integer(layer) ? (int)json_integer_value(layer) : -1,
-                             .want_audio = !json_is_false(audio), .want_video = !json_is_false(video)};
+                             .want_audio = !json_is_false(audio), .want_video = !json_is_false(video),
+                             .camera_pref = -2, .start_bps = r->cfg.adapt.start_bitrate,
+                             .courseware = true};
     json_t *reply = tracks_msg(s, "tracks");
     if (reply)
         bbt_msg_echo_id(reply, m);
@@ -325,6 +332,9 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
         return;
     }
     r->nviewers++;
+    bbt_estimate_init(&c->est);
+    bbt_conn_adapt_reset(c, bbt_mono_us());
+    bbt_conn_tune_socket(c);
     BBT_INFO("subscribe session=%s subject=%s peer=%s", id, c->subject, c->peer);
 }
 
@@ -625,6 +635,7 @@ static int established(struct bbt_conn *c, struct lws *wsi, bbt_relay *r)
         r->conns->prev = c;
     r->conns = c;
     r->nconns++;
+    c->id = ++r->next_conn_id;
     r->metrics.connections_total++;
     if (r->stopping)
         bbt_conn_shutdown(c);
@@ -659,6 +670,7 @@ static void closed(struct bbt_conn *c)
 void bbt_conn_tick(struct bbt_conn *c, int64_t now)
 {
     bbt_relay *r = c->relay;
+    bbt_conn_adapt_tick(c, now);
     if (c->state == CONN_AWAIT_HELLO && now - c->connected_us > r->cfg.limits.auth_timeout_ms * 1000) {
         r->metrics.refused[BBT_REFUSE_AUTH_TIMEOUT]++;
         bbt_conn_fail(c, BBT_ETIMEOUT, 4000 - BBT_ETIMEOUT, "no hello in time");

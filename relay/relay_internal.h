@@ -8,6 +8,9 @@
 #include <stdbool.h>
 
 #include "config/relay_config.h"
+#include "proto/strbuf.h"
+#include "relay/adapt.h"
+#include "relay/estimate.h"
 #include "relay/metrics.h"
 #include "relay/queue.h"
 #include "relay/server.h"
@@ -54,6 +57,12 @@ struct bbt_conn {
     /* viewing */
     bbt_viewer viewer;              /* viewer.session != NULL while subscribed */
     int64_t stall_since_us;         /* queue non-empty and not drained since */
+    /* adaptation (relay/adapt.h): the link as measured, and the level chosen */
+    uint64_t sent_bytes;            /* bytes handed to the socket */
+    bbt_estimate est;
+    bbt_adapt adapt;
+    bool adapt_on;                  /* automatic layer choice (not pinned, enabled) */
+    unsigned id;                    /* connection number, for metrics labels */
 };
 
 struct peer_count {
@@ -69,6 +78,7 @@ struct bbt_relay {
     bbt_metrics metrics;
     struct bbt_conn *conns;         /* every WebSocket connection */
     size_t nconns, npublishers, nviewers;
+    unsigned next_conn_id;
     struct peer_count *peers;       /* open connections per peer address */
     size_t npeers, cap_peers;
     int64_t started_us;
@@ -98,6 +108,12 @@ void bbt_conn_fail(struct bbt_conn *c, int status, int code, const char *why);
 void bbt_conn_tick(struct bbt_conn *c, int64_t now_us);
 /* Begin graceful shutdown for one connection (close 1001). */
 void bbt_conn_shutdown(struct bbt_conn *c);
+/* conn_adapt.c: per-viewer adaptation. */
+void bbt_conn_tune_socket(struct bbt_conn *c);
+void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now_us); /* after the track list changed */
+void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now_us);
+/* Per-viewer quality lines of /metrics (layer, capacity, queue delay, switches). */
+void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b);
 
 
 

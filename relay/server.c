@@ -72,6 +72,9 @@ static int http_request(struct lws *wsi, struct http_pss *h, bbt_relay *r)
                                 .uptime_s = (bbt_mono_us() - r->started_us) / 1000000};
         size_t len;
         char *t = bbt_metrics_render(&r->metrics, &g, r->reg, &len);
+        bbt_strbuf b = {.data = t, .len = len, .cap = t ? len + 1 : 0, .failed = !t};
+        bbt_conn_render_metrics(r, &b);
+        t = bbt_strbuf_take(&b, &len);
         if (!t)
             return lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "out of memory");
         return http_begin(wsi, h, "text/plain; version=0.0.4; charset=utf-8", t, len);

@@ -141,16 +141,35 @@ static int is_visual(const bbt_track_info *t)
     return t->kind == BBT_TRACK_VIDEO || t->kind == BBT_TRACK_COURSEWARE;
 }
 
-/* The automatic camera choice before adaptation decides: the highest camera layer. */
-static int best_camera(const bbt_session *s)
+static int is_camera(const bbt_session *s, int track)
 {
-    int best = -1, layer = -1;
-    for (size_t i = 0; i < s->ntracks; i++)
-        if (s->tracks[i].kind == BBT_TRACK_VIDEO && s->tracks[i].layer > layer) {
-            layer = s->tracks[i].layer;
-            best = s->tracks[i].id;
+    return track >= 0 && track < BBT_FRAME_MAX_TRACKS && s->slot[track] >= 0 &&
+           s->tracks[s->slot[track]].kind == BBT_TRACK_VIDEO;
+}
+
+/* The camera a viewer starts with: its preference when the track exists; else the highest
+ * layer within start_bps (0: no limit), or the lowest layer when none is within it. */
+static int start_camera(const bbt_session *s, const bbt_viewer *v)
+{
+    if (is_camera(s, v->camera_pref))
+        return v->camera_pref;
+    if (v->camera_pref == -1)
+        return -1;
+    int best = -1, best_layer = -1, low = -1, low_layer = 1 << 30;
+    for (size_t i = 0; i < s->ntracks; i++) {
+        const bbt_track_info *t = &s->tracks[i];
+        if (t->kind != BBT_TRACK_VIDEO)
+            continue;
+        if (t->layer < low_layer) {
+            low_layer = t->layer;
+            low = t->id;
         }
-    return best;
+        if ((v->start_bps == 0 || t->bitrate <= v->start_bps) && t->layer > best_layer) {
+            best_layer = t->layer;
+            best = t->id;
+        }
+    }
+    return best >= 0 ? best : low;
 }
 
 static void request_key(bbt_session *s, unsigned track, int64_t now_us)
@@ -179,6 +198,15 @@ static void prime_track(bbt_session *s, bbt_viewer *v, unsigned track, int64_t n
         bbt_queue_push(v->q, bbt_gop_cache_at(c, i), now_us);
 }
 
+static uint32_t courseware_mask(const bbt_session *s)
+{
+    uint32_t m = 0;
+    for (size_t i = 0; i < s->ntracks; i++)
+        if (s->tracks[i].kind == BBT_TRACK_COURSEWARE)
+            m |= 1u << s->tracks[i].id;
+    return m;
+}
+
 /* Choose the viewer's tracks from the session's track list and prime new video tracks. */
 static void choose_tracks(bbt_session *s, bbt_viewer *v, int64_t now_us)
 {
@@ -189,12 +217,11 @@ static void choose_tracks(bbt_session *s, bbt_viewer *v, int64_t now_us)
             s->slot[v->pin_track] >= 0 && is_visual(&s->tracks[s->slot[v->pin_track]]))
             video = v->pin_track;
         else
-            video = best_camera(s);
+            video = start_camera(s, v);
         if (video >= 0)
             want |= 1u << video;
-        for (size_t i = 0; i < s->ntracks; i++)
-            if (s->tracks[i].kind == BBT_TRACK_COURSEWARE)
-                want |= 1u << s->tracks[i].id;
+        if (v->courseware)
+            want |= courseware_mask(s);
     }
     if (v->want_audio)
         for (size_t i = 0; i < s->ntracks; i++)
@@ -205,6 +232,7 @@ static void choose_tracks(bbt_session *s, bbt_viewer *v, int64_t now_us)
             bbt_queue_drop_track(v->q, t);
     v->tracks = want;
     v->video_track = video;
+    v->pending_track = -1;
     for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++)
         if ((want >> t & 1u) && !(old >> t & 1u) && s->slot[t] >= 0 &&
             is_visual(&s->tracks[s->slot[t]]))
@@ -301,6 +329,17 @@ static void note_end(bbt_session *s, const bbt_frame_ref *ref)
     s->state = BBT_SESSION_ENDED;
 }
 
+/* The target camera's keyframe is queued: from here on the viewer gets the new track only.
+ * Frames of the old track already queued go first, so the decoder sees no gap. */
+static void complete_switch(bbt_viewer *v)
+{
+    if (v->video_track >= 0 && v->video_track != v->pending_track)
+        v->tracks &= ~(1u << v->video_track);
+    v->video_track = v->pending_track;
+    v->pending_track = -1;
+    v->switches++;
+}
+
 int bbt_session_ingest(bbt_session *s, bbt_frame_ref *ref, int64_t now_us)
 {
     if (ref->track >= BBT_FRAME_MAX_TRACKS || s->slot[ref->track] < 0)
@@ -326,6 +365,8 @@ int bbt_session_ingest(bbt_session *s, bbt_frame_ref *ref, int64_t now_us)
         if (!(v->tracks & bit))
             continue;
         if (bbt_queue_push(v->q, ref, now_us) == BBT_OK) {
+            if (ref->track == v->pending_track && (ref->flags & BBT_FRAME_KEY))
+                complete_switch(v);
             if (s->reg->hooks.writable)
                 s->reg->hooks.writable(v->conn, s->reg->hooks.ud);
         } else if (bbt_queue_awaiting_key(v->q, ref->track)) {
@@ -368,24 +409,59 @@ void bbt_session_remove_viewer(bbt_viewer *v)
     v->tracks = 0;
 }
 
-void bbt_session_switch_video(bbt_viewer *v, int track, int64_t now_us)
+static void set_courseware(bbt_session *s, bbt_viewer *v, bool on, int64_t now_us)
+{
+    uint32_t cw = courseware_mask(s);
+    v->courseware = on;
+    for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++) {
+        if (!(cw >> t & 1u) || (bool)(v->tracks >> t & 1u) == on)
+            continue;
+        if (on) {
+            v->tracks |= 1u << t;
+            prime_track(s, v, t, now_us); /* a few still pictures: cheap to send at once */
+        } else {
+            v->tracks &= ~(1u << t);
+            bbt_queue_drop_track(v->q, t);
+        }
+    }
+}
+
+void bbt_session_set_level(bbt_viewer *v, int camera, bool courseware, bool now_down,
+                           int64_t now_us)
 {
     bbt_session *s = v->session;
-    if (!s || track == v->video_track)
+    if (!s || v->pin_track >= 0)
         return;
-    if (v->video_track >= 0) {
-        bbt_queue_drop_track(v->q, (unsigned)v->video_track);
+    if (!v->want_video) {
+        camera = -1;
+        courseware = false;
+    }
+    if (courseware != v->courseware)
+        set_courseware(s, v, courseware, now_us);
+    v->camera_pref = camera;
+    if (camera >= 0 && !is_camera(s, camera))
+        camera = -1;
+    if (v->pending_track >= 0 && v->pending_track != camera) { /* a switch overtaken */
+        v->tracks &= ~(1u << v->pending_track);
+        bbt_queue_drop_track(v->q, (unsigned)v->pending_track);
+        v->pending_track = -1;
+    }
+    if (camera == v->video_track)
+        return;
+    if (v->video_track >= 0 && (camera < 0 || now_down)) {
+        /* going down: stop the old camera now, so the link carries audio and the new
+         * keyframe instead of a backlog of pictures too big for it */
         v->tracks &= ~(1u << v->video_track);
+        bbt_queue_drop_track(v->q, (unsigned)v->video_track);
+        v->video_track = -1;
+        v->switches += camera < 0;
     }
-    v->video_track = -1;
-    if (track >= 0 && track < BBT_FRAME_MAX_TRACKS && s->slot[track] >= 0 &&
-        is_visual(&s->tracks[s->slot[track]])) {
-        v->video_track = track;
-        v->tracks |= 1u << track;
-        prime_track(s, v, (unsigned)track, now_us);
-        if (bbt_queue_count(v->q) && s->reg->hooks.writable)
-            s->reg->hooks.writable(v->conn, s->reg->hooks.ud);
-    }
+    if (camera < 0 || camera == v->pending_track)
+        return;
+    v->pending_track = camera;
+    v->tracks |= 1u << camera;
+    bbt_queue_await_key(v->q, (unsigned)camera);
+    request_key(s, (unsigned)camera, now_us);
 }
 
 void bbt_session_request_keyframe(bbt_session *s, unsigned track, int64_t now_us)

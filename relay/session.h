@@ -44,10 +44,15 @@ typedef struct bbt_viewer {
     bbt_queue *q;        /* owned by the server; the session pushes into it */
     int pin_track;       /* -1: automatic choice; else the video track to receive */
     bool want_audio, want_video;
+    int camera_pref;     /* camera track wanted (adaptation): -1 none, -2 choose by start_bps */
+    int64_t start_bps;   /* with camera_pref -2: start on the best layer within this, 0: best */
+    bool courseware;     /* (both) courseware tracks are sent; set before add_viewer */
     bbt_session *session; /* (session) the session it watches, NULL when detached */
     size_t idx;           /* (session) position in the session's viewer array */
     uint32_t tracks;      /* (session) bit t set: the viewer receives track t */
-    int video_track;      /* (session) current camera/courseware track, -1 none */
+    int video_track;      /* (session) current camera track, -1 none */
+    int pending_track;    /* (session) camera track it moves to at that track's next keyframe */
+    uint32_t switches;    /* (session) camera switches completed */
 } bbt_viewer;
 
 typedef struct bbt_session_hooks {
@@ -100,10 +105,13 @@ int bbt_session_ingest(bbt_session *s, bbt_frame_ref *ref, int64_t now_us);
  * once. Returns BBT_OK or BBT_ENOMEM. */
 int bbt_session_add_viewer(bbt_session *s, bbt_viewer *v, int64_t now_us);
 void bbt_session_remove_viewer(bbt_viewer *v);
-/* Move a viewer onto another video track (or -1: none, audio only) — used by adaptation. The
- * queue drops the old track and awaits a keyframe of the new one (primed from the cache when it
- * starts with one; else a keyframe is requested). */
-void bbt_session_switch_video(bbt_viewer *v, int track, int64_t now_us);
+/* Adaptation's choice for a viewer: a camera track (-1 none) and whether courseware is sent.
+ * The camera changes at the next keyframe of the new track (one is requested): until then the
+ * old camera keeps going, unless `now_down` (a move down: the link is congested), which stops
+ * it at once. Courseware is switched at once (primed from its cache). A pinned viewer or one
+ * that wants no video is not moved. */
+void bbt_session_set_level(bbt_viewer *v, int camera, bool courseware, bool now_down,
+                           int64_t now_us);
 
 /* Ask the publisher for a keyframe on `track` (a viewer asked), subject to the rate limit. */
 void bbt_session_request_keyframe(bbt_session *s, unsigned track, int64_t now_us);

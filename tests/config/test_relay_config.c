@@ -57,7 +57,8 @@ static void test_defaults(void **state)
     assert_int_equal(c.publisher.gop_cache_bytes, 4 * 1024 * 1024);
     assert_true(c.adapt.enabled);
     assert_true(c.adapt.safety == 0.8);
-    assert_int_equal(c.adapt.upswitch_hold_ms, 8000);
+    assert_int_equal(c.adapt.upswitch_hold_ms, 5000);
+    assert_int_equal(c.adapt.start_bitrate, 600000);
     assert_int_equal(c.adapt.downswitch_delay_ms, 300);
     bbt_relay_config_free(&c);
     bbt_relay_config_free(&c);

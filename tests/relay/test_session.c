@@ -84,6 +84,8 @@ static void init_viewer(bbt_viewer *v, void *conn)
     v->q = mkq();
     v->pin_track = -1;
     v->want_audio = v->want_video = true;
+    v->camera_pref = -2; /* automatic start: the best layer (start_bps 0) */
+    v->courseware = true;
 }
 
 static int ingest(bbt_session *s, unsigned track, unsigned flags, uint32_t seq, int64_t now)
@@ -245,14 +247,13 @@ static void test_second_publisher(void **state)
     assert_null(bbt_session_publisher(s));
 }
 
-static void test_pin_and_switch(void **state)
+static void test_pin(void **state)
 {
     struct fixture *f = *state;
     int err;
     bbt_session *s = bbt_registry_open(f->reg, "s", &err);
     void *replaced;
     bbt_session_publish(s, &f->pub, ladder, 5, 0, &replaced);
-    ingest(s, 0, BBT_FRAME_KEY, 1, 0);
     ingest(s, 2, BBT_FRAME_KEY, 1, 0);
     bbt_viewer v;
     init_viewer(&v, &v);
@@ -262,16 +263,117 @@ static void test_pin_and_switch(void **state)
     assert_int_equal(v.video_track, 2);
     assert_int_equal(v.tracks, (1u << 2) | (1u << 4));
     assert_int_equal(bbt_queue_count(v.q), 1);
-    bbt_session_switch_video(&v, 0, 10); /* to 180p: its cached keyframe comes at once */
+    bbt_session_set_level(&v, 0, false, true, 10); /* a pinned viewer is not moved */
+    assert_int_equal(v.video_track, 2);
+    bbt_session_remove_viewer(&v);
+    bbt_queue_free(v.q);
+    bbt_session_unpublish(s, &f->pub, false);
+}
+
+/* The start layer: the best within start_bps, or the lowest when none is within it. */
+static void test_start_layer(void **state)
+{
+    struct fixture *f = *state;
+    int err;
+    bbt_session *s = bbt_registry_open(f->reg, "s", &err);
+    void *replaced;
+    bbt_track_info l[5];
+    memcpy(l, ladder, sizeof l);
+    l[0].bitrate = 120000;
+    l[1].bitrate = 1200000;
+    l[2].bitrate = 450000;
+    bbt_session_publish(s, &f->pub, l, 5, 0, &replaced);
+    bbt_viewer v;
+    init_viewer(&v, &v);
+    v.start_bps = 600000;
+    bbt_session_add_viewer(s, &v, 0);
+    assert_int_equal(v.video_track, 2); /* 360p */
+    bbt_session_remove_viewer(&v);
+    v.start_bps = 50000;
+    bbt_session_add_viewer(s, &v, 0);
+    assert_int_equal(v.video_track, 0); /* nothing fits: the lowest */
+    bbt_session_remove_viewer(&v);
+    v.camera_pref = -1; /* adaptation said: no camera */
+    v.courseware = false;
+    bbt_session_add_viewer(s, &v, 0);
+    assert_int_equal(v.video_track, -1);
+    assert_int_equal(v.tracks, 1u << 3);
+    bbt_session_remove_viewer(&v);
+    bbt_queue_free(v.q);
+    bbt_session_unpublish(s, &f->pub, false);
+}
+
+/* Up: the old camera keeps going until the new one's keyframe, which is requested. */
+static void test_switch_up_at_keyframe(void **state)
+{
+    struct fixture *f = *state;
+    int err;
+    bbt_session *s = bbt_registry_open(f->reg, "s", &err);
+    void *replaced;
+    bbt_session_publish(s, &f->pub, ladder, 5, 0, &replaced);
+    bbt_viewer v;
+    init_viewer(&v, &v);
+    v.camera_pref = 0; /* 180p */
+    bbt_session_add_viewer(s, &v, 0);
+    ingest(s, 0, BBT_FRAME_KEY, 1, 0);
     assert_int_equal(v.video_track, 0);
-    assert_int_equal(v.tracks, (1u << 0) | (1u << 4));
-    assert_int_equal(bbt_queue_count(v.q), 1);
-    assert_int_equal(bbt_queue_peek(v.q)->track, 0);
-    bbt_session_switch_video(&v, -1, 20); /* audio only (here: nothing but courseware) */
+    f->calls.keyframes = 0;
+    bbt_session_set_level(&v, 1, true, false, 1000000);
+    assert_int_equal(v.pending_track, 1);
+    assert_int_equal(f->calls.keyframes, 1);
+    assert_int_equal(f->calls.last_key_track, 1);
+    ingest(s, 0, 0, 2, 1000000); /* old camera still flows */
+    ingest(s, 1, 0, 1, 1000000); /* new camera: not before its keyframe */
+    assert_int_equal(bbt_queue_count(v.q), 2);
+    ingest(s, 1, BBT_FRAME_KEY, 2, 1000000); /* switch */
+    assert_int_equal(v.video_track, 1);
+    assert_int_equal(v.pending_track, -1);
+    assert_int_equal(v.switches, 1);
+    ingest(s, 0, 0, 3, 1000000); /* old camera no more */
+    assert_int_equal(bbt_queue_count(v.q), 3);
+    assert_int_equal(bbt_queue_peek(v.q)->track, 0); /* queued old frames go first */
+    bbt_session_remove_viewer(&v);
+    bbt_queue_free(v.q);
+    bbt_session_unpublish(s, &f->pub, false);
+}
+
+/* Down: the old camera stops at once; audio only and courseware-only levels; back up. */
+static void test_switch_down_now(void **state)
+{
+    struct fixture *f = *state;
+    int err;
+    bbt_session *s = bbt_registry_open(f->reg, "s", &err);
+    void *replaced;
+    bbt_session_publish(s, &f->pub, ladder, 5, 0, &replaced);
+    ingest(s, 4, BBT_FRAME_KEY, 1, 0); /* a courseware slide in the cache */
+    bbt_viewer v;
+    init_viewer(&v, &v);
+    v.camera_pref = 1; /* 720p */
+    bbt_session_add_viewer(s, &v, 0);
+    ingest(s, 1, BBT_FRAME_KEY, 1, 0);
+    ingest(s, 1, 0, 2, 0);
+    ingest(s, 3, 0, 1, 0);
+    size_t before = bbt_queue_count(v.q); /* slide + 2 camera + audio */
+    assert_int_equal(before, 4);
+    bbt_session_set_level(&v, 0, true, true, 10);
+    assert_int_equal(v.video_track, -1);            /* 720p gone now */
+    assert_int_equal(bbt_queue_count(v.q), 2);      /* slide and audio stay */
+    assert_int_equal(v.pending_track, 0);
+    ingest(s, 0, BBT_FRAME_KEY, 1, 20);
+    assert_int_equal(v.video_track, 0);
+    bbt_session_set_level(&v, -1, true, true, 30);  /* courseware only */
     assert_int_equal(v.video_track, -1);
-    assert_int_equal(bbt_queue_count(v.q), 0);
-    bbt_session_switch_video(&v, 3, 30); /* an audio track is not a video layer */
-    assert_int_equal(v.video_track, -1);
+    assert_int_equal(v.tracks, (1u << 3) | (1u << 4));
+    bbt_session_set_level(&v, -1, false, true, 40); /* audio only */
+    assert_int_equal(v.tracks, 1u << 3);
+    bbt_session_set_level(&v, 2, true, false, 50);  /* back up: slide at once, camera at key */
+    assert_int_equal(v.tracks, (1u << 3) | (1u << 4) | (1u << 2));
+    assert_int_equal(v.pending_track, 2);
+    bbt_session_set_level(&v, 0, true, false, 60);  /* overtaken before its keyframe */
+    assert_int_equal(v.pending_track, 0);
+    assert_false(v.tracks & (1u << 2));
+    bbt_session_set_level(&v, 3, true, false, 70);  /* an audio track is not a camera */
+    assert_int_equal(v.pending_track, -1);
     bbt_session_remove_viewer(&v);
     bbt_queue_free(v.q);
     bbt_session_unpublish(s, &f->pub, false);
@@ -350,7 +452,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_late_join_starts_at_keyframe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_publisher_loss_and_return, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_publisher, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pin_and_switch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_layer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_switch_up_at_keyframe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_switch_down_now, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyframe_requests_rate_limited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_end_of_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alloc_failure, setup, teardown),

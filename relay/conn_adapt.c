@@ -1,0 +1,141 @@
+/* relay/conn_adapt.c — adaptation glue for one viewer connection: measure its link
+ * (relay/estimate.h) from the socket every housekeeping tick, let the state machine
+ * (relay/adapt.h) choose a level, apply it through the session (switch at the new camera's
+ * keyframe), and tell the viewer its layer. Also the per-viewer lines of /metrics. */
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "proto/log.h"
+#include "relay/relay_internal.h"
+
+/* Unsent bytes the kernel may hold per viewer: beyond this the backlog stays in the relay's
+ * queue, where delay is measured and the drop policy can act. */
+#define NOTSENT_LOWAT 32768
+
+static bbt_adapt_params params_from(const bbt_relay_config *cfg)
+{
+    int64_t max_delay = cfg->queue.max_delay_ms * 1000;
+    return (bbt_adapt_params){
+        .safety = cfg->adapt.safety,
+        .congest_us = max_delay / 4 > 150000 ? max_delay / 4 : 150000,
+        .clear_us = 60000,
+        .down_delay_us = cfg->adapt.downswitch_delay_ms * 1000,
+        .up_hold_us = cfg->adapt.upswitch_hold_ms * 1000,
+        .probe_us = 3000000,
+        .backoff_min_us = 10000000,
+        .backoff_max_us = 120000000,
+        .capacity_ttl_us = 5000000};
+}
+
+void bbt_conn_tune_socket(struct bbt_conn *c)
+{
+    int fd = lws_get_socket_fd(c->wsi), v = NOTSENT_LOWAT;
+    if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof v) != 0)
+        BBT_DEBUG("TCP_NOTSENT_LOWAT not set peer=%s", c->peer);
+}
+
+/* The level that matches what the viewer receives now (its pending camera counts). */
+static int current_level(const bbt_adapt *a, const bbt_viewer *v)
+{
+    int cam = v->pending_track >= 0 ? v->pending_track : v->video_track;
+    for (int i = a->nlevels - 1; i >= 0; i--)
+        if (a->levels[i].camera_track == cam && a->levels[i].courseware == v->courseware)
+            return i;
+    return 0;
+}
+
+void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now)
+{
+    bbt_viewer *v = &c->viewer;
+    if (!v->session)
+        return;
+    size_t n;
+    const bbt_track_info *t = bbt_session_tracks(v->session, &n);
+    if (bbt_session_state(v->session) != BBT_SESSION_LIVE)
+        n = 0;
+    bbt_adapt_level lv[BBT_ADAPT_MAX_LEVELS];
+    int k = bbt_adapt_levels(t, n, v->want_video, v->want_audio, v->pin_track, lv,
+                             BBT_ADAPT_MAX_LEVELS);
+    bbt_adapt_params p = params_from(&c->relay->cfg);
+    bbt_adapt_init(&c->adapt, &p, lv, k, 0);
+    c->adapt.level = current_level(&c->adapt, v);
+    c->adapt_on = c->relay->cfg.adapt.enabled && v->pin_track < 0 && n > 0;
+    (void)now;
+}
+
+static void tell_layer(struct bbt_conn *c, const bbt_adapt_level *l, bool down)
+{
+    bbt_session *s = c->viewer.session;
+    const char *reason = !down ? "network recovered"
+                         : l->camera_track >= 0 ? "poor network"
+                         : l->courseware        ? "poor network: courseware and audio only"
+                                                : "poor network: audio only";
+    bbt_conn_send_json(c, bbt_msg_state(bbt_session_id(s), "live", reason, l->camera_track));
+}
+
+void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
+{
+    bbt_viewer *v = &c->viewer;
+    if (!v->session || c->state != CONN_READY)
+        return;
+    int outq = -1, fd = lws_get_socket_fd(c->wsi);
+    if (fd < 0 || ioctl(fd, SIOCOUTQ, &outq) != 0)
+        outq = -1;
+    bbt_estimate_sample(&c->est, now, c->sent_bytes, outq, bbt_queue_delay(v->q, now));
+    if (!c->adapt_on)
+        return;
+    int before = c->adapt.level;
+    bbt_adapt_input in = {.now_us = now, .delay_us = c->est.delay_us,
+                          .capacity_bps = c->est.capacity_bps,
+                          .capacity_at_us = c->est.capacity_at_us};
+    int after = bbt_adapt_update(&c->adapt, &in);
+    if (after == before)
+        return;
+    const bbt_adapt_level *l = &c->adapt.levels[after];
+    bbt_session_set_level(v, l->camera_track, l->courseware, after < before, now);
+    tell_layer(c, l, after < before);
+    BBT_INFO("adapt subject=%s session=%s level=%d->%d camera=%d courseware=%d delay_ms=%lld "
+             "capacity_kbps=%.0f",
+             c->subject, bbt_session_id(v->session), before, after, l->camera_track,
+             l->courseware, (long long)(c->est.delay_us / 1000), c->est.capacity_bps / 1000);
+}
+
+void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
+{
+    static const char *const head =
+        "# HELP bbt_viewer_layer Camera track a viewer receives (-1: none).\n"
+        "# TYPE bbt_viewer_layer gauge\n"
+        "# HELP bbt_viewer_level Adaptation level (0 = audio only, rising with quality).\n"
+        "# TYPE bbt_viewer_level gauge\n"
+        "# HELP bbt_viewer_capacity_bps Measured link capacity (0: not measured).\n"
+        "# TYPE bbt_viewer_capacity_bps gauge\n"
+        "# HELP bbt_viewer_delivered_bps Smoothed delivery rate to the viewer.\n"
+        "# TYPE bbt_viewer_delivered_bps gauge\n"
+        "# HELP bbt_viewer_queue_delay_ms Wait of the oldest frame in the viewer's queue.\n"
+        "# TYPE bbt_viewer_queue_delay_ms gauge\n"
+        "# HELP bbt_viewer_switches_total Level changes, by direction.\n"
+        "# TYPE bbt_viewer_switches_total counter\n";
+    bbt_strbuf_puts(b, head);
+    int64_t now = bbt_mono_us();
+    for (struct bbt_conn *c = r->conns; c; c = c->next) {
+        const bbt_viewer *v = &c->viewer;
+        if (!v->session)
+            continue;
+        char lbl[192];
+        snprintf(lbl, sizeof lbl, "session=\"%s\",classroom=\"%s\",conn=\"%u\"",
+                 bbt_session_id(v->session), c->subject, c->id);
+        bbt_strbuf_printf(b,
+                          "bbt_viewer_layer{%s} %d\nbbt_viewer_level{%s} %d\n"
+                          "bbt_viewer_capacity_bps{%s} %.0f\nbbt_viewer_delivered_bps{%s} %.0f\n"
+                          "bbt_viewer_queue_delay_ms{%s} %.1f\n"
+                          "bbt_viewer_switches_total{%s,direction=\"up\"} %u\n"
+                          "bbt_viewer_switches_total{%s,direction=\"down\"} %u\n",
+                          lbl, v->video_track, lbl, c->adapt.level, lbl, c->est.capacity_bps, lbl,
+                          c->est.delivered_bps, lbl,
+                          (double)bbt_queue_delay(v->q, now) / 1000.0, lbl, c->adapt.ups, lbl,
+                          c->adapt.downs);
+    }
+}
