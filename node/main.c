@@ -23,7 +23,7 @@
 
 struct options {
     bool play, check, stats;
-    const char *config, *session, *preset;
+    const char *config, *session, *preset, *pattern;
     const char *sets[MAX_SETS];
     int nsets;
 };
@@ -39,6 +39,8 @@ static void usage(FILE *f)
             "  --check            validate the configuration and exit\n"
             "  --stats            log the bit rate per track every 5 s and latency at exit\n"
             "  --x264-preset P    x264 speed preset (default " "ultrafast" ")\n"
+            "  --test-pattern P   videotestsrc pattern of capture.video=test (default ball;\n"
+            "                     smpte keeps the encoders at their bit rates)\n"
             "  --session ID       play: the session to watch (default [node] session)\n");
 }
 
@@ -60,6 +62,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->session = argv[++i];
         } else if (strcmp(a, "--x264-preset") == 0 && more) {
             o->preset = argv[++i];
+        } else if (strcmp(a, "--test-pattern") == 0 && more) {
+            o->pattern = argv[++i];
         } else if (strcmp(a, "--check") == 0) {
             o->check = true;
         } else if (strcmp(a, "--stats") == 0) {
@@ -136,7 +140,8 @@ static int run(const struct options *o, const bbt_node_config *cfg, const char *
         bbt_play_opts po = {.token = token, .session = session};
         play = bbt_play_new(cfg, &po, &err);
     } else {
-        bbt_publisher_opts po = {.token = token, .x264_preset = o->preset, .stats = o->stats};
+        bbt_publisher_opts po = {.token = token, .x264_preset = o->preset,
+                                 .test_pattern = o->pattern, .stats = o->stats};
         pub = bbt_publisher_new(cfg, &po, &err);
     }
     if (pub || play)

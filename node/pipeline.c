@@ -199,7 +199,7 @@ static GstElement *video_source(bbt_pipeline *p)
         p->file = bbt_filesrc_new(p->cfg, why, sizeof why);
         src = p->file ? bbt_filesrc_video(p->file, p->cfg) : NULL;
     } else if (p->cfg->capture.video != BBT_NODE_VIDEO_NONE) {
-        src = bbt_source_video(p->cfg, why, sizeof why);
+        src = bbt_source_video(p->cfg, p->opts.test_pattern, why, sizeof why);
     }
     if (!src && p->cfg->capture.video != BBT_NODE_VIDEO_NONE) {
         p->missing |= BBT_MISSING_VIDEO;
@@ -458,7 +458,7 @@ unsigned bbt_sources_available(const bbt_node_config *cfg, unsigned mask)
     char why[512];
     GstElement *e;
     if ((mask & BBT_MISSING_VIDEO) && cfg->capture.video != BBT_NODE_VIDEO_FILE &&
-        (e = bbt_source_video(cfg, why, sizeof why))) {
+        (e = bbt_source_video(cfg, NULL, why, sizeof why))) {
         gst_object_unref(gst_object_ref_sink(e));
         ok |= BBT_MISSING_VIDEO;
     }

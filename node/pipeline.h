@@ -49,6 +49,7 @@ enum { BBT_MISSING_VIDEO = 1u << 0, BBT_MISSING_AUDIO = 1u << 1, BBT_MISSING_SCR
 
 typedef struct bbt_pipeline_opts {
     const char *x264_preset; /* NULL: BBT_X264_PRESET_DEFAULT (see docs/PERFORMANCE.md) */
+    const char *test_pattern; /* videotestsrc pattern of [capture] video = test (NULL: ball) */
     bool screen_test;        /* courseware from a test pattern instead of the X screen (tests) */
 } bbt_pipeline_opts;
 

@@ -18,6 +18,7 @@ typedef struct bbt_publisher bbt_publisher;
 typedef struct bbt_publisher_opts {
     const char *token;       /* resolved from [node] token or token_file */
     const char *x264_preset; /* NULL: the default */
+    const char *test_pattern; /* NULL: ball */
     bool stats;              /* bit rate lines every 5 s, latency summary at exit */
 } bbt_publisher_opts;
 

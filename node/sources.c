@@ -174,27 +174,44 @@ static GstElement *camera_bin(const bbt_node_config *cfg, char *why, size_t whyl
     return bin;
 }
 
-static GstElement *test_video_bin(const bbt_node_config *cfg)
+/* Set an enum property by nick when the nick exists. */
+static bool set_enum(GstElement *e, const char *prop, const char *nick)
+{
+    GParamSpec *ps = g_object_class_find_property(G_OBJECT_GET_CLASS(e), prop);
+    if (!ps || !G_IS_PARAM_SPEC_ENUM(ps))
+        return false;
+    GEnumClass *ec = G_PARAM_SPEC_ENUM(ps)->enum_class;
+    GEnumValue *v = g_enum_get_value_by_nick(ec, nick);
+    if (v)
+        g_object_set(e, prop, v->value, NULL);
+    return v != NULL;
+}
+
+static GstElement *test_video_bin(const bbt_node_config *cfg, const char *pattern)
 {
     char caps[256];
     video_caps_text(caps, sizeof caps, cfg, cfg->capture.fps);
     GstElement *src = make("videotestsrc"), *clock = make("clockoverlay");
     if (src)
         g_object_set(src, "is-live", TRUE, NULL);
-    if (src)
-        gst_util_set_object_arg(G_OBJECT(src), "pattern", "ball");
+    if (src && !set_enum(src, "pattern", pattern ? pattern : "ball")) {
+        BBT_WARN("test pattern %s does not exist (see gst-inspect-1.0 videotestsrc): using ball",
+                 pattern);
+        set_enum(src, "pattern", "ball");
+    }
     if (clock)
         g_object_set(clock, "time-format", "%H:%M:%S", "font-desc", "Sans 24", NULL);
     GstElement *elems[] = {src, capsfilter(caps), clock};
     return chain_bin("testvideo", elems, 3);
 }
 
-GstElement *bbt_source_video(const bbt_node_config *cfg, char *why, size_t whylen)
+GstElement *bbt_source_video(const bbt_node_config *cfg, const char *test_pattern, char *why,
+                             size_t whylen)
 {
     snprintf(why, whylen, "no video source configured");
     switch (cfg->capture.video) {
     case BBT_NODE_VIDEO_TEST:
-        return test_video_bin(cfg);
+        return test_video_bin(cfg, test_pattern);
     case BBT_NODE_VIDEO_CAMERA:
         return camera_bin(cfg, why, whylen);
     default:

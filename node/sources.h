@@ -24,8 +24,10 @@
 
 #include "config/node_config.h"
 
-/* The video of [capture] video = test | camera (file: see bbt_filesrc). */
-GstElement *bbt_source_video(const bbt_node_config *cfg, char *why, size_t whylen);
+/* The video of [capture] video = test | camera (file: see bbt_filesrc). test_pattern names the
+ * videotestsrc pattern of video = test (NULL: "ball"; an unknown name is logged and ignored). */
+GstElement *bbt_source_video(const bbt_node_config *cfg, const char *test_pattern, char *why,
+                             size_t whylen);
 /* The sound of [capture] audio = test | pulse | alsa. */
 GstElement *bbt_source_audio(const bbt_node_config *cfg, char *why, size_t whylen);
 /* The screen of [capture] screen_display; `test` makes a test pattern instead (unit tests). */

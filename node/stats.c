@@ -53,6 +53,8 @@ double bbt_latency_percentile(const bbt_latency *l, double p)
     for (long b = 0; b < BBT_LAT_BUCKETS; b++) {
         seen += l->bucket[b];
         if (seen >= rank) {
+            if (b == BBT_LAT_BUCKETS - 1)
+                return l->max_ms; /* the overflow bucket */
             double v = (double)b / 10.0;
             return v > l->max_ms ? l->max_ms : v;
         }

@@ -1,0 +1,13 @@
+# bbt-node tests, included from tests/CMakeLists.txt (paths relative to tests/).
+bbt_unit_test(node/test_h264.c LIBS bbtnode)
+bbt_unit_test(node/test_txq.c LIBS bbtnode)
+# The GStreamer pipeline itself, from a configuration with test sources (a few seconds).
+bbt_unit_test(node/test_pipeline.c LIBS bbtnode)
+target_sources(test_node_pipeline PRIVATE ${CMAKE_SOURCE_DIR}/tests/support/h264dec.c)
+# The real bbt-node against the real bbt-relay (bbt_integration_test's ENVIRONMENT names the
+# relay; the node binary is appended here).
+bbt_integration_test(node/test_node.c LIBS bbtproto PkgConfig::GST)
+target_sources(test_node_node PRIVATE ${CMAKE_SOURCE_DIR}/tests/support/h264dec.c
+               ${CMAKE_SOURCE_DIR}/tests/support/node_proc.c)
+add_dependencies(test_node_node bbt-node)
+set_property(TEST node/node APPEND PROPERTY ENVIRONMENT "BBT_NODE_BIN=$<TARGET_FILE:bbt-node>")
