@@ -344,11 +344,35 @@ static void on_unsubscribe(struct bbt_conn *c, json_t *m)
     detach_viewer(c);
 }
 
+/* A member of a validated report (the table guarantees types and ranges), -1 when absent. */
+static int64_t report_int(const json_t *m, const char *key)
+{
+    const json_t *v = json_object_get(m, key);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+}
+
+static double report_num(const json_t *m, const char *key)
+{
+    const json_t *v = json_object_get(m, key);
+    return json_is_number(v) ? json_number_value(v) : -1;
+}
+
+/* Reports feed adaptation and per-classroom quality: kept as the latest figures. */
 static void on_report(struct bbt_conn *c, json_t *m)
 {
-    /* Reports feed adaptation and per-classroom quality; kept as the latest figures. */
-    (void)c;
-    (void)m;
+    struct conn_report *r = &c->report;
+    const json_t *lat = json_object_get(m, "latency_ms");
+    const json_t *layer = json_object_get(m, "layer"), *audio = json_object_get(m, "audio_ok");
+    *r = (struct conn_report){
+        .at_us = bbt_mono_us(), .count = r->count + 1,
+        .bytes = report_int(m, "bytes"), .frames_decoded = report_int(m, "frames_decoded"),
+        .frames_dropped = report_int(m, "frames_dropped"), .buffer_ms = report_int(m, "buffer_ms"),
+        .stalls = report_int(m, "stalls"), .stall_ms = report_int(m, "stall_ms"),
+        .audio_underruns = report_int(m, "audio_underruns"),
+        .latency_p50_ms = report_num(lat, "p50"), .latency_p95_ms = report_num(lat, "p95"),
+        .latency_max_ms = report_num(lat, "max"),
+        .layer = json_is_integer(layer) ? (int)json_integer_value(layer) : BBT_REPORT_NO_LAYER,
+        .audio_ok = json_is_boolean(audio) ? json_is_true(audio) : -1};
 }
 
 static void on_keyframe(struct bbt_conn *c, json_t *m)

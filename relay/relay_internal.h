@@ -29,6 +29,18 @@ struct ctl_msg {
     unsigned char buf[];
 };
 
+/* The latest `report` of a connection (docs/PROTOCOL.md §3.8), figures as sent; -1 where the
+ * report left a member out. Kept for adaptation, metrics and attendance to read. */
+struct conn_report {
+    int64_t at_us;                  /* monotonic time it arrived, 0: no report yet */
+    uint64_t count;                 /* reports received */
+    int64_t bytes, frames_decoded, frames_dropped, buffer_ms, stalls, stall_ms, audio_underruns;
+    double latency_p50_ms, latency_p95_ms, latency_max_ms;
+    int layer;                      /* -1 audio only; BBT_REPORT_NO_LAYER when absent */
+    int audio_ok;                   /* 1, 0, or -1 when absent */
+};
+#define BBT_REPORT_NO_LAYER (-2)
+
 /* Per-connection state of the bbt.v1 protocol (lws allocates and zeroes it, and frees it after
  * LWS_CALLBACK_CLOSED; everything it points to is freed in conn_closed). */
 struct bbt_conn {
@@ -63,6 +75,7 @@ struct bbt_conn {
     bbt_adapt adapt;
     bool adapt_on;                  /* automatic layer choice (not pinned, enabled) */
     unsigned id;                    /* connection number, for metrics labels */
+    struct conn_report report;      /* the viewer's (or node's) latest report */
 };
 
 struct peer_count {
