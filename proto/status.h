@@ -46,6 +46,11 @@ enum {
     BBT_ETOKEN_SIG = -81,     /* bad signature */
     BBT_ETOKEN_EXPIRED = -82, /* token expired */
     BBT_EDENIED = -83,        /* the role may not do this */
+
+    /* the timetable (relay/schedule) */
+    BBT_ECONFLICT = -90,      /* a timetable change conflicts with itself or with what is there */
+    BBT_ECSV = -91,           /* a timetable file cannot be used: encoding, syntax, columns, rows */
+    BBT_ESCHEMA = -92,        /* the schedule database was written by a newer program */
 };
 
 /* A short English description of a status code; never NULL ("unknown status" for others). */

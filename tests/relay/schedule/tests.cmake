@@ -1,0 +1,4 @@
+# The timetable (relay/schedule) and bbtctl (relay/ctl), included from tests/CMakeLists.txt
+# (paths relative to tests/).
+bbt_unit_test(relay/schedule/test_recur.c LIBS bbtsched)
+bbt_unit_test(relay/schedule/test_conflict.c LIBS bbtsched)
