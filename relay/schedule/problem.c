@@ -26,10 +26,26 @@ size_t bbt_problems_total(const bbt_problems *p)
     return p->n + p->more;
 }
 
+/* Drop a UTF-8 sequence cut short at the end of s (vsnprintf truncates bytes, not
+ * characters). */
+static void cut_partial(char *s)
+{
+    size_t n = strlen(s), i = n;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80 && n - i < 3)
+        i--;
+    if (i == 0 || (unsigned char)s[i - 1] < 0xc0)
+        return;
+    unsigned c = (unsigned char)s[i - 1];
+    size_t want = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    if (n - (i - 1) < want)
+        s[i - 1] = '\0';
+}
+
 static char *vformat(const char *fmt, va_list ap)
 {
     char buf[BBT_PROBLEM_TEXT_MAX];
     vsnprintf(buf, sizeof buf, fmt, ap);
+    cut_partial(buf);
     return strdup(buf);
 }
 
@@ -64,7 +80,12 @@ void bbt_problem_add(bbt_problems *p, int line, const char *en, const char *zh)
         p->more++;
         return;
     }
-    push(p, line, strdup(en), strdup(zh));
+    char e[BBT_PROBLEM_TEXT_MAX], z[BBT_PROBLEM_TEXT_MAX];
+    snprintf(e, sizeof e, "%s", en);
+    snprintf(z, sizeof z, "%s", zh);
+    cut_partial(e);
+    cut_partial(z);
+    push(p, line, strdup(e), strdup(z));
 }
 
 void bbt_problemf(bbt_problems *p, int line, const char *en_fmt, const char *zh_fmt, ...)

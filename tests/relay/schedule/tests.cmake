@@ -2,3 +2,5 @@
 # (paths relative to tests/).
 bbt_unit_test(relay/schedule/test_recur.c LIBS bbtsched)
 bbt_unit_test(relay/schedule/test_conflict.c LIBS bbtsched)
+bbt_unit_test(relay/schedule/test_csv.c LIBS bbtsched)
+bbt_unit_test(relay/schedule/test_store.c LIBS bbtsched)
