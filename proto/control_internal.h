@@ -28,6 +28,16 @@ extern const bbt_param bbt_envelope_params[];
 /* The "tracks" array row (its element table is the track object). */
 extern const bbt_param bbt_tracks_param;
 
+/* The timetable's tables (control_tables_sched.c). */
+extern const bbt_param bbt_plan_params[], bbt_start_params[], bbt_stop_params[],
+    bbt_school_set_params[], bbt_classroom_set_params[], bbt_group_set_params[],
+    bbt_holiday_set_params[], bbt_session_set_params[], bbt_list_params[], bbt_delete_params[],
+    bbt_import_params[], bbt_day_list_params[], bbt_cancel_params[], bbt_move_params[],
+    bbt_restore_params[], bbt_attendance_export_params[], bbt_clock_params[],
+    bbt_schools_params[], bbt_classrooms_params[], bbt_groups_params[], bbt_holidays_params[],
+    bbt_sessions_params[], bbt_deleted_params[], bbt_imported_params[], bbt_day_params[],
+    bbt_occurrence_params[], bbt_attendance_params[], bbt_time_params[];
+
 /* The track-list rules shared by bbt_tracks_from_json() and the publish/published/tracks check:
  * `path` is the array's path ("publish.tracks"); `out` has room for BBT_MAX_TRACKS or `max`. */
 int bbt_tracks_read(const json_t *arr, const char *path, bbt_track_info *out, size_t max,

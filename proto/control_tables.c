@@ -28,11 +28,8 @@
 #define BIG BBT_JSON_INT_MAX
 
 static const char *const roles[] = {"source", "receiver", "operator", "relay", NULL};
-static const char *const plan_roles[] = {"source", "receiver", NULL};
 static const char *const kinds[] = {"video", "audio", "courseware", NULL};
 static const char *const states[] = {"waiting", "live", "interrupted", "ended", NULL};
-static const char *const plan_states[] = {"upcoming", "starting", "live",
-                                          "ended",    "cancelled", "failed", NULL};
 static const char *const auto_choice[] = {"auto", NULL};
 
 const bbt_param bbt_envelope_params[] = {
@@ -77,6 +74,7 @@ static const bbt_param error[] = {
     P_INT("code", REQ, 1, 999),
     P_STR("name", REQ, 1, 64),
     P_STR("message", REQ, 0, 1024),
+    P_STR("message_zh", OPT, 0, 1024),
     P_STR("ref_type", OPT | NUL_OK, 1, 32),
     P_REF("ref_id", OPT | NUL_OK),
     P_IDENT("session", OPT | NUL_OK),
@@ -180,25 +178,6 @@ static const bbt_param ping[] = {
     P_END,
 };
 
-static const bbt_param plan_session_fields[] = {
-    P_IDENT("session", REQ),
-    P_STR("title", OPT, 0, 256),
-    P_STR("subject", OPT, 0, 64),
-    P_STR("teacher", OPT, 0, 64),
-    P_FMT("start", REQ, BBT_P_HHMM),
-    P_FMT("end", REQ, BBT_P_HHMM),
-    P_ENUM("role", REQ, plan_roles),
-    P_ENUM("state", REQ, plan_states),
-    P_END,
-};
-
-static const bbt_param plan[] = {
-    P_IDENT("classroom", REQ),
-    P_FMT("date", REQ, BBT_P_DATE),
-    P_ARR("sessions", REQ, 0, 256, plan_session_fields),
-    P_END,
-};
-
 static const bbt_param hand[] = {
     P_IDENT("session", REQ),
     P_IDENT("classroom", OPT),
@@ -231,8 +210,40 @@ static const struct bbt_msg_spec specs[BBT_MSG__COUNT] = {
     [BBT_MSG_BYE] = {"bye", bye, NULL},
     [BBT_MSG_PING] = {"ping", ping, NULL},
     [BBT_MSG_PONG] = {"pong", ping, NULL},
-    [BBT_MSG_PLAN] = {"plan", plan, NULL},
+    [BBT_MSG_PLAN] = {"plan", bbt_plan_params, NULL},
     [BBT_MSG_HAND] = {"hand", hand, NULL},
+    /* the timetable: control_tables_sched.c */
+    [BBT_MSG_START] = {"start", bbt_start_params, NULL},
+    [BBT_MSG_STOP] = {"stop", bbt_stop_params, NULL},
+    [BBT_MSG_SCHOOL_SET] = {"school_set", bbt_school_set_params, NULL},
+    [BBT_MSG_SCHOOL_LIST] = {"school_list", bbt_list_params, NULL},
+    [BBT_MSG_SCHOOLS] = {"schools", bbt_schools_params, NULL},
+    [BBT_MSG_CLASSROOM_SET] = {"classroom_set", bbt_classroom_set_params, NULL},
+    [BBT_MSG_CLASSROOM_LIST] = {"classroom_list", bbt_list_params, NULL},
+    [BBT_MSG_CLASSROOMS] = {"classrooms", bbt_classrooms_params, NULL},
+    [BBT_MSG_GROUP_SET] = {"group_set", bbt_group_set_params, NULL},
+    [BBT_MSG_GROUP_LIST] = {"group_list", bbt_list_params, NULL},
+    [BBT_MSG_GROUPS] = {"groups", bbt_groups_params, NULL},
+    [BBT_MSG_HOLIDAY_SET] = {"holiday_set", bbt_holiday_set_params, NULL},
+    [BBT_MSG_HOLIDAY_LIST] = {"holiday_list", bbt_list_params, NULL},
+    [BBT_MSG_HOLIDAYS] = {"holidays", bbt_holidays_params, NULL},
+    [BBT_MSG_SESSION_SET] = {"session_set", bbt_session_set_params, NULL},
+    [BBT_MSG_SESSION_LIST] = {"session_list", bbt_list_params, NULL},
+    [BBT_MSG_SESSIONS] = {"sessions", bbt_sessions_params, NULL},
+    [BBT_MSG_DELETE] = {"delete", bbt_delete_params, NULL},
+    [BBT_MSG_DELETED] = {"deleted", bbt_deleted_params, NULL},
+    [BBT_MSG_IMPORT] = {"import", bbt_import_params, NULL},
+    [BBT_MSG_IMPORTED] = {"imported", bbt_imported_params, NULL},
+    [BBT_MSG_DAY_LIST] = {"day_list", bbt_day_list_params, NULL},
+    [BBT_MSG_DAY] = {"day", bbt_day_params, NULL},
+    [BBT_MSG_CANCEL] = {"cancel", bbt_cancel_params, NULL},
+    [BBT_MSG_MOVE] = {"move", bbt_move_params, NULL},
+    [BBT_MSG_RESTORE] = {"restore", bbt_restore_params, NULL},
+    [BBT_MSG_OCCURRENCE] = {"occurrence", bbt_occurrence_params, NULL},
+    [BBT_MSG_ATTENDANCE_EXPORT] = {"attendance_export", bbt_attendance_export_params, NULL},
+    [BBT_MSG_ATTENDANCE] = {"attendance", bbt_attendance_params, NULL},
+    [BBT_MSG_CLOCK] = {"clock", bbt_clock_params, NULL},
+    [BBT_MSG_TIME] = {"time", bbt_time_params, NULL},
 };
 
 const struct bbt_msg_spec *bbt_msg_spec_get(bbt_msg_type type)

@@ -11,7 +11,7 @@
 #error "BBT_SOURCE_DIR must name the source tree (tests/CMakeLists.txt defines it)"
 #endif
 
-#define MAX_EXAMPLES 64
+#define MAX_EXAMPLES 160
 
 static struct {
     char *text;

@@ -285,7 +285,12 @@ static void test_type_names(void **state)
     (void)state;
     static const char *const names[BBT_MSG__COUNT] = {
         "hello", "welcome", "error", "publish", "published", "subscribe", "unsubscribe", "tracks",
-        "state", "report", "keyframe", "bye", "ping", "pong", "plan", "hand"};
+        "state", "report", "keyframe", "bye", "ping", "pong", "plan", "hand", "start", "stop",
+        "school_set", "school_list", "schools", "classroom_set", "classroom_list", "classrooms",
+        "group_set", "group_list", "groups", "holiday_set", "holiday_list", "holidays",
+        "session_set", "session_list", "sessions", "delete", "deleted", "import", "imported",
+        "day_list", "day", "cancel", "move", "restore", "occurrence", "attendance_export",
+        "attendance", "clock", "time"};
     for (int i = 0; i < BBT_MSG__COUNT; i++) {
         assert_string_equal(bbt_msg_type_name((bbt_msg_type)i), names[i]);
         assert_int_equal(bbt_msg_type_from_name(names[i]), i);
