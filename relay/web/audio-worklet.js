@@ -1,0 +1,193 @@
+// audio-worklet.js — the audio jitter buffer, on the audio rendering thread (AudioWorklet).
+//
+// The network worker posts decoded PCM chunks ({type:'pcm', planes:[Float32Array...],
+// captureUs, rate}) on a MessagePort it got through {type:'port'}; this processor plays them
+// back to back. It starts (and restarts after running dry) only once `target` ms are buffered
+// (60 ms more during the first 5 s of sound, while the page is still busy starting); it counts
+// an underrun each time the buffer runs dry while audio is expected. Drift and small excesses
+// are absorbed by playing 0.5 % faster or slower (linear interpolation, inaudible for speech and
+// music lessons); a burst beyond target + 200 ms (after a network stall) is skipped so latency
+// stays bounded. After an underrun the target grows by 40 ms (up to 400 ms); after 60 s without
+// one it shrinks back 10 ms at a time. Every ~25 ms it posts its state, including an anchor
+// {ctxTime, captureUs, rate}: the capture time of the first sample of the current render
+// quantum, from which the main thread derives the audio clock that video is presented against.
+
+const SKIP_EXTRA_MS = 200;
+const START_EXTRA_MS = 60;
+const TARGET_STEP_MS = 40;
+const TARGET_MAX_MS = 400;
+const DECAY_AFTER_S = 60;
+const DECAY_STEP_MS = 10;
+const RATE_ADJ = 0.005;
+const POST_EVERY = 10; // render quanta between state messages
+
+class JitterBuffer extends AudioWorkletProcessor {
+  constructor(options) {
+    super();
+    const o = (options && options.processorOptions) || {};
+    this.baseTargetMs = o.targetMs || 80;
+    this.targetMs = this.baseTargetMs;
+    this.chunks = [];          // {planes, frames, captureUs, rate}
+    this.pos = 0;              // fractional read position in chunks[0]
+    this.frames = 0;           // frames queued in total (all chunks)
+    this.playing = false;
+    this.expect = false;       // audio should be flowing (counts underruns)
+    this.underruns = 0;
+    this.skippedMs = 0;
+    this.played = 0;           // output frames of real audio
+    this.adj = 0;              // current rate adjustment: -RATE_ADJ, 0, +RATE_ADJ
+    this.lastUnderrunAt = 0;
+    this.underrunTimes = [];    // context time (ms) of the last underruns, for diagnosis
+    this.lastDecayAt = 0;
+    this.quanta = 0;
+    this.anchor = null;
+    this.port.onmessage = (e) => this.onMessage(e.data);
+  }
+
+  onMessage(m) {
+    if (m.type === 'port') { // PCM arrives on this port, straight from the network worker
+      m.port.onmessage = (e) => this.onMessage(e.data);
+    } else if (m.type === 'pcm') {
+      const frames = m.planes[0].length;
+      if (!frames) return;
+      this.chunks.push({ planes: m.planes, frames, captureUs: m.captureUs, rate: m.rate || sampleRate });
+      this.frames += frames;
+    } else if (m.type === 'reset') {
+      this.chunks = [];
+      this.pos = 0;
+      this.frames = 0;
+      this.playing = false;
+      this.anchor = null;
+      this.post();
+    } else if (m.type === 'expect') {
+      this.expect = !!m.on;
+    }
+  }
+
+  inRate() {
+    return this.chunks.length ? this.chunks[0].rate : sampleRate;
+  }
+
+  bufferedMs() {
+    return ((this.frames - this.pos) / this.inRate()) * 1000;
+  }
+
+  // Drop whole input down to the target (a burst after a stall).
+  skipTo(ms) {
+    const rate = this.inRate();
+    let extra = ((this.bufferedMs() - ms) / 1000) * rate;
+    while (extra > 0 && this.chunks.length > 1) {
+      const c = this.chunks[0];
+      const left = c.frames - this.pos;
+      if (left > extra) break;
+      this.chunks.shift();
+      this.frames -= c.frames;
+      this.pos = 0;
+      extra -= left;
+      this.skippedMs += (left / rate) * 1000;
+    }
+  }
+
+  // Sample of channel ch at integer index i counted from the start of chunks[0].
+  sampleAt(ch, i) {
+    for (const c of this.chunks) {
+      if (i < c.frames) return c.planes[Math.min(ch, c.planes.length - 1)][i];
+      i -= c.frames;
+    }
+    return 0;
+  }
+
+  chooseRate(buffered) {
+    if (buffered > this.targetMs + 25) this.adj = RATE_ADJ;
+    else if (buffered < this.targetMs - 25) this.adj = -RATE_ADJ;
+    else if ((this.adj > 0 && buffered <= this.targetMs + 5) || (this.adj < 0 && buffered >= this.targetMs - 5)) this.adj = 0;
+  }
+
+  // Buffer needed to (re)start: the target, plus a cushion the first time, while the page is
+  // still busy loading and decoding the group of pictures it joined with.
+  startMs() {
+    return this.targetMs + (this.played < sampleRate * 5 ? START_EXTRA_MS : 0);
+  }
+
+  underrun() {
+    this.playing = false;
+    this.adj = 0;
+    if (this.expect && this.played > 0) {
+      this.underruns++;
+      this.lastUnderrunAt = currentTime;
+      this.underrunTimes.push(Math.round(currentTime * 1000));
+      if (this.underrunTimes.length > 8) this.underrunTimes.shift();
+      this.targetMs = Math.min(TARGET_MAX_MS, this.targetMs + TARGET_STEP_MS);
+    }
+  }
+
+  decay() {
+    if (this.targetMs > this.baseTargetMs && currentTime - this.lastUnderrunAt > DECAY_AFTER_S &&
+        currentTime - this.lastDecayAt > DECAY_AFTER_S) {
+      this.targetMs = Math.max(this.baseTargetMs, this.targetMs - DECAY_STEP_MS);
+      this.lastDecayAt = currentTime;
+    }
+  }
+
+  process(_inputs, outputs) {
+    const out = outputs[0];
+    const n = out[0].length;
+    for (const ch of out) ch.fill(0);
+    let buffered = this.bufferedMs();
+    if (!this.playing && this.chunks.length && buffered >= this.startMs()) this.playing = true;
+    if (this.playing && buffered > this.targetMs + SKIP_EXTRA_MS) {
+      this.skipTo(this.targetMs);
+      buffered = this.bufferedMs();
+    }
+    this.anchor = null;
+    if (this.playing) this.render(out, n, buffered);
+    this.decay();
+    if (++this.quanta % POST_EVERY === 0) this.post();
+    return true;
+  }
+
+  render(out, n, buffered) {
+    this.chooseRate(buffered);
+    const step = (this.inRate() / sampleRate) * (1 + this.adj);
+    const c0 = this.chunks[0];
+    this.anchor = { ctxTime: currentTime, captureUs: c0.captureUs + (this.pos / c0.rate) * 1e6, rate: 1 + this.adj };
+    for (let i = 0; i < n; i++) {
+      if (this.frames - this.pos < 2) { // not enough for an interpolated sample
+        this.underrun();
+        break;
+      }
+      const i0 = Math.floor(this.pos);
+      const f = this.pos - i0;
+      for (let ch = 0; ch < out.length; ch++) {
+        const a = this.sampleAt(ch, i0);
+        const b = this.sampleAt(ch, i0 + 1);
+        out[ch][i] = a + (b - a) * f;
+      }
+      this.played++;
+      this.pos += step;
+      while (this.chunks.length && this.pos >= this.chunks[0].frames) {
+        const c = this.chunks.shift();
+        this.pos -= c.frames;
+        this.frames -= c.frames;
+      }
+      if (!this.chunks.length) this.pos = 0;
+    }
+  }
+
+  post() {
+    this.port.postMessage({
+      type: 'state',
+      playing: this.playing,
+      bufferedMs: this.bufferedMs(),
+      targetMs: this.targetMs,
+      underruns: this.underruns,
+      underrunTimes: this.underrunTimes,
+      skippedMs: this.skippedMs,
+      played: this.played,
+      anchor: this.anchor,
+      ctxTime: currentTime,
+    });
+  }
+}
+
+registerProcessor('bbt-jitter-buffer', JitterBuffer);

@@ -1,0 +1,137 @@
+// net-core.js — the media path that runs off the page's main thread (in net-worker.js; in the
+// page itself only where module workers are unavailable): the WebSocket to the relay (ws.js),
+// frame parsing (frame.js), and Opus decoding (audio-decode.js) straight into the AudioWorklet's
+// jitter buffer. Sound therefore keeps flowing while the main thread is busy drawing video.
+//
+// Messages in (from the page):
+//   {type:'start', url, audio, hello, subscribe}  connect and reconnect forever; on each
+//                                          connection say hello (resume: true after the first
+//                                          welcome), then subscribe once welcomed
+//   {type:'send', msg}                     a control message for the relay
+//   {type:'pcm-port', port}                where decoded PCM goes (the worklet's MessagePort)
+//   {type:'audio-running', on}             the AudioContext plays (else PCM is dropped)
+// Messages out (to the page):
+//   {type:'open'} {type:'close', info} {type:'text', msg, sentUs, rxUs} (a welcome carries
+//   the wall-clock times its hello left and it arrived, for the clock offset)
+//   {type:'frame', track, flags, seq, captureUs, arrivalUs, buf} a non-audio frame; payload at 16
+//   {type:'stats', ...} every 250 ms          {type:'log', level, args}
+
+import { RelayConnection } from './ws.js';
+import { HEADER_LEN, parseFrame } from './frame.js';
+import { OpusDecode } from './audio-decode.js';
+
+const wallUs = () => (performance.timeOrigin + performance.now()) * 1000;
+
+export class NetCore {
+  constructor(emit) {
+    this.emit = emit;
+    this.conn = null;
+    this.wantAudio = true;
+    this.audioTrack = null;
+    this.pcmPort = null;
+    this.bytes = 0;
+    this.frameErrors = 0;
+    this.audioArrivalUs = null;
+    this.audioArrivalMinUs = Infinity;
+    this.audio = new OpusDecode({
+      log: (level, ...args) => this.log(level, ...args),
+      out: (planes, captureUs, rate) => {
+        if (this.pcmPort) this.pcmPort.postMessage({ type: 'pcm', planes, captureUs, rate }, planes.map((p) => p.buffer));
+      },
+    });
+    this.timer = null;
+  }
+
+  log(level, ...args) {
+    this.emit({ type: 'log', level, args: args.map((a) => (typeof a === 'string' ? a : String(a))) });
+  }
+
+  handle(m) {
+    switch (m.type) {
+      case 'start': return this.start(m);
+      case 'send': if (this.conn) this.conn.send(m.msg); return undefined;
+      case 'pcm-port': this.pcmPort = m.port; return undefined;
+      case 'audio-running': this.audio.running = !!m.on; return undefined;
+      default: return undefined;
+    }
+  }
+
+  start(m) {
+    if (this.conn) return;
+    this.wantAudio = m.audio !== false;
+    this.hello = m.hello;
+    this.subscribe = m.subscribe;
+    this.welcomed = false;
+    this.conn = new RelayConnection(m.url, {
+      onOpen: () => this.onOpen(),
+      onText: (msg) => this.onText(msg),
+      onBinary: (buf) => this.onBinary(buf),
+      onClose: (info) => {
+        this.audio.lastInUs = null;
+        this.emit({ type: 'close', info: { ...info, connects: this.conn.connects } });
+      },
+    }, (level, ...args) => this.log(level, ...args));
+    this.conn.start();
+    this.timer = setInterval(() => this.report(), 250);
+  }
+
+  onOpen() {
+    this.helloSentUs = wallUs();
+    this.conn.send(this.welcomed ? { ...this.hello, resume: true } : this.hello);
+    this.emit({ type: 'open' });
+  }
+
+  // The track list decides which frames are decoded here: the best audio track.
+  onText(msg) {
+    if (msg.type === 'welcome') {
+      this.welcomed = true;
+      this.conn.send(this.subscribe);
+      this.emit({ type: 'text', msg, sentUs: this.helloSentUs, rxUs: wallUs() });
+      return;
+    }
+    if (msg.type === 'tracks') {
+      const list = Array.isArray(msg.tracks) ? msg.tracks : [];
+      const audio = list.filter((t) => t && t.kind === 'audio').sort((a, b) => (b.layer || 0) - (a.layer || 0))[0];
+      this.audioTrack = this.wantAudio && audio ? audio : null;
+      this.audio.setTrack(this.audioTrack);
+    }
+    this.emit({ type: 'text', msg });
+  }
+
+  onBinary(buf) {
+    this.bytes += buf.byteLength;
+    let f;
+    try {
+      f = parseFrame(buf);
+    } catch (e) {
+      this.frameErrors++;
+      this.log('error', 'malformed media frame rejected', e && e.message ? e.message : String(e));
+      return;
+    }
+    const arrivalUs = wallUs() - f.captureUs;
+    if (this.audioTrack && f.track === this.audioTrack.id) {
+      this.audioArrivalUs = arrivalUs;
+      if (arrivalUs < this.audioArrivalMinUs) this.audioArrivalMinUs = arrivalUs;
+      this.audio.decode(f);
+      return;
+    }
+    this.emit({ type: 'frame', track: f.track, flags: f.flags, seq: f.seq, captureUs: f.captureUs, arrivalUs,
+                offset: HEADER_LEN, buf }, [buf]);
+  }
+
+  report() {
+    this.emit({
+      type: 'stats',
+      bytes: this.bytes,
+      frame_errors: this.frameErrors,
+      audio: { ...this.audio.c, track: this.audioTrack, unsupported: this.audio.unsupported,
+               last_decoded_wall_ms: this.audio.lastDecodedAt || 0 },
+      audio_arrival_us: this.audioArrivalUs,
+      audio_arrival_min_us: Number.isFinite(this.audioArrivalMinUs) ? this.audioArrivalMinUs : null,
+      open: !!(this.conn && this.conn.open),
+      attempt: this.conn ? this.conn.attempt : 0,
+      connects: this.conn ? this.conn.connects : 0,
+    });
+    this.audioArrivalMinUs = Infinity;
+  }
+}

@@ -1,0 +1,220 @@
+// tests/e2e/harness.mjs — processes and browser for the player tests: a real bbt-relay on a free
+// loopback port serving relay/web, a real bbt-node publishing its test sources, and headless
+// Chromium driven by playwright-core (no browser download: /usr/bin/chromium).
+//
+// Environment (CTest sets the first two; see tests/CMakeLists.txt):
+//   BBT_RELAY_BIN   bbt-relay binary (required)
+//   BBT_NODE_BIN    bbt-node binary (required: the publisher)
+//   BBT_CHROMIUM    browser binary (default /usr/bin/chromium)
+//   BBT_WEB_ROOT    pages to serve (default relay/web of this checkout)
+//   BBT_E2E_ARTIFACTS  directory for logs and screenshots (default a new /tmp/bbt-e2e-XXXXXX)
+
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const here = dirname(fileURLToPath(import.meta.url));
+export const root = join(here, '..', '..');
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function config() {
+  const env = process.env;
+  const c = {
+    relayBin: env.BBT_RELAY_BIN,
+    nodeBin: env.BBT_NODE_BIN,
+    chromium: env.BBT_CHROMIUM || '/usr/bin/chromium',
+    webRoot: env.BBT_WEB_ROOT || join(root, 'relay', 'web'),
+    artifacts: env.BBT_E2E_ARTIFACTS || mkdtempSync(join(tmpdir(), 'bbt-e2e-')),
+  };
+  const missing = [];
+  if (!c.relayBin || !existsSync(c.relayBin)) missing.push(`BBT_RELAY_BIN (bbt-relay) = ${c.relayBin}`);
+  if (!c.nodeBin || !existsSync(c.nodeBin)) missing.push(`BBT_NODE_BIN (bbt-node) = ${c.nodeBin}`);
+  if (!existsSync(c.chromium)) missing.push(`BBT_CHROMIUM = ${c.chromium} (apt-get install chromium, or bash deploy/setup.sh)`);
+  if (!existsSync(join(here, 'node_modules', 'playwright-core'))) {
+    missing.push('tests/e2e/node_modules/playwright-core (run: bash deploy/setup.sh, or cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci)');
+  }
+  if (missing.length) {
+    console.error(`e2e: cannot run, missing:\n  ${missing.join('\n  ')}`);
+    process.exit(2);
+  }
+  mkdirSync(c.artifacts, { recursive: true });
+  return c;
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const children = new Set();
+
+function killAll() {
+  for (const p of children) {
+    try { p.kill('SIGKILL'); } catch (_) { /* gone */ }
+  }
+  children.clear();
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+// A child process with its output appended to a log file; resolves `exited` when it ends.
+export function run(bin, args, logPath) {
+  const log = createWriteStream(logPath, { flags: 'a' });
+  const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  p.stdout.pipe(log, { end: false });
+  p.stderr.pipe(log, { end: false });
+  children.add(p);
+  p.exited = new Promise((resolve) => p.on('exit', (code, signal) => {
+    children.delete(p);
+    resolve({ code, signal });
+  }));
+  return p;
+}
+
+export async function stop(p, signal = 'SIGTERM', waitMs = 5000) {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  p.kill(signal);
+  const t = sleep(waitMs).then(() => 'timeout');
+  if ((await Promise.race([p.exited, t])) === 'timeout') {
+    p.kill('SIGKILL');
+    await p.exited;
+  }
+}
+
+export async function waitHttp(url, ms = 5000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return true;
+    } catch (_) { /* not yet */ }
+    await sleep(50);
+  }
+  return false;
+}
+
+export async function startRelay(c, port) {
+  const p = run(c.relayBin, [
+    '--config', join(root, 'config', 'relay.example.ini'),
+    '--set', 'relay.listen=127.0.0.1', '--set', `relay.port=${port}`,
+    '--set', 'relay.allow_insecure=true', '--set', `relay.web_root=${c.webRoot}`,
+    '--set', `relay.state_dir=${c.artifacts}`,
+  ], join(c.artifacts, 'relay.log'));
+  if (!(await waitHttp(`http://127.0.0.1:${port}/healthz`, 8000))) {
+    await stop(p, 'SIGKILL');
+    throw new Error(`bbt-relay did not come up on port ${port} (log: ${c.artifacts}/relay.log)`);
+  }
+  return p;
+}
+
+export function startNode(c, port, session) {
+  return run(c.nodeBin, [
+    '--config', join(root, 'config', 'node.example.ini'),
+    '--set', `node.relay=ws://127.0.0.1:${port}/ws`, '--set', `node.session=${session}`,
+    '--set', 'node.classroom=e2e-source', '--set', `node.state_dir=${c.artifacts}`,
+    '--set', 'capture.video=test', '--set', 'capture.audio=test',
+  ], join(c.artifacts, 'node.log'));
+}
+
+export async function launchBrowser(c) {
+  const { chromium } = await import(join(here, 'node_modules', 'playwright-core', 'index.mjs'));
+  return chromium.launch({ executablePath: c.chromium, headless: true, args: CHROMIUM_ARGS });
+}
+
+// Console errors and page errors of every page, with a switch for the moments the test itself
+// breaks the network (the browser then logs failed WebSocket connections).
+export class ConsoleWatch {
+  constructor() {
+    this.errors = [];
+    this.allowNet = false;
+    this.tolerated = 0;
+  }
+
+  attach(page, name) {
+    page.on('console', (m) => {
+      if (m.type() !== 'error') return;
+      const text = m.text();
+      if (this.allowNet && /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/.test(text)) {
+        this.tolerated++;
+        return;
+      }
+      this.errors.push(`${name}: console.error: ${text}`);
+    });
+    page.on('pageerror', (e) => this.errors.push(`${name}: uncaught: ${e.message}`));
+  }
+}
+
+// Luma mean and variance of the canvas, sampled on a 4-pixel grid, in the page.
+export function canvasVariance(page, id) {
+  return page.evaluate((cid) => {
+    const c = document.getElementById(cid);
+    if (!c || !c.width || !c.height) return { w: 0, h: 0, mean: 0, variance: 0 };
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    let s = 0;
+    let s2 = 0;
+    for (let y = 0; y < c.height; y += 4) {
+      for (let x = 0; x < c.width; x += 4) {
+        const i = (y * c.width + x) * 4;
+        const l = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
+        n++;
+        s += l;
+        s2 += l * l;
+      }
+    }
+    const mean = s / n;
+    return { w: c.width, h: c.height, mean, variance: s2 / n - mean * mean };
+  }, id);
+}
+
+export const stats = (page) => page.evaluate(() => window.bbtStats);
+
+// Wait until window.bbtStats satisfies `want` — {above: {field: n}} (field > n), {equal:
+// {field: v}}, {set: [field]} (not null) — then return the stats. Data, not a function source:
+// the relay's CSP forbids eval, which a string predicate would need.
+export async function waitStats(page, want, ms) {
+  await page.waitForFunction(({ above = {}, equal = {}, set = [] }) => {
+    const s = window.bbtStats;
+    if (!s) return false;
+    for (const [k, v] of Object.entries(above)) if (!(s[k] > v)) return false;
+    for (const [k, v] of Object.entries(equal)) if (s[k] !== v) return false;
+    for (const k of set) if (s[k] === null || s[k] === undefined) return false;
+    return true;
+  }, want, { timeout: ms, polling: 100 });
+  return stats(page);
+}
+
+export const statusText = (page) => page.evaluate(() => {
+  const st = document.getElementById('status');
+  return st.classList.contains('clear') ? '' : document.getElementById('status-text').textContent;
+});
+
+export async function waitStatus(page, text, ms) {
+  await page.waitForFunction((want) => {
+    const st = document.getElementById('status');
+    const t = st.classList.contains('clear') ? '' : document.getElementById('status-text').textContent;
+    return t === want;
+  }, text, { timeout: ms, polling: 100 });
+}

@@ -1,0 +1,19 @@
+# The player page (relay/web/) under test: JavaScript unit tests in plain node, and the browser
+# test — headless Chromium (playwright-core, no browser download) against a real bbt-relay and a
+# real bbt-node. deploy/setup.sh installs chromium and runs `npm ci` in tests/e2e.
+find_program(BBT_NODEJS NAMES node nodejs)
+if(NOT BBT_NODEJS)
+  message(STATUS "node not found: the player tests (e2e/*) are not registered")
+  return()
+endif()
+
+foreach(unit frame pages)
+  add_test(NAME e2e/${unit} COMMAND ${BBT_NODEJS} ${CMAKE_CURRENT_LIST_DIR}/${unit}.test.mjs)
+  set_tests_properties(e2e/${unit} PROPERTIES LABELS "unit" TIMEOUT 60)
+endforeach()
+
+# About a minute; heavy (720p software decoding, a live x264 ladder): never beside other tests.
+add_test(NAME e2e/player COMMAND ${BBT_NODEJS} ${CMAKE_CURRENT_LIST_DIR}/player.test.mjs)
+set_tests_properties(e2e/player PROPERTIES
+  LABELS "browser" TIMEOUT 300 RUN_SERIAL TRUE
+  ENVIRONMENT "BBT_RELAY_BIN=$<TARGET_FILE:bbt-relay>;BBT_NODE_BIN=$<TARGET_FILE:bbt-node>;BBT_E2E_ARTIFACTS=${CMAKE_BINARY_DIR}/e2e")
