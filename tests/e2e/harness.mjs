@@ -129,18 +129,20 @@ export async function startRelay(c, port) {
   return p;
 }
 
-export function startNode(c, port, session) {
+export function startNode(c, port, session, extra = []) {
   return run(c.nodeBin, [
     '--config', join(root, 'config', 'node.example.ini'),
     '--set', `node.relay=ws://127.0.0.1:${port}/ws`, '--set', `node.session=${session}`,
     '--set', 'node.classroom=e2e-source', '--set', `node.state_dir=${c.artifacts}`,
-    '--set', 'capture.video=test', '--set', 'capture.audio=test',
-  ], join(c.artifacts, 'node.log'));
+    '--set', 'capture.video=test', '--set', 'capture.audio=test', ...extra,
+  ], join(c.artifacts, `node-${session}.log`));
 }
 
-export async function launchBrowser(c) {
+// autoplay false: without --autoplay-policy=no-user-gesture-required (sound needs a click).
+export async function launchBrowser(c, { autoplay = true } = {}) {
   const { chromium } = await import(join(here, 'node_modules', 'playwright-core', 'index.mjs'));
-  return chromium.launch({ executablePath: c.chromium, headless: true, args: CHROMIUM_ARGS });
+  const args = autoplay ? CHROMIUM_ARGS : CHROMIUM_ARGS.filter((a) => !a.startsWith('--autoplay-policy'));
+  return chromium.launch({ executablePath: c.chromium, headless: true, args });
 }
 
 // Console errors and page errors of every page, with a switch for the moments the test itself
@@ -217,4 +219,65 @@ export async function waitStatus(page, text, ms) {
     const t = st.classList.contains('clear') ? '' : document.getElementById('status-text').textContent;
     return t === want;
   }, text, { timeout: ms, polling: 100 });
+}
+
+// A courseware lesson without a screen to capture: a page (the relay's /healthz: same origin, so
+// loopback WebSockets are allowed) that subscribes
+// to session `from` twice — pinned to track 0 (720p) with audio, and to track 2 (180p) — and
+// publishes session `to` with the 180p picture as the camera (id 0), the 720p picture as the
+// courseware track (id 1) and the audio, forwarding the frames with their track byte rewritten.
+// Returns the page; closing it ends the lesson.
+export async function startRepublisher(browser, base, from, to) {
+  const page = await browser.newPage();
+  await page.goto(`${base}/healthz`);
+  const wsUrl = `${base.replace(/^http/, 'ws')}/ws`;
+  await page.evaluate(async ({ url, src, dst }) => {
+    const open = () => new Promise((resolve, reject) => {
+      const w = new WebSocket(url, 'bbt.v1');
+      w.binaryType = 'arraybuffer';
+      w.onopen = () => resolve(w);
+      w.onerror = () => reject(new Error('republisher: cannot connect'));
+    });
+    const next = (w, type) => new Promise((resolve) => {
+      const h = (e) => {
+        if (typeof e.data !== 'string') return;
+        const m = JSON.parse(e.data);
+        if (m.type === type) {
+          w.removeEventListener('message', h);
+          resolve(m);
+        }
+      };
+      w.addEventListener('message', h);
+    });
+    const hello = async (role) => {
+      const w = await open();
+      w.send(JSON.stringify({ type: 'hello', id: 1, token: '', role, classroom: 'e2e-republisher' }));
+      await next(w, 'welcome');
+      return w;
+    };
+    const watch = async (layer, audio) => {
+      const w = await hello('receiver');
+      w.send(JSON.stringify({ type: 'subscribe', id: 2, session: src, layer, audio, video: true }));
+      return { w, tracks: (await next(w, 'tracks')).tracks };
+    };
+    const pub = await hello('source');
+    const big = await watch(0, true);
+    const small = await watch(2, false);
+    const t0 = big.tracks.find((t) => t.id === 0);
+    const t2 = big.tracks.find((t) => t.id === 2);
+    const ta = big.tracks.find((t) => t.kind === 'audio');
+    const tracks = [{ ...t2, id: 0, kind: 'video', layer: 0 }, { ...t0, id: 1, kind: 'courseware', layer: 0 }, ta];
+    pub.send(JSON.stringify({ type: 'publish', id: 2, session: dst, title: 'e2e courseware', tracks }));
+    await next(pub, 'published');
+    const forward = (w, map) => w.addEventListener('message', (e) => {
+      if (typeof e.data === 'string') return;
+      const u8 = new Uint8Array(e.data);
+      if (!(u8[1] in map)) return;
+      u8[1] = map[u8[1]];
+      pub.send(u8);
+    });
+    forward(big.w, { 0: 1, [ta.id]: ta.id });
+    forward(small.w, { 2: 0 });
+  }, { url: wsUrl, src: from, dst: to });
+  return page;
 }

@@ -16,6 +16,11 @@
 //   first picture    page load → first picture (performance mark), median of 3 loads < 1 s
 //   playback 720p    frames decoded and growing, audio decoded and playing, latency at decode
 //                    output p50 < 200 ms and p95 < 400 ms, canvas not blank, debug overlay
+//   audio only       ?video=0: sound, the "仅声音" badge, no status text
+//   sound overlay    a browser without the autoplay flag, kiosk mode, phone-sized: the large
+//                    "点击开始播放声音" overlay; one click starts the sound; the picture fits
+//   courseware       a lesson with a courseware track (republished from the node's ladder):
+//                    slides large, the camera picture-in-picture
 //   relay restart    relay killed: "正在重新连接"; restarted on the same port: resumes by itself
 //   publisher lost   node killed: "等待上课" (interrupted); in English too
 //   lesson ended     node restarted (playback resumes), then stopped with bye: "课程已结束"
@@ -26,7 +31,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import {
-  ConsoleWatch, canvasVariance, config, freePort, launchBrowser, sleep, startNode, startRelay,
+  ConsoleWatch, canvasVariance, config, freePort, launchBrowser, sleep, startNode, startRelay, startRepublisher,
   stats, statusText, stop, waitStats, waitStatus,
 } from './harness.mjs';
 
@@ -64,8 +69,8 @@ async function step(name, fn) {
   console.log(`     [${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s]`);
 }
 
-async function newPage(name, url, init) {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+async function newPage(name, url, init, opts = {}) {
+  const ctx = await (opts.browser || browser).newContext({ viewport: opts.viewport || { width: 1280, height: 720 } });
   if (init) await ctx.addInitScript(init);
   const page = await ctx.newPage();
   watch.attach(page, name);
@@ -211,6 +216,65 @@ async function playback(seconds) {
   return page;
 }
 
+// Video off (as the relay's audio-only level would be): the last picture stays with a badge.
+async function audioOnly() {
+  const page = await newPage('audio-only', `${base}/?session=${SESSION}&video=0`);
+  await waitStats(page, { above: { audio_frames_decoded: 20 }, equal: { audio_ok: true } }, 10000);
+  const badge = await page.locator('#badge').isVisible() ? await page.locator('#badge').innerText() : '';
+  const s = await stats(page);
+  check('audio only: "仅声音" badge, sound plays, no status over the page', badge === '仅声音' && s.audio_only && s.frames_received === 0 &&
+    (await statusText(page)) === '', `badge "${badge}", video frames ${s.frames_received}`);
+  await page.closeAll();
+}
+
+// A browser without the autoplay flag, in kiosk mode, on a phone-sized screen: the big "click
+// to start sound" overlay; one click starts the sound.
+async function soundOverlayKiosk() {
+  const b2 = await launchBrowser(c, { autoplay: false });
+  try {
+    const page = await newPage('sound-overlay', `${base}/?session=${SESSION}&kiosk=1`, null,
+      { browser: b2, viewport: { width: 390, height: 844 } });
+    await page.waitForSelector('#sound-overlay:not([hidden])', { timeout: 10000 });
+    const text = await page.locator('#sound-overlay').innerText();
+    const kiosk = await page.evaluate(() => document.body.classList.contains('kiosk') &&
+      getComputedStyle(document.getElementById('controls')).display === 'none');
+    const s0 = await stats(page);
+    check('no autoplay: a large "点击开始播放声音" overlay while video plays; kiosk hides the controls',
+      text.includes('点击开始播放声音') && kiosk && s0.audio_state === 'suspended', `audio ${s0.audio_state}`);
+    await page.click('#sound-overlay');
+    const s1 = await waitStats(page, { equal: { audio_state: 'running', audio_ok: true } }, 10000);
+    await page.waitForSelector('#sound-overlay', { state: 'hidden', timeout: 5000 });
+    const box = await page.locator('#camera').boundingBox();
+    const fit = await page.evaluate(() => getComputedStyle(document.getElementById('camera')).objectFit);
+    check('one click: sound plays, the overlay goes; the picture fits a phone screen', s1.audio_frames_decoded > 0 &&
+      box && box.width <= 390 && fit === 'contain', `canvas box ${box && box.width}x${box && box.height}, object-fit ${fit}`);
+    await page.closeAll();
+  } finally {
+    await b2.close();
+  }
+}
+
+// A lesson with courseware (a republisher page turns the node's 720p into the courseware track
+// and its 180p into the camera): slides large, camera small.
+async function courseware() {
+  const rp = await startRepublisher(browser, base, SESSION, 'e2e-slides');
+  try {
+    const page = await newPage('courseware', `${base}/?session=e2e-slides`);
+    const s = await waitStats(page, { above: { courseware_decoded: 5, frames_shown: 5 } }, 20000);
+    await page.waitForFunction(() => document.body.classList.contains('has-courseware'), null, { timeout: 5000 });
+    const cam = await page.locator('#camera').boundingBox();
+    const cw = await page.locator('#courseware').boundingBox();
+    const v = await canvasVariance(page, 'courseware');
+    await page.screenshot({ path: join(c.artifacts, 'courseware.png') });
+    check('courseware: slides full size, camera small (picture in picture)',
+      cam && cw && cw.width >= 1200 && cam.width < cw.width / 2 && v.w === 1280 && v.variance > 20,
+      `courseware track ${s.courseware_track} ${cw && cw.width}px (${v.w}x${v.h}), camera ${cam && cam.width}px, ${join(c.artifacts, 'courseware.png')}`);
+    await page.closeAll();
+  } finally {
+    await rp.close();
+  }
+}
+
 async function relayRestart(page) {
   const before = await stats(page);
   watch.allowNet = true;
@@ -267,6 +331,9 @@ async function main() {
     await step('no session', noSession);
     await step('waiting', waitingThenLive);
     await step('first picture', firstPicture);
+    await step('audio only', audioOnly);
+    await step('sound overlay', soundOverlayKiosk);
+    await step('courseware', courseware);
     let page = null;
     await step('playback', async () => { page = await playback(10); });
     if (page) {
