@@ -83,18 +83,20 @@ static void check_session(const bbt_timetable *t, const bbt_tt_session *s, bbt_p
 
 /* ---- exceptions --------------------------------------------------------------------------- */
 
-static void check_exception(const bbt_timetable *t, const bbt_exception *e, bbt_problems *p)
+int bbt_conflict_check_exception(const bbt_timetable *t, const bbt_exception *e,
+                                 bbt_problems *p)
 {
+    size_t before = bbt_problems_total(p);
     int si = bbt_tt_find_session(t, e->session);
     char d1[11], d2[11], d3[11], d4[11], a[6], b[6];
     bbt_day_format(e->date, d1);
     if (si < 0 || !bbt_recur_rule(&t->sessions[si], e->date)) {
         bbt_problemf(p, 0, "\"%s\" has no lesson on %s to cancel or move",
                      "课程 \"%s\" 在 %s 没有课，无法停课或调课", e->session, d1);
-        return;
+        return BBT_ECONFLICT;
     }
     if (e->kind != BBT_EXC_MOVE)
-        return;
+        return BBT_OK;
     const bbt_tt_session *s = &t->sessions[si];
     bbt_day_format(e->to, d2);
     int h = bbt_recur_holiday(t, e->to);
@@ -110,6 +112,9 @@ static void check_exception(const bbt_timetable *t, const bbt_exception *e, bbt_
         bbt_problemf(p, 0, "cannot move \"%s\" from %s to %s: outside its term %s..%s",
                      "无法将课程 \"%s\" 从 %s 调到 %s：不在学期 %s 至 %s 之内", s->id, d1, d2,
                      bbt_day_format(s->term_start, d3), bbt_day_format(s->term_end, d4));
+    if (p->nomem)
+        return BBT_ENOMEM;
+    return bbt_problems_total(p) > before ? BBT_ECONFLICT : BBT_OK;
 }
 
 /* ---- lessons at once ---------------------------------------------------------------------- */
@@ -335,8 +340,6 @@ int bbt_conflict_check(const bbt_timetable *t, bbt_problems *out)
     size_t before = bbt_problems_total(out);
     for (size_t i = 0; i < t->nsessions; i++)
         check_session(t, &t->sessions[i], out);
-    for (size_t i = 0; i < t->nexceptions; i++)
-        check_exception(t, &t->exceptions[i], out);
     if (check_at_once(t, out) != BBT_OK || out->nomem)
         return BBT_ENOMEM;
     bbt_problems_sort(out);

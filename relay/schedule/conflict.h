@@ -7,9 +7,11 @@
  *              is not also a receiver; no receiver is listed twice; there is a receiver; the
  *              end is after the start; a weekly session's term ends on or after it starts and
  *              contains at least one of its weekdays;
- *   exceptions the day cancelled or moved is a lesson of the session by its rule; a lesson is
- *              not moved onto a holiday, nor (weekly) outside its term; the new end is after
- *              the new start;
+ *   exceptions (checked when one is made, bbt_conflict_check_exception: a holiday declared
+ *              later, or a session's rule changed by a new import, must not block anything —
+ *              recurrence then ignores or overrides the exception) the day cancelled or
+ *              moved is a lesson of the session by its rule; a lesson is not moved onto a
+ *              holiday, nor (weekly) outside its term; the new end is after the new start;
  *   at once    no classroom takes part in two lessons that overlap in time ("source classroom
  *              ... would broadcast two sessions at once" when it is the source of both),
  *              counting every real occurrence: holidays, cancellations and moves included, in
@@ -26,5 +28,10 @@
 /* All rules over an indexed timetable; the list is then sorted by line (stable). BBT_OK (no problem added), BBT_ECONFLICT (problems
  * added) or BBT_ENOMEM. */
 int bbt_conflict_check(const bbt_timetable *t, bbt_problems *out);
+
+/* The rules of one new exception e (the timetable indexed; e need not be in it). Same
+ * returns. */
+int bbt_conflict_check_exception(const bbt_timetable *t, const bbt_exception *e,
+                                 bbt_problems *out);
 
 #endif

@@ -212,6 +212,8 @@ static void bad(struct row_ctx *x, int c, const char *en_what, const char *zh_wh
 static void text_cell(struct row_ctx *x, int c, size_t max, char **out)
 {
     *out = cell(x, c);
+    if (*out == x->empty)
+        *out = (char *)""; /* x->empty does not outlive the row */
     if (strlen(*out) > max)
         bbt_problemf(x->p, x->row->line, "%s is longer than %zu bytes", "“%s”超过 %zu 字节",
                      cols[c].label, max);

@@ -7,7 +7,7 @@
  *   same rows and fields;
  * - the import against a small timetable ends in OK, ECSV or ECONFLICT; every problem text is
  *   UTF-8 of at most BBT_PROBLEM_TEXT_MAX bytes; refused imports leave no merged timetable,
- *   accepted ones are indexed and pass the conflict check again;
+ *   accepted ones are indexed, pass the conflict check again and hold UTF-8 texts;
  * and nothing leaks (LeakSanitizer) or reads outside the input (it is not NUL-terminated). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -149,6 +149,11 @@ static void check_import(const char *text, size_t size)
         if (!m.indexed || bbt_problems_total(&r.problems) || bbt_conflict_check(&m, &p) != BBT_OK ||
             r.added + r.changed + r.unchanged != r.rows)
             abort();
+        for (size_t i = 0; i < m.nsessions; i++) { /* copies, not pointers into the input */
+            check_utf8(m.sessions[i].title);
+            check_utf8(m.sessions[i].subject);
+            check_utf8(m.sessions[i].teacher);
+        }
         bbt_problems_free(&p);
     } else if ((rc != BBT_ECSV && rc != BBT_ECONFLICT && rc != BBT_ENOMEM) || m.nsessions ||
                (rc != BBT_ENOMEM && bbt_problems_total(&r.problems) == 0)) {
