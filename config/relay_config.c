@@ -96,6 +96,43 @@ const bbt_directive bbt_relay_directives[] = {
      "新观看者从不超过此码率（bit/s）的最高摄像画质开始，再按网络升降；0 表示从最高画质开始。\n"
      "A new viewer starts on the best camera layer within this bitrate (bit/s), then adapts; "
      "0: start on the best layer.", NULL},
+
+    {"schedule", "enabled", BBT_CFG_BOOL, "true", 0, 0, F(schedule.enabled), NULL,
+     "按县课表自动开课：推送课表、通知主讲端开始和结束、记录出勤。\n"
+     "Run the county timetable: push plans, tell sources to start and stop, record "
+     "attendance.", NULL},
+    {"schedule", "database", BBT_CFG_PATH, "", 0, 4095, F(schedule.database), NULL,
+     "课表数据库文件（SQLite）；为空则为 state_dir/schedule.db。\n"
+     "Timetable database (SQLite); empty: state_dir/schedule.db.", NULL},
+    {"schedule", "timezone", BBT_CFG_STRING, "Asia/Shanghai", 1, 39, F(schedule.timezone), NULL,
+     "本县所在时区（新建教室的默认时区，“今天”按此计算）。\n"
+     "The county's time zone (default of new classrooms; what \"today\" means).", NULL},
+    {"schedule", "lead", BBT_CFG_DURATION, "2m", 0, MINUTES(60), F(schedule.lead_ms), NULL,
+     "上课前多久通知主讲端开始采集。\nHow long before a period the source is told to start "
+     "capture.", NULL},
+    {"schedule", "stop_delay", BBT_CFG_DURATION, "0", 0, MINUTES(60), F(schedule.stop_delay_ms),
+     NULL, "下课后多久通知主讲端停止。\nHow long after a period the source is told to stop.",
+     NULL},
+    {"schedule", "attendance_flush", BBT_CFG_DURATION, "30s", SEC(1), MINUTES(10),
+     F(schedule.attendance_flush_ms), NULL,
+     "出勤记录至少每隔这么久写入数据库一次。\nAttendance is written to the database at least "
+     "this often.", NULL},
+    {"schedule", "clock_offset", BBT_CFG_INT, "0", -315360000, 315360000,
+     F(schedule.clock_offset_s), NULL,
+     "课表时钟比系统时间快（正）或慢（负）的秒数，用于演示和测试。\n"
+     "Seconds the timetable's clock runs ahead (or, negative, behind) the system clock: demos "
+     "and tests.", NULL},
+    {"schedule", "time_scale", BBT_CFG_DOUBLE, "1", BBT_CFG_MICRO(0.0), BBT_CFG_MICRO(3600.0),
+     F(schedule.time_scale), NULL,
+     "课表时钟的速度（60 表示一分钟走一小时），仅用于测试。\n"
+     "Speed of the timetable's clock (60: an hour per minute), for tests only.", NULL},
+    {"schedule", "test_clock", BBT_CFG_BOOL, "false", 0, 0, F(schedule.test_clock), NULL,
+     "允许管理端用 clock 消息设置课表时钟（仅限测试，正式部署必须为 false）。\n"
+     "Let operators set the timetable's clock with the clock message (tests only; false in "
+     "production).", NULL},
+    {"schedule", "max_import_bytes", BBT_CFG_SIZE, "16M", KIB(64), MIB(256),
+     F(schedule.max_import_bytes), NULL,
+     "导入课表 CSV 文件的最大长度。\nLargest timetable CSV file to import.", NULL},
 };
 
 const size_t bbt_relay_directives_count = sizeof bbt_relay_directives / sizeof bbt_relay_directives[0];

@@ -59,6 +59,18 @@ typedef struct bbt_relay_config {
         int64_t downswitch_delay_ms; /* a congested viewer switches down after this */
         int64_t start_bitrate;       /* a new viewer starts within this (bit/s), 0: best */
     } adapt;
+    struct {
+        bool enabled;                /* the county timetable (relay/schedule) */
+        char *database;              /* "" = state_dir/schedule.db */
+        char *timezone;              /* the county's zone (day lists, new classrooms) */
+        int64_t lead_ms;             /* a source starts capture this long before a period */
+        int64_t stop_delay_ms;       /* ... and stops this long after it */
+        int64_t attendance_flush_ms; /* attendance is written at least this often */
+        int64_t clock_offset_s;      /* scheduler clock = wall clock + this (demos, tests) */
+        double time_scale;           /* scheduler seconds per real second (tests: 60) */
+        bool test_clock;             /* accept the operator message `clock` (tests only) */
+        int64_t max_import_bytes;    /* largest timetable upload */
+    } schedule;
 } bbt_relay_config;
 
 extern const bbt_directive bbt_relay_directives[];
