@@ -15,6 +15,7 @@
 #include "proto/log.h"
 #include "proto/status.h"
 #include "relay/relay_internal.h"
+#include "relay/schedule/ops.h"
 
 #define CTL_MAX_PENDING 256     /* control messages queued for one connection */
 #define BAD_MESSAGES_MAX 16     /* malformed control messages tolerated before closing */
@@ -205,12 +206,14 @@ static void on_hello(struct bbt_conn *c, json_t *m)
         bbt_msg_echo_id(reply, m);
     bbt_conn_send_json(c, reply);
     BBT_INFO("hello peer=%s subject=%s role=%s", c->peer, c->subject, role);
+    bbt_sched_ops_hello(c); /* timetable: plan (and start) after welcome */
 }
 
 static void detach_viewer(struct bbt_conn *c)
 {
     if (!c->viewer.session)
         return;
+    bbt_sched_ops_detached(c); /* timetable: attendance */
     bbt_metrics_add_queue(&c->relay->metrics, bbt_queue_get_stats(c->viewer.q));
     bbt_session_remove_viewer(&c->viewer);
     bbt_queue_free(c->viewer.q);
@@ -336,6 +339,7 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
     bbt_conn_adapt_reset(c, bbt_mono_us());
     bbt_conn_tune_socket(c);
     BBT_INFO("subscribe session=%s subject=%s peer=%s", id, c->subject, c->peer);
+    bbt_sched_ops_subscribed(c, id); /* timetable: attendance */
 }
 
 static void on_unsubscribe(struct bbt_conn *c, json_t *m)
@@ -373,6 +377,7 @@ static void on_report(struct bbt_conn *c, json_t *m)
         .latency_max_ms = report_num(lat, "max"),
         .layer = json_is_integer(layer) ? (int)json_integer_value(layer) : BBT_REPORT_NO_LAYER,
         .audio_ok = json_is_boolean(audio) ? json_is_true(audio) : -1};
+    bbt_sched_ops_report(c); /* timetable: attendance quality */
 }
 
 static void on_keyframe(struct bbt_conn *c, json_t *m)
@@ -435,6 +440,7 @@ static const struct handler {
     {BBT_MSG_BYE, ~0u, on_bye},
     {BBT_MSG_PING, ~0u, on_ping},
     {BBT_MSG_PONG, ~0u, NULL},
+    BBT_SCHED_HANDLER_ROWS, /* timetable: operator messages (relay/schedule/ops.h) */
 };
 
 static void dispatch(struct bbt_conn *c, bbt_msg_type type, json_t *m)
@@ -673,6 +679,7 @@ static void closed(struct bbt_conn *c)
         return; /* never established */
     detach_viewer(c);
     detach_publisher(c);
+    bbt_sched_ops_closed(c); /* timetable */
     while (c->ctl_head) {
         struct ctl_msg *m = c->ctl_head;
         c->ctl_head = m->next;

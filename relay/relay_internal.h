@@ -103,6 +103,7 @@ struct bbt_relay {
     struct lws_protocols protocols[3];
     struct lws_http_mount mounts[3];
     lws_retry_bo_t retry;
+    struct bbt_sched *sched;        /* the county timetable (relay/schedule/ops.c), or NULL */
 };
 
 /* Monotonic and wall clocks, µs. */

@@ -9,6 +9,7 @@
 #include "proto/log.h"
 #include "proto/status.h"
 #include "relay/relay_internal.h"
+#include "relay/schedule/ops.h"
 
 #define HOUSEKEEPING_US 250000
 #define SHUTDOWN_GRACE_US 2000000
@@ -153,6 +154,7 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
         bbt_conn_tick(c, now);
     }
     bbt_registry_sweep(r->reg); /* deferred free: never inside a connection's callback */
+    bbt_sched_ops_tick(r);      /* timetable: plans, start/stop, attendance */
     if (r->stopping && (r->nconns == 0 || now > r->stop_deadline_us)) {
         r->done = true;
         lws_cancel_service(r->ctx); /* wake lws_service so bbt_relay_run returns */
@@ -268,9 +270,15 @@ bbt_relay *bbt_relay_new(const bbt_relay_config *cfg, int *err)
         free(r);
         return NULL;
     }
+    if ((*err = bbt_sched_ops_start(r)) != BBT_OK) { /* timetable (relay/schedule/ops.c) */
+        bbt_registry_free(r->reg);
+        free(r);
+        return NULL;
+    }
     setup_protocols_and_mounts(r);
     lws_set_log_level(LLL_ERR, NULL);
     if ((*err = create_context(r)) != BBT_OK) {
+        bbt_sched_ops_stop(r); /* timetable */
         bbt_registry_free(r->reg);
         free(r);
         return NULL;
@@ -308,6 +316,7 @@ void bbt_relay_free(bbt_relay *r)
         return;
     lws_sul_cancel(&r->sul_house);
     lws_context_destroy(r->ctx); /* closes what is left: CLOSED callbacks detach everything */
+    bbt_sched_ops_stop(r);       /* timetable: after the last connection */
     bbt_registry_free(r->reg);
     free(r->peers);
     free(r);

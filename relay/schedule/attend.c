@@ -41,7 +41,7 @@ static void advance(struct att *a, int64_t now)
 void att_open(bbt_sched *s, struct slot *sl, const char *session)
 {
     bbt_day date;
-    char sid[BBT_SESSION_ID_MAX + 1];
+    char sid[BBT_TT_SESSION_ID_MAX + 1];
     bbt_occ o;
     if (!(sl->role & BBT_SCHED_RECEIVER) || sl->ci < 0 ||
         bbt_occ_id_parse(session, &date, sid) != BBT_OK ||

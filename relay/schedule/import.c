@@ -335,7 +335,7 @@ static void read_row(const bbt_csv_row *row, const int *map, size_t ncols, bbt_t
     if (extra)
         bbt_problemf(p, row->line, "%zu fields, but the header has %zu",
                      "有 %zu 个字段，但表头只有 %zu 列", row->nfields, ncols);
-    id_cell(&x, C_SESSION, BBT_SESSION_ID_MAX, s->id);
+    id_cell(&x, C_SESSION, BBT_TT_SESSION_ID_MAX, s->id);
     text_cell(&x, C_TITLE, 256, &s->title);
     text_cell(&x, C_SUBJECT, 64, &s->subject);
     text_cell(&x, C_TEACHER, 64, &s->teacher);

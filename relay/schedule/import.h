@@ -24,7 +24,7 @@
 enum bbt_change_kind { BBT_CHANGE_ADD = 'a', BBT_CHANGE_CHANGE = 'c', BBT_CHANGE_SAME = '=' };
 
 typedef struct bbt_import_change {
-    char session[BBT_SESSION_ID_MAX + 1];
+    char session[BBT_TT_SESSION_ID_MAX + 1];
     int kind;  /* enum bbt_change_kind */
     int line;
 } bbt_import_change;

@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #define BBT_ID_MAX 64          /* school, classroom, group, holiday ids: [A-Za-z0-9_.-]{1,64} */
-#define BBT_SESSION_ID_MAX 53  /* "YYYY-MM-DD." + session id is an occurrence id of <= 64 */
+#define BBT_TT_SESSION_ID_MAX 53  /* "YYYY-MM-DD." + session id is an occurrence id of <= 64 */
 #define BBT_TZ_NAME_MAX 39
 #define BBT_DAY_NONE INT32_MIN
 #define BBT_DEFAULT_TZ "Asia/Shanghai"
@@ -94,7 +94,7 @@ typedef struct bbt_group {
 
 /* A weekly (weekday 1..7, within the term) or one-off (weekday 0, on `date`) session. */
 typedef struct bbt_tt_session {
-    char id[BBT_SESSION_ID_MAX + 1];
+    char id[BBT_TT_SESSION_ID_MAX + 1];
     char *title, *subject, *teacher;
     char source[BBT_ID_MAX + 1];
     char (*receivers)[BBT_ID_MAX + 1];
@@ -120,7 +120,7 @@ enum bbt_exc_kind { BBT_EXC_CANCEL = 1, BBT_EXC_MOVE = 2 };
 
 /* One occurrence of a session (by its rule, on `date`) cancelled or moved. */
 typedef struct bbt_exception {
-    char session[BBT_SESSION_ID_MAX + 1];
+    char session[BBT_TT_SESSION_ID_MAX + 1];
     bbt_day date;
     int kind;
     bbt_day to;                    /* move: the new date */

@@ -156,7 +156,7 @@ int bbt_occ_id_parse(const char *id, bbt_day *date, char *session)
 {
     size_t n = id ? strlen(id) : 0;
     if (n < 12 || id[10] != '.' || bbt_day_parse(id, 10, false, date) != BBT_OK ||
-        !bbt_id_ok(id + 11, BBT_SESSION_ID_MAX))
+        !bbt_id_ok(id + 11, BBT_TT_SESSION_ID_MAX))
         return BBT_EINVAL;
     memcpy(session, id + 11, n - 11 + 1);
     return BBT_OK;

@@ -19,7 +19,7 @@
  * µs counters accumulate since the last flush (whole seconds are written, the rest kept). */
 struct att {
     char classroom[BBT_ID_MAX + 1];
-    char session[BBT_SESSION_ID_MAX + 1];
+    char session[BBT_TT_SESSION_ID_MAX + 1];
     bbt_day date;
     int64_t start_us, end_us;      /* the period */
     int64_t joined_us, left_us;    /* since the last flush */

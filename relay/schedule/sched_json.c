@@ -177,7 +177,7 @@ int session_from_json(const json_t *j, bbt_tt_session *out)
 {
     memset(out, 0, sizeof *out);
     const char *id = str(j, "id");
-    if (strlen(id) > BBT_SESSION_ID_MAX)
+    if (strlen(id) > BBT_TT_SESSION_ID_MAX)
         return BBT_EINVAL;
     copy_id(out->id, sizeof out->id, id);
     copy_id(out->source, sizeof out->source, str(j, "source"));

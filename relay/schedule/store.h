@@ -76,7 +76,7 @@ typedef struct bbt_layer_time {
 /* One classroom at one occurrence (session, date). Times are the scheduler clock's µs. */
 typedef struct bbt_attendance {
     char classroom[BBT_ID_MAX + 1];
-    char session[BBT_SESSION_ID_MAX + 1];
+    char session[BBT_TT_SESSION_ID_MAX + 1];
     bbt_day date;
     int64_t joined_us, left_us;
     int64_t seconds;           /* present during the lesson's period */

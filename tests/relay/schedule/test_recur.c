@@ -232,7 +232,7 @@ static void test_next_and_ids(void **state)
     at = bbt_local_to_us(D("2025-03-03"), 10 * 60 + 1, 480); /* started: the next one */
     assert_int_equal(bbt_recur_next(&t, ci, at, 30, &o), BBT_OK);
     assert_int_equal(o.date, D("2025-03-17")); /* the 10th is a holiday */
-    char id[BBT_OCC_ID_MAX + 1], sess[BBT_SESSION_ID_MAX + 1];
+    char id[BBT_OCC_ID_MAX + 1], sess[BBT_TT_SESSION_ID_MAX + 1];
     assert_string_equal(bbt_occ_id(&t, &o, id), "2025-03-17.music.p3");
     bbt_day d;
     assert_int_equal(bbt_occ_id_parse(id, &d, sess), BBT_OK);
