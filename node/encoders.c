@@ -51,9 +51,10 @@ static GstElement *x264(bbt_pipeline *p, const struct bbt_enc_params *ep)
                             ep->courseware ? "stillimage+zerolatency" : "zerolatency");
     gst_util_set_object_arg(G_OBJECT(e), "speed-preset", ep->courseware ? "veryfast" : preset);
     /* scenecut=0: keyframes only when asked for or at key-int-max, so the layers stay aligned */
+    /* one thread each: the layers already run in parallel, and slice threads cost more CPU
+     * (measured, docs/PERFORMANCE.md) for a few ms less latency at 720p */
     g_object_set(e, "bitrate", (guint)ep->kbps, "key-int-max", key_frames(p, ep->fps),
-                 "bframes", 0, "option-string", "scenecut=0", "sliced-threads", TRUE,
-                 "threads", (guint)(ep->width * ep->height >= 640 * 480 ? 2 : 1), NULL);
+                 "bframes", 0, "option-string", "scenecut=0", "threads", 1, NULL);
     return e;
 }
 

@@ -2,6 +2,7 @@
 #include "node/link.h"
 
 #include <libwebsockets.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -40,10 +41,12 @@ struct bbt_link {
     atomic_int stop_requested, grace_ms, force_done;
     atomic_int woken;
     bool stopping, finishing, done, grace_armed;
+    bool was_welcomed; /* a later hello says resume: true */
     enum link_state state;
     unsigned attempt;
     int close_code;
     char close_reason[128];
+    char tls_error[128]; /* why the relay's certificate was refused, for the log line */
 
     struct ctl_msg *ctl_head, *ctl_tail;
     unsigned char *rx;
@@ -207,7 +210,7 @@ static void send_hello(bbt_link *l)
                           "version", BBT_VERSION);
     if (m && l->classroom[0])
         json_object_set_new(m, "classroom", json_string(l->classroom));
-    if (m && l->attempt > 0)
+    if (m && l->was_welcomed)
         json_object_set_new(m, "resume", json_true());
     bbt_link_send_json(l, m);
 }
@@ -225,6 +228,7 @@ static void on_text(bbt_link *l, const char *text, size_t len)
     }
     if (type == BBT_MSG_WELCOME && l->state == L_OPEN) {
         l->state = L_READY;
+        l->was_welcomed = true;
         int64_t t = json_integer_value(json_object_get(m, "time_us"));
         BBT_INFO("connected to relay %s as %s (role %s, relay %s, clock offset %+.1f ms)",
                  l->url, json_string_value(json_object_get(m, "subject")),
@@ -332,6 +336,7 @@ static void on_woken(bbt_link *l)
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
+    /* not `user`: for some reasons (certificate verification) it is not the session data */
     bbt_link *l = lws_context_user(lws_get_context(wsi));
     switch (reason) {
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
@@ -339,7 +344,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         send_hello(l);
         break;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        schedule_reconnect(l, in && len ? (const char *)in : "cannot connect");
+        schedule_reconnect(l, l->tls_error[0] ? l->tls_error
+                              : in && len ? (const char *)in : "cannot connect");
+        l->tls_error[0] = 0;
+        break;
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+        if (!len && in) /* in: X509_STORE_CTX, len: preverify_ok; lws then refuses the peer */
+            snprintf(l->tls_error, sizeof l->tls_error, "relay certificate refused: %s",
+                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(in)));
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE:
         on_receive(l, wsi, in, len);
@@ -435,6 +447,18 @@ static int parse_url(bbt_link *l)
 
 static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
 
+/* libwebsockets' own error lines, in the project's one-line log format. */
+static void lws_emit(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    const char *msg = strstr(line, "] "); /* drop lws's own time stamp */
+    msg = msg && msg < line + n ? msg + 2 : line;
+    bbt_log(level == LLL_ERR ? BBT_LOG_WARN : BBT_LOG_DEBUG, "lws: %.*s", (int)(line + n - msg),
+            msg);
+}
+
 static void link_free(bbt_link *l)
 {
     drop_ctl(l);
@@ -457,7 +481,7 @@ static int create_context(bbt_link *l)
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8;
     if (l->ca_file[0])
         info.client_ssl_ca_filepath = l->ca_file;
-    lws_set_log_level(LLL_ERR, NULL);
+    lws_set_log_level(LLL_ERR, lws_emit);
     l->ctx = lws_create_context(&info);
     return l->ctx ? BBT_OK : BBT_EIO;
 }

@@ -131,34 +131,70 @@ static bool add_h264_tail(bbt_pipeline *p, struct enc_branch *b, GstElement *fro
     return true;
 }
 
-static bool add_rung(bbt_pipeline *p, GstElement *tee, const bbt_node_rung *r, int id, int layer)
+static GstElement *leaky_queue(void)
 {
-    int fps = r->fps < (int)p->cfg->capture.fps ? r->fps : (int)p->cfg->capture.fps;
-    bbt_track_info t = {.id = id, .kind = BBT_TRACK_VIDEO, .layer = layer, .width = r->width,
-                        .height = r->height, .fps = fps, .bitrate = (int64_t)r->kbps * 1000};
-    struct enc_branch *b = new_branch(p, &t, true);
-    char caps[200];
-    snprintf(caps, sizeof caps, "video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,"
-             "pixel-aspect-ratio=1/1", r->width, r->height, fps);
-    GstElement *q = bbt_make("queue", NULL), *scale = bbt_make("videoscale", NULL);
-    GstElement *rate = fps < p->cfg->capture.fps ? bbt_make("videorate", NULL) : NULL;
-    GstElement *cf = bbt_capsfilter(caps);
-    if (!q || !scale || !cf || (fps < p->cfg->capture.fps && !rate))
-        return bbt_discard(q, scale, rate, cf);
-    /* a slow encoder drops its own input, never holds up capture or the other layers */
+    GstElement *q = bbt_make("queue", NULL);
+    if (!q)
+        return NULL;
+    /* a slow consumer drops its own input, never holds up capture or the other layers */
     g_object_set(q, "max-size-buffers", 3, "max-size-bytes", 0, "max-size-time", (guint64)0,
                  NULL);
     gst_util_set_object_arg(G_OBJECT(q), "leaky", "downstream");
+    return q;
+}
+
+/* from ─ queue ─ videoscale ─ [videorate drop-only] ─ I420 WxH@fps ─ tee; returns the tee
+ * (in the pipeline), NULL on failure. `from_fps` is the frame rate coming in. */
+static GstElement *add_scaled(bbt_pipeline *p, GstElement *from, int from_fps, int w, int h,
+                              int fps)
+{
+    char caps[200];
+    snprintf(caps, sizeof caps, "video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,"
+             "pixel-aspect-ratio=1/1", w, h, fps);
+    GstElement *q = leaky_queue(), *scale = bbt_make("videoscale", NULL);
+    GstElement *rate = fps < from_fps ? bbt_make("videorate", NULL) : NULL;
+    GstElement *cf = bbt_capsfilter(caps), *tee = bbt_make("tee", NULL);
+    if (!q || !scale || !cf || !tee || (fps < from_fps && !rate)) {
+        bbt_discard(q, scale, rate, cf);
+        bbt_discard(tee, NULL, NULL, NULL);
+        return NULL;
+    }
     if (rate) /* lower frame rate: drop frames, keep the survivors' (grid) timestamps */
         g_object_set(rate, "drop-only", TRUE, NULL);
-    gst_bin_add_many(GST_BIN(p->pipe), q, scale, cf, NULL);
+    gst_bin_add_many(GST_BIN(p->pipe), q, scale, cf, tee, NULL);
     if (rate)
         gst_bin_add(GST_BIN(p->pipe), rate);
-    bool ok = gst_element_link_many(tee, q, scale, NULL) &&
-              (rate ? gst_element_link_many(scale, rate, cf, NULL) : gst_element_link(scale, cf));
+    bool ok = gst_element_link_many(from, q, scale, NULL) &&
+              (rate ? gst_element_link_many(scale, rate, cf, NULL) : gst_element_link(scale, cf)) &&
+              gst_element_link(cf, tee);
+    return ok ? tee : NULL;
+}
+
+/* One rung, scaled from `from` (the capture, or the rung above when it is at least as fast:
+ * scaling 360p from 360p's source rather than from 720p costs less); *out is the tee of this
+ * rung's raw pictures, for the next rung. */
+static bool add_rung(bbt_pipeline *p, GstElement **from, int *from_fps, const bbt_node_rung *r,
+                     int id, int layer)
+{
+    int cap_fps = (int)p->cfg->capture.fps;
+    int fps = r->fps < cap_fps ? r->fps : cap_fps;
+    bbt_track_info t = {.id = id, .kind = BBT_TRACK_VIDEO, .layer = layer, .width = r->width,
+                        .height = r->height, .fps = fps, .bitrate = (int64_t)r->kbps * 1000};
+    struct enc_branch *b = new_branch(p, &t, true);
+    bool same = r->width == p->cfg->capture.width && r->height == p->cfg->capture.height &&
+                fps == *from_fps;
+    GstElement *src = same ? *from : add_scaled(p, *from, *from_fps, r->width, r->height, fps);
+    GstElement *q = leaky_queue();
+    if (!src || !q)
+        return bbt_discard(q, NULL, NULL, NULL);
+    gst_bin_add(GST_BIN(p->pipe), q);
+    if (!gst_element_link(src, q))
+        return false;
+    *from = src;
+    *from_fps = fps;
     struct bbt_enc_params ep = {.kbps = r->kbps, .fps = fps, .width = r->width,
                                 .height = r->height, .courseware = false};
-    return ok && add_h264_tail(p, b, cf, &ep);
+    return add_h264_tail(p, b, q, &ep);
 }
 
 /* Snap capture timestamps to a regular grid of the capture rate, phase taken from the first
@@ -222,8 +258,10 @@ static bool add_video(bbt_pipeline *p)
     GstPad *pad = gst_element_get_static_pad(src, "src");
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, snap_probe, p, NULL);
     gst_object_unref(pad);
+    GstElement *from = tee;
+    int from_fps = (int)p->cfg->capture.fps;
     for (size_t i = 0; i < p->nrungs; i++)
-        if (!add_rung(p, tee, &p->rungs[i], (int)i, (int)(p->nrungs - 1 - i)))
+        if (!add_rung(p, &from, &from_fps, &p->rungs[i], (int)i, (int)(p->nrungs - 1 - i)))
             return false;
     return true;
 }

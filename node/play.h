@@ -6,7 +6,7 @@
  *
  * The link thread (link.h) receives frames and pushes them into the appsrcs (their internal
  * queues are the hand-over between threads); video is pushed from a keyframe on, and when the
- * decoder falls more than a second behind, the backlog is cut at the next keyframe. Frame
+ * decoder falls 75 pictures (3 s at 25 fps) behind, the backlog is cut at the next keyframe. Frame
  * timestamps carry capture_us through the decoder, so a pad probe at the decoder's output
  * measures glass-to-glass latency (wall clock now − capture_us; node and publisher are assumed
  * NTP-synchronised).

@@ -15,6 +15,7 @@
  * field is guarded by the mutex of the owning bbt_play_pipe. */
 struct play_stats {
     uint64_t bytes, frames_in, frames_decoded, frames_dropped;
+    int64_t frames_pushed;             /* into the decoder since the last skip (backlog) */
     uint64_t stalls, stall_ms;
     int64_t stall_since_us;            /* 0: not stalled */
     int64_t last_decoded_us;           /* monotonic µs of the last decoded picture */

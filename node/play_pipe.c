@@ -9,7 +9,10 @@
 #include "proto/log.h"
 
 #define PTS_MARGIN_NS (10 * GST_SECOND) /* capture times up to this much before the first */
-#define MAX_BACKLOG_US 1000000          /* decoder this far behind: cut at the next keyframe */
+/* Pictures pushed but not decoded yet beyond which the backlog is cut at the next keyframe. Not
+ * a capture-time difference: the relay's fast start sends a whole cached group of pictures at
+ * once (up to keyframe_interval old), which the decoder clears in a moment. */
+#define MAX_PENDING_FRAMES 75
 #define STALL_AFTER_US 500000
 
 struct bbt_play_pipe {
@@ -226,12 +229,14 @@ bool bbt_play_pipe_push_video(bbt_play_pipe *pp, int track, unsigned flags, int6
     g_mutex_lock(&pp->mu);
     pp->st.frames_in++;
     pp->st.last_in_capture_us = capture_us;
-    int64_t behind = pp->st.last_decoded_capture_us ? capture_us - pp->st.last_decoded_capture_us : 0;
-    g_mutex_unlock(&pp->mu);
-    if (!key && behind > MAX_BACKLOG_US && !pp->await_key) {
-        BBT_WARN("play: decoder %.1f s behind: skipping to the next keyframe", behind / 1e6);
+    int64_t pending = pp->st.frames_pushed - (int64_t)pp->st.frames_decoded;
+    if (!key && pending > MAX_PENDING_FRAMES && !pp->await_key) {
+        BBT_WARN("play: decoder %lld pictures behind: skipping to the next keyframe",
+                 (long long)pending);
         pp->await_key = true;
+        pp->st.frames_pushed = (int64_t)pp->st.frames_decoded; /* count afresh from here */
     }
+    g_mutex_unlock(&pp->mu);
     if (pp->await_key && !key) {
         count_drop(pp);
         return false;
@@ -244,6 +249,7 @@ bool bbt_play_pipe_push_video(bbt_play_pipe *pp, int track, unsigned flags, int6
     }
     g_mutex_lock(&pp->mu);
     pp->st.layer = track;
+    pp->st.frames_pushed++;
     g_mutex_unlock(&pp->mu);
     return true;
 }

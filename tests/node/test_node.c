@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <gst/gst.h>
@@ -42,6 +45,8 @@ struct env {
     relay_proc relay;
     tc_ctx *t;
     node_proc pub;
+    node_proc extra[2]; /* other nodes of a test: stopped in teardown if a test failed */
+    pid_t tls_relay;
 };
 
 static int64_t wall_us(void)
@@ -76,8 +81,17 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     struct env *e = *state;
-    if (e->pub.pid)
-        node_stop(&e->pub, SIGKILL, 2000);
+    node_proc *all[] = {&e->pub, &e->extra[0], &e->extra[1]};
+    for (int i = 0; i < 3; i++) {
+        if (all[i]->pid)
+            node_stop(all[i], SIGKILL, 2000);
+        if (all[i]->dir[0])
+            node_cleanup(all[i]);
+    }
+    if (e->tls_relay > 0) {
+        kill(e->tls_relay, SIGKILL);
+        waitpid(e->tls_relay, NULL, 0);
+    }
     tc_free(e->t);
     relay_stop(&e->relay, SIGTERM, 5000);
     return 0;
@@ -290,6 +304,7 @@ static void test_play_role_renders(void **state)
     assert_int_equal(strtol(dropped + strlen("frames_dropped="), NULL, 10), 0);
     assert_null(strstr(log, " error "));
     free(log);
+    node_cleanup(&play);
 }
 
 static void test_missing_camera_audio_only(void **state)
@@ -321,6 +336,7 @@ static void test_missing_camera_audio_only(void **state)
     assert_true(audio >= 40); /* an audio-only lesson is running */
     tc_close(v);
     assert_int_equal(node_stop(&n, SIGTERM, 5000), 0);
+    node_cleanup(&n);
 }
 
 static void test_relay_restart(void **state)
@@ -381,12 +397,74 @@ static void test_sigterm_ends_lesson(void **state)
     tc_close(v);
 }
 
+/* A TLS relay with a certificate for "localhost" from a throw-away CA file. */
+static pid_t tls_relay(const char *dir, int port)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+             "-subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout %s/key.pem "
+             "-out %s/cert.pem 2>/dev/null", dir, dir);
+    assert_int_equal(system(cmd), 0);
+    char o[5][320];
+    snprintf(o[0], sizeof o[0], "relay.port=%d", port);
+    snprintf(o[1], sizeof o[1], "relay.tls_cert=%s/cert.pem", dir);
+    snprintf(o[2], sizeof o[2], "relay.tls_key=%s/key.pem", dir);
+    snprintf(o[3], sizeof o[3], "relay.web_root=%s", dir);
+    snprintf(o[4], sizeof o[4], "relay.state_dir=%s", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char log[300];
+        snprintf(log, sizeof log, "%s/relay.log", dir);
+        if (!freopen(log, "w", stderr) || !freopen("/dev/null", "w", stdout))
+            _exit(126);
+        execl(relay_bin(), relay_bin(), "--set", "relay.listen=127.0.0.1", "--set", o[0],
+              "--set", o[1], "--set", o[2], "--set", o[3], "--set", o[4], (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* wss:// with [node] ca_file: verified and publishing; without it (system store), refused. */
+static void test_wss_verified(void **state)
+{
+    char dir[] = "/tmp/bbt-node-tls-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int port = free_port();
+    struct env *e = *state;
+    pid_t relay = e->tls_relay = tls_relay(dir, port);
+    char url[128], ca[320];
+    snprintf(url, sizeof url, "node.relay=wss://localhost:%d/ws", port);
+    snprintf(ca, sizeof ca, "node.ca_file=%s/cert.pem", dir);
+    const char *good[] = {url, ca, "capture.video=none", "uplink.reconnect_min=200ms",
+                          "uplink.reconnect_max=1s", NULL};
+    const char *bad[] = {url, "capture.video=none", "uplink.reconnect_min=200ms",
+                         "uplink.reconnect_max=1s", NULL};
+    node_proc *ok = &e->extra[0], *refused = &e->extra[1];
+    assert_int_equal(node_start(ok, false, port, "tls", good, NULL), 0);
+    assert_int_equal(node_start(refused, false, port, "tls2", bad, NULL), 0);
+    assert_int_equal(node_wait_log(ok, "publishing session=tls", 8000), 0);
+    assert_int_equal(node_wait_log(refused, "relay certificate refused", 3000), 0);
+    char *log = node_log(refused);
+    assert_null(strstr(log, "publishing session="));
+    free(log);
+    assert_int_equal(node_stop(ok, SIGTERM, 5000), 0);
+    assert_int_equal(node_stop(refused, SIGTERM, 5000), 0);
+    kill(relay, SIGTERM);
+    waitpid(relay, NULL, 0);
+    e->tls_relay = 0;
+    node_cleanup(ok);
+    node_cleanup(refused);
+    scratch_remove(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ladder_layers),
         cmocka_unit_test(test_play_role_renders),
         cmocka_unit_test(test_missing_camera_audio_only),
+        cmocka_unit_test(test_wss_verified),
         cmocka_unit_test(test_relay_restart),
         cmocka_unit_test(test_sigterm_ends_lesson),
     };

@@ -1,6 +1,7 @@
 /* tests/support/node_proc.c — run the real bbt-node for integration tests (see node_proc.h). */
 #include "node_proc.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -113,6 +114,27 @@ char *node_log(const node_proc *n)
     if (buf)
         buf[len] = 0;
     return buf;
+}
+
+void scratch_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *ent;
+    while (d && (ent = readdir(d))) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        if (ent->d_type == DT_REG)
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+void node_cleanup(node_proc *n)
+{
+    scratch_remove(n->dir);
+    n->dir[0] = 0;
 }
 
 int node_wait_log(const node_proc *n, const char *needle, int timeout_ms)

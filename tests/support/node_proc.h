@@ -29,6 +29,11 @@ int node_stop(node_proc *n, int sig, int timeout_ms);
 /* The log so far (malloc'd, NUL-terminated; "" if none). */
 char *node_log(const node_proc *n);
 
+/* Remove the scratch directory (after node_stop, once the log has been read). */
+void node_cleanup(node_proc *n);
+/* Remove a flat scratch directory: its regular files, then itself. */
+void scratch_remove(const char *dir);
+
 /* Wait until the log contains `needle`: 0, or -1 after timeout_ms. */
 int node_wait_log(const node_proc *n, const char *needle, int timeout_ms);
 
