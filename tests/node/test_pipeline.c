@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <gst/gst.h>
@@ -238,6 +239,69 @@ static void test_missing_camera_leaves_audio(void **state)
     stop(&r);
 }
 
+/* encoder = openh264: constrained baseline too, decodable, keyframes on request. */
+static void test_openh264(void **state)
+{
+    struct run r;
+    const char *sets[] = {"encode.encoder=openh264", "capture.audio=none", NULL};
+    start(&r, sets, false);
+    double ms = pump(&r, 1500, 1000, 0);
+    bbt_track_info t[8];
+    bool ready;
+    assert_int_equal(bbt_pipeline_tracks(r.p, t, 8, &ready), 2);
+    assert_true(ready);
+    assert_memory_equal(t[0].codec, "avc1.42", 7);
+    assert_true(r.t[0].frames >= 30);
+    assert_true(ms >= 0 && ms < 200);
+    h264dec_result d = h264dec_finish(r.t[0].dec);
+    r.t[0].dec = NULL;
+    assert_int_equal(d.errors, 0);
+    assert_int_equal(d.width, 320);
+    stop(&r);
+}
+
+/* encoder = vaapi on a machine without VA-API: x264 instead (and one log line says why). */
+static void test_vaapi_falls_back(void **state)
+{
+    struct run r;
+    const char *sets[] = {"encode.encoder=vaapi", "capture.audio=none", NULL};
+    start(&r, sets, false);
+    pump(&r, 700, -1, 0);
+    assert_true(r.t[0].frames >= 10);
+    assert_int_equal(r.t[0].first_flags & BBT_FRAME_KEY, BBT_FRAME_KEY);
+    stop(&r);
+}
+
+/* video = file: a short clip, looped, paced in real time through the inter channels. */
+static void test_file_source_loops(void **state)
+{
+    char dir[] = "/tmp/bbt-file-XXXXXX", path[300], set[340];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/clip.mp4", dir);
+    gchar *desc = g_strdup_printf("videotestsrc num-buffers=10 ! video/x-raw,width=320,height=180,"
+                                  "framerate=25/1 ! x264enc ! mp4mux ! filesink location=%s", path);
+    GstElement *mk = gst_parse_launch(desc, NULL);
+    g_free(desc);
+    assert_non_null(mk);
+    gst_element_set_state(mk, GST_STATE_PLAYING);
+    GstBus *bus = gst_element_get_bus(mk);
+    gst_message_unref(gst_bus_timed_pop_filtered(bus, 10 * GST_SECOND,
+                                                 GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    gst_object_unref(bus);
+    gst_element_set_state(mk, GST_STATE_NULL);
+    gst_object_unref(mk);
+    snprintf(set, sizeof set, "capture.file=%s", path);
+    const char *sets[] = {"capture.video=file", set, "capture.audio=none", NULL};
+    struct run r;
+    start(&r, sets, false);
+    pump(&r, 1500, -1, 0); /* the clip is 0.4 s: frames keep coming only if it loops */
+    assert_true(r.t[0].frames >= 30);
+    assert_true(r.t[0].max_late_ms < 150);
+    stop(&r);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     gst_init(NULL, NULL);
@@ -247,6 +311,9 @@ int main(void)
         cmocka_unit_test(test_keyframes_aligned),
         cmocka_unit_test(test_forced_keyframe),
         cmocka_unit_test(test_missing_camera_leaves_audio),
+        cmocka_unit_test(test_openh264),
+        cmocka_unit_test(test_vaapi_falls_back),
+        cmocka_unit_test(test_file_source_loops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
