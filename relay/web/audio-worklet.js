@@ -3,12 +3,13 @@
 // The network worker posts decoded PCM chunks ({type:'pcm', planes:[Float32Array...],
 // captureUs, rate}) on a MessagePort it got through {type:'port'}; this processor plays them
 // back to back. It starts (and restarts after running dry) only once `target` ms are buffered
-// (60 ms more during the first 5 s of sound, while the page is still busy starting); it counts
+// (60 ms more during the first 5 s of sound) and the page is not holding it back (while it
+// joins a lesson and decodes the group of pictures it joined with, the busiest moment); it counts
 // an underrun each time the buffer runs dry while audio is expected. Drift and small excesses
 // are absorbed by playing 0.5 % faster or slower (linear interpolation, inaudible for speech and
 // music lessons); a burst beyond target + 200 ms (after a network stall) is skipped so latency
-// stays bounded. After an underrun the target grows by 40 ms (up to 400 ms); after 60 s without
-// one it shrinks back 10 ms at a time. Every ~25 ms it posts its state, including an anchor
+// stays bounded. After an underrun the target grows by 40 ms (up to 400 ms); after 30 s without
+// one it shrinks back by 10 ms every 10 s. Every ~25 ms it posts its state, including an anchor
 // {ctxTime, captureUs, rate}: the capture time of the first sample of the current render
 // quantum, from which the main thread derives the audio clock that video is presented against.
 
@@ -16,7 +17,8 @@ const SKIP_EXTRA_MS = 200;
 const START_EXTRA_MS = 60;
 const TARGET_STEP_MS = 40;
 const TARGET_MAX_MS = 400;
-const DECAY_AFTER_S = 60;
+const DECAY_AFTER_S = 30;   // quiet time before the target shrinks
+const DECAY_EVERY_S = 10;   // then one step per this many seconds
 const DECAY_STEP_MS = 10;
 const RATE_ADJ = 0.005;
 const POST_EVERY = 10; // render quanta between state messages
@@ -32,6 +34,7 @@ class JitterBuffer extends AudioWorkletProcessor {
     this.frames = 0;           // frames queued in total (all chunks)
     this.playing = false;
     this.expect = false;       // audio should be flowing (counts underruns)
+    this.hold = false;         // the page is joining (busy): buffer, do not start yet
     this.underruns = 0;
     this.skippedMs = 0;
     this.played = 0;           // output frames of real audio
@@ -61,6 +64,8 @@ class JitterBuffer extends AudioWorkletProcessor {
       this.post();
     } else if (m.type === 'expect') {
       this.expect = !!m.on;
+    } else if (m.type === 'hold') {
+      this.hold = !!m.on;
     }
   }
 
@@ -73,7 +78,7 @@ class JitterBuffer extends AudioWorkletProcessor {
   }
 
   // Drop whole input down to the target (a burst after a stall).
-  skipTo(ms) {
+  skipTo(ms, count = true) {
     const rate = this.inRate();
     let extra = ((this.bufferedMs() - ms) / 1000) * rate;
     while (extra > 0 && this.chunks.length > 1) {
@@ -84,7 +89,7 @@ class JitterBuffer extends AudioWorkletProcessor {
       this.frames -= c.frames;
       this.pos = 0;
       extra -= left;
-      this.skippedMs += (left / rate) * 1000;
+      if (count) this.skippedMs += (left / rate) * 1000;
     }
   }
 
@@ -123,7 +128,7 @@ class JitterBuffer extends AudioWorkletProcessor {
 
   decay() {
     if (this.targetMs > this.baseTargetMs && currentTime - this.lastUnderrunAt > DECAY_AFTER_S &&
-        currentTime - this.lastDecayAt > DECAY_AFTER_S) {
+        currentTime - this.lastDecayAt > DECAY_EVERY_S) {
       this.targetMs = Math.max(this.baseTargetMs, this.targetMs - DECAY_STEP_MS);
       this.lastDecayAt = currentTime;
     }
@@ -134,7 +139,15 @@ class JitterBuffer extends AudioWorkletProcessor {
     const n = out[0].length;
     for (const ch of out) ch.fill(0);
     let buffered = this.bufferedMs();
-    if (!this.playing && this.chunks.length && buffered >= this.startMs()) this.playing = true;
+    if (!this.playing && this.chunks.length && buffered >= this.startMs()) {
+      if (this.hold) {
+        this.skipTo(this.startMs(), false); // nothing has played: keep only the newest
+      } else {
+        this.skipTo(this.startMs(), false);
+        buffered = this.bufferedMs();
+        this.playing = true;
+      }
+    }
     if (this.playing && buffered > this.targetMs + SKIP_EXTRA_MS) {
       this.skipTo(this.targetMs);
       buffered = this.bufferedMs();

@@ -52,6 +52,7 @@ export class AudioOut {
       this.net.setPcmPort(ch.port1);
       this.ready = true;
       this.expect(this.expecting);
+      if (this.holding) this.node.port.postMessage({ type: 'hold', on: true });
     } catch (e) {
       this.log('error', 'audio output unavailable', e && e.message);
     }
@@ -91,14 +92,25 @@ export class AudioOut {
     if (this.node) this.node.port.postMessage({ type: 'expect', on });
   }
 
+  // Joining a lesson (page busy decoding the group of pictures): buffer sound but start it
+  // only when released — after the first picture, or after at most maxMs.
+  hold(on, maxMs = 2000) {
+    clearTimeout(this.holdTimer);
+    if (this.node) this.node.port.postMessage({ type: 'hold', on });
+    this.holding = on;
+    if (on) this.holdTimer = setTimeout(() => this.hold(false), maxMs);
+  }
+
   // Empty the jitter buffer (a new stream).
   reset() {
     if (this.node) this.node.port.postMessage({ type: 'reset' });
   }
 
-  // Decoder counters from the network worker's stats.
-  decoderStats(d) {
+  // Decoder counters and arrival jitter from the network worker's stats.
+  decoderStats(d, jitterMs, jitterMaxMs) {
     this.dec = d;
+    this.jitterMs = jitterMs;
+    this.jitterMaxMs = jitterMaxMs;
   }
 
   // Is sound actually coming out?
@@ -148,6 +160,8 @@ export class AudioOut {
       audio_underruns: w.underruns || 0,
       audio_underrun_at_ms: (w.underrunTimes || []).slice(),
       audio_skipped_ms: Math.round(w.skippedMs || 0),
+      audio_jitter_ms: this.jitterMs || 0,
+      audio_jitter_max_ms: this.jitterMaxMs || 0,
       audio_output_latency_ms: this.ctx ? Math.round(((this.ctx.outputLatency || 0) + (this.ctx.baseLatency || 0)) * 1000) : 0,
       audio_codec: d.track ? d.track.codec : null,
       audio_track: d.track ? d.track.id : null,

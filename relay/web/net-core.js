@@ -32,7 +32,8 @@ export class NetCore {
     this.bytes = 0;
     this.frameErrors = 0;
     this.audioArrivalUs = null;
-    this.audioArrivalMinUs = Infinity;
+    this.audioArrivalMinUs = Infinity;   // since the last stats message (live-edge estimate)
+    this.jitter = { min: Infinity, max: -Infinity, lastMs: 0, maxMs: 0, windows: 0, startedAt: 0 };
     this.audio = new OpusDecode({
       log: (level, ...args) => this.log(level, ...args),
       out: (planes, captureUs, rate) => {
@@ -112,6 +113,8 @@ export class NetCore {
     if (this.audioTrack && f.track === this.audioTrack.id) {
       this.audioArrivalUs = arrivalUs;
       if (arrivalUs < this.audioArrivalMinUs) this.audioArrivalMinUs = arrivalUs;
+      if (arrivalUs < this.jitter.min) this.jitter.min = arrivalUs;
+      if (arrivalUs > this.jitter.max) this.jitter.max = arrivalUs;
       this.audio.decode(f);
       return;
     }
@@ -119,7 +122,24 @@ export class NetCore {
                 offset: HEADER_LEN, buf }, [buf]);
   }
 
+  // Audio jitter: the spread of arrival latencies (arrival − capture) over each second.
+  rollJitter() {
+    const j = this.jitter;
+    const now = performance.now();
+    if (now - j.startedAt < 1000) return;
+    if (Number.isFinite(j.min) && Number.isFinite(j.max)) {
+      j.lastMs = (j.max - j.min) / 1000;
+      if (j.lastMs > j.maxMs && j.windows >= 2) j.maxMs = j.lastMs; // the join's first seconds aside
+      j.windows++;
+    }
+    j.startedAt = now;
+    j.min = Infinity;
+    j.max = -Infinity;
+  }
+
   report() {
+    const min = this.audioArrivalMinUs;
+    this.rollJitter();
     this.emit({
       type: 'stats',
       bytes: this.bytes,
@@ -127,7 +147,9 @@ export class NetCore {
       audio: { ...this.audio.c, track: this.audioTrack, unsupported: this.audio.unsupported,
                last_decoded_wall_ms: this.audio.lastDecodedAt || 0 },
       audio_arrival_us: this.audioArrivalUs,
-      audio_arrival_min_us: Number.isFinite(this.audioArrivalMinUs) ? this.audioArrivalMinUs : null,
+      audio_arrival_min_us: Number.isFinite(min) ? min : null,
+      audio_jitter_ms: Math.round(this.jitter.lastMs * 10) / 10,
+      audio_jitter_max_ms: Math.round(this.jitter.maxMs * 10) / 10,
       open: !!(this.conn && this.conn.open),
       attempt: this.conn ? this.conn.attempt : 0,
       connects: this.conn ? this.conn.connects : 0,

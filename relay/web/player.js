@@ -114,11 +114,12 @@ class Player {
   // The worker says hello on each connection and subscribes once welcomed.
   onOpen() {
     performance.mark('bbt-connected');
-    this.phase = 'hello';
+    if (this.phase !== 'denied') this.phase = 'hello'; // a refused token stays on screen
     this.render();
   }
 
   onClose(c) {
+    this.sessionState = null; // joining again after the reconnection
     if (this.phase !== 'denied') this.phase = this.welcomed || this.phase !== 'connecting' ? 'reconnecting' : 'connecting';
     this.nextRetryAt = performance.now() + c.delayMs;
     this.camera.restart();
@@ -173,6 +174,7 @@ class Player {
 
   setSessionState(s) {
     if (s === this.sessionState) return;
+    if (s === 'live') this.joining();
     this.sessionState = s;
     if (s !== 'live') this.layer = null;
     log('info', `session ${this.p.session} is ${s}`);
@@ -232,14 +234,20 @@ class Player {
   onNetStats(s) {
     this.stats.c.bytes = s.bytes;
     this.stats.c.frame_errors = s.frame_errors;
-    this.audio.decoderStats(s.audio);
+    this.audio.decoderStats(s.audio, s.audio_jitter_ms, s.audio_jitter_max_ms);
     if (s.audio_arrival_min_us !== null) this.clock.arrival(s.audio_arrival_min_us + this.clock.offsetUs);
     if (s.audio_arrival_us !== null && s.audio && s.audio.track) {
       this.arrivalMs[s.audio.track.id] = (s.audio_arrival_us + this.clock.offsetUs) / 1000;
     }
   }
 
+  // The lesson starts (or resumes) here: pictures first, sound once the page has settled.
+  joining() {
+    this.audio.hold(true, this.p.video ? 2000 : 300);
+  }
+
   onPicture(pipe) {
+    if (this.audio.holding) setTimeout(() => this.audio.hold(false), 300);
     if (pipe === this.courseware) {
       this.ui.setCourseware(true);
       return;

@@ -10,7 +10,7 @@
 //   BBT_E2E_ARTIFACTS  directory for logs and screenshots (default a new /tmp/bbt-e2e-XXXXXX)
 
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -115,13 +115,18 @@ export async function waitHttp(url, ms = 5000) {
   return false;
 }
 
+// Minimal configuration files (everything else at its default), so the test depends on the
+// binaries and not on the example files of the working tree.
+function configFile(c, name, text) {
+  const path = join(c.artifacts, name);
+  writeFileSync(path, `# written by tests/e2e for one run\n${text}`);
+  return path;
+}
+
 export async function startRelay(c, port) {
-  const p = run(c.relayBin, [
-    '--config', join(root, 'config', 'relay.example.ini'),
-    '--set', 'relay.listen=127.0.0.1', '--set', `relay.port=${port}`,
-    '--set', 'relay.allow_insecure=true', '--set', `relay.web_root=${c.webRoot}`,
-    '--set', `relay.state_dir=${c.artifacts}`,
-  ], join(c.artifacts, 'relay.log'));
+  const ini = configFile(c, 'relay.ini', `[relay]\nlisten = 127.0.0.1\nport = ${port}\nallow_insecure = true\n` +
+    `web_root = ${c.webRoot}\nstate_dir = ${c.artifacts}\n`);
+  const p = run(c.relayBin, ['--config', ini], join(c.artifacts, 'relay.log'));
   if (!(await waitHttp(`http://127.0.0.1:${port}/healthz`, 8000))) {
     await stop(p, 'SIGKILL');
     throw new Error(`bbt-relay did not come up on port ${port} (log: ${c.artifacts}/relay.log)`);
@@ -130,8 +135,9 @@ export async function startRelay(c, port) {
 }
 
 export function startNode(c, port, session, extra = []) {
+  const ini = configFile(c, 'node.ini', '[node]\n');
   return run(c.nodeBin, [
-    '--config', join(root, 'config', 'node.example.ini'),
+    '--config', ini,
     '--set', `node.relay=ws://127.0.0.1:${port}/ws`, '--set', `node.session=${session}`,
     '--set', 'node.classroom=e2e-source', '--set', `node.state_dir=${c.artifacts}`,
     '--set', 'capture.video=test', '--set', 'capture.audio=test', ...extra,

@@ -153,7 +153,8 @@ async function measureWindow(page, seconds, verbose) {
       console.log(`     ${JSON.stringify({ t: Math.round((Date.now() - t0) / 1000), shown: s.frames_shown - a.frames_shown,
         dropped: s.frames_dropped - a.frames_dropped, p50: l.p50, p95: l.p95, max: l.max,
         shown_p50: s.present_latency_total_ms.p50, underruns: s.audio_underruns - a.audio_underruns,
-        stalls: s.stalls - a.stalls, audio_buffer: s.audio_buffer_ms, target: s.audio_target_ms })}`);
+        stalls: s.stalls - a.stalls, audio_buffer: s.audio_buffer_ms, target: s.audio_target_ms,
+        jitter_max: s.audio_jitter_max_ms, load: loadavg()[0].toFixed(1) })}`);
     }
   }
   const b = await stats(page);
@@ -172,6 +173,8 @@ async function measureWindow(page, seconds, verbose) {
     audio_skipped_ms: b.audio_skipped_ms - a.audio_skipped_ms,
     audio_frames_decoded: b.audio_frames_decoded - a.audio_frames_decoded,
     audio_target_ms: b.audio_target_ms,
+    audio_jitter_max_ms: b.audio_jitter_max_ms,
+    audio_underrun_at_ms: b.audio_underrun_at_ms,
     decoder_errors: b.decoder_errors - a.decoder_errors,
   };
 }
