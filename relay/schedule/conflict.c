@@ -309,18 +309,71 @@ static void report_hit(const bbt_timetable *t, const struct hit *x, bbt_problems
                      d, wz, a->id, t1, t2, b->id, t3, t4));
 }
 
+/* One-off sessions without moves are compared only with those a day or less apart. */
+static bool plain_one_off(const bbt_timetable *t, int si)
+{
+    const bbt_tt_session *s = &t->sessions[si];
+    if (s->weekday)
+        return false;
+    for (int i = s->exc_first; i < s->exc_first + s->exc_count; i++)
+        if (t->exceptions[i].kind == BBT_EXC_MOVE)
+            return false;
+    return true;
+}
+
+struct by_date {
+    const bbt_timetable *t;
+};
+
+static int cmp_part_date(const void *a, const void *b, void *ud)
+{
+    const bbt_timetable *t = ((const struct by_date *)ud)->t;
+    bbt_day x = t->sessions[((const bbt_tt_part *)a)->session].date;
+    bbt_day y = t->sessions[((const bbt_tt_part *)b)->session].date;
+    return (x > y) - (x < y);
+}
+
+/* The pairs of one classroom's parts that can overlap: every pair involving a weekly (or
+ * moved) session, and one-off pairs at most a day apart — so a classroom with thousands of
+ * one-off lessons is not quadratic. */
+static int classroom_pairs(const bbt_timetable *t, int ci, struct hits *h)
+{
+    size_t n, na = 0, nb = 0;
+    const bbt_tt_part *parts = bbt_tt_parts(t, ci, &n);
+    bbt_tt_part *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return BBT_ENOMEM;
+    for (size_t i = 0; i < n; i++) /* weekly first [0, na), plain one-offs after */
+        if (!plain_one_off(t, parts[i].session))
+            v[na++] = parts[i];
+    for (size_t i = 0; i < n; i++)
+        if (plain_one_off(t, parts[i].session))
+            v[na + nb++] = parts[i];
+    struct by_date bd = {t};
+    if (nb > 1)
+        qsort_r(v + na, nb, sizeof *v, cmp_part_date, &bd);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            if (i >= na && t->sessions[v[j].session].date - t->sessions[v[i].session].date > 1)
+                break; /* sorted by date: the rest are further away */
+            if (v[i].session == v[j].session)
+                continue;
+            const bbt_tt_part *a = &v[i], *b = &v[j];
+            if (a->session > b->session)
+                a = &v[j], b = &v[i];
+            pair(t, ci, a, b, h);
+        }
+    free(v);
+    return BBT_OK;
+}
+
 static int check_at_once(const bbt_timetable *t, bbt_problems *p)
 {
     struct hits h = {0};
-    for (size_t ci = 0; ci < t->nclassrooms; ci++) {
-        size_t n;
-        const bbt_tt_part *parts = bbt_tt_parts(t, (int)ci, &n);
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = i + 1; j < n; j++)
-                if (parts[i].session != parts[j].session)
-                    pair(t, (int)ci, &parts[i], &parts[j], &h);
-    }
-    if (h.nomem) {
+    int rc = BBT_OK;
+    for (size_t ci = 0; ci < t->nclassrooms && rc == BBT_OK; ci++)
+        rc = classroom_pairs(t, (int)ci, &h);
+    if (rc != BBT_OK || h.nomem) {
         free(h.v);
         return BBT_ENOMEM;
     }

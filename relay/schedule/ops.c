@@ -51,12 +51,13 @@ static void track_label(const bbt_session *s, int track, char *buf, size_t size)
         snprintf(buf, size, "audio");
 }
 
+/* What the viewer receives: nothing ("") unless the lesson is live. */
 static void hook_layer(void *conn, char *buf, size_t size, void *ud)
 {
     (void)ud;
     struct bbt_conn *c = conn;
     buf[0] = '\0';
-    if (c->viewer.session)
+    if (c->viewer.session && bbt_session_state(c->viewer.session) == BBT_SESSION_LIVE)
         track_label(c->viewer.session, c->viewer.video_track, buf, size);
 }
 

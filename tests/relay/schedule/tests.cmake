@@ -6,3 +6,8 @@ bbt_unit_test(relay/schedule/test_csv.c LIBS bbtsched)
 bbt_unit_test(relay/schedule/test_store.c LIBS bbtsched)
 bbt_unit_test(relay/schedule/test_sched.c LIBS bbtsched)
 bbt_integration_test(relay/schedule/test_e2e.c LIBS bbtproto)
+# bbtctl against the real relay (the bbtctl binary is appended to the environment).
+bbt_integration_test(relay/ctl/test_bbtctl.c LIBS bbtproto)
+target_compile_definitions(test_relay_ctl_bbtctl PRIVATE BBT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+add_dependencies(test_relay_ctl_bbtctl bbtctl)
+set_property(TEST relay/ctl/bbtctl APPEND PROPERTY ENVIRONMENT "BBT_CTL_BIN=$<TARGET_FILE:bbtctl>")
