@@ -33,9 +33,11 @@ typedef struct bench_opts {
     const char *stream_path;
     bool spawn_relay;
     const char *relay_bin;
+    const char *relay_cmd;   /* --relay-cmd: spawn this instead of bbt-relay */
     pid_t relay_pid;         /* --relay-pid, or the spawned relay */
     bool json;
     bool allow_loss;
+    bool raw_client;         /* viewers use wsraw.c instead of the lws ws client */
     int ramp_batch;          /* viewers connected per ramp step */
     int ramp_interval_ms;
     int report_ms;           /* viewer report interval, 0 = no reports */
@@ -48,8 +50,22 @@ typedef struct bench_opts {
 
 enum viewer_state { V_IDLE, V_CONNECTING, V_HELLO, V_SUBSCRIBING, V_SUBSCRIBED, V_CLOSED };
 
+/* The minimal WebSocket client of --client raw (wsraw.c). */
+enum wsraw_state { WSRAW_NONE, WSRAW_HANDSHAKE, WSRAW_OPEN };
+typedef struct wsraw {
+    enum wsraw_state state;
+    char accept[32];         /* the Sec-WebSocket-Accept we expect */
+    char *hs;                /* handshake response so far (freed once complete) */
+    size_t hs_len;
+    uint8_t fh[14], fh_len;  /* frame header being collected */
+    bool in_payload, fin, msg_first;
+    uint8_t opcode, msg_op;
+    uint64_t remaining;      /* payload bytes left in the current frame */
+    uint8_t ctl[125], ctl_len; /* control frame payload (ping, close) */
+} wsraw;
+
 /* Pending text messages of one connection (bit mask). */
-enum { SEND_HELLO = 1, SEND_SUBSCRIBE = 2, SEND_REPORT = 4, SEND_PUBLISH = 8 };
+enum { SEND_HELLO = 1, SEND_SUBSCRIBE = 2, SEND_REPORT = 4, SEND_PUBLISH = 8, SEND_UPGRADE = 16 };
 
 typedef struct viewer {
     struct bench *b;
@@ -72,6 +88,7 @@ typedef struct viewer {
     uint32_t base_seq[BBT_FRAME_MAX_TRACKS], next_seq[BBT_FRAME_MAX_TRACKS];
     uint64_t got[BBT_FRAME_MAX_TRACKS];
     uint64_t lost, out_of_order, before_key, bytes, frames;
+    wsraw ws;                /* --client raw only */
 } viewer;
 
 typedef struct publisher {
@@ -121,7 +138,8 @@ typedef struct bench {
     lws_sorted_usec_list_t sul_tick;
     bool ramping;
     int64_t next_ramp_us;
-    struct lws_protocols protocols[3];
+    struct lws_protocols protocols[4];
+    uint64_t rng;            /* xorshift state: WebSocket masks and keys */
     char tmpdir[256];
 } bench;
 
@@ -135,6 +153,8 @@ int64_t bench_wall_us(void);
 int bench_text_append(char **buf, size_t *len, const void *in, size_t n, size_t max);
 int bench_write_text(struct lws *wsi, const char *text, size_t len);
 int bench_write_json(struct lws *wsi, bbt_msg_type type, json_t *msg);
+/* Validate and serialise (consumes msg): a malloc'ed text, or NULL with a message on stderr. */
+char *bench_json_text(bbt_msg_type type, json_t *msg, size_t *len);
 json_t *bench_hello(const char *role, const char *classroom, const char *token);
 
 /* publisher.c */
@@ -152,6 +172,20 @@ void viewers_tick(bench *b, int64_t now);
 bool viewers_caught_up(const bench *b);
 int viewer_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len);
+/* The same viewers on lws RAW connections with wsraw.c doing the WebSocket part. */
+int viewer_raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                        size_t len);
+/* The connection is a WebSocket now: start the bbt.v1 exchange. */
+void viewer_established(viewer *v);
+/* A chunk of a received message (binary or text); first/final delimit the message. Returns 0,
+ * or -1 to close the connection. */
+int viewer_rx(viewer *v, bool binary, const uint8_t *in, size_t len, bool first, bool final);
+
+/* wsraw.c */
+int wsraw_send_upgrade(viewer *v);
+int wsraw_rx(viewer *v, const uint8_t *in, size_t len);
+int wsraw_write_text(viewer *v, const char *text, size_t len);
+void wsraw_free(viewer *v);
 
 /* procstat.c */
 typedef struct proc_sample {
@@ -160,17 +194,24 @@ typedef struct proc_sample {
 } proc_sample;
 /* BBT_OK or BBT_EIO (no such process). */
 int proc_sample_read(pid_t pid, proc_sample *out);
-/* CPU time used by the whole machine (all CPUs, every non-idle state of /proc/stat), seconds;
- * -1 when unreadable. */
-double proc_machine_busy(void);
+/* CPU time of the whole machine (all CPUs, /proc/stat), seconds: in tasks (user, nice,
+ * system), in interrupts (irq, softirq: on loopback, much of the TCP receive path), and stolen
+ * by the hypervisor; and, for CPU `core` (≥ 0), its busy time (everything but idle and iowait)
+ * and its interrupt time. BBT_OK or BBT_EIO. */
+typedef struct machine_sample {
+    double task_s, irq_s, steal_s;
+    double core_busy_s, core_irq_s;
+} machine_sample;
+int proc_machine_read(machine_sample *out, int core);
 /* CPU time of this process (user + system), seconds. */
 double proc_self_cpu(void);
 /* A free TCP port on 127.0.0.1, or -1. */
 int free_port(void);
-/* Start `bin` with a temporary configuration in dir (created) on 127.0.0.1:port, pinned to
- * cpu (-1: not pinned), stderr to dir/relay.log; wait until it accepts connections. Returns its
- * pid, or -1 with a message on stderr. */
-pid_t relay_spawn(const char *bin, const char *dir, int port, int cpu);
+/* Start `bin` with a temporary configuration in dir (created) on 127.0.0.1:port — or, when
+ * `cmd` is not NULL, `/bin/sh -c cmd` with PORT=port in its environment (use `exec` in cmd so
+ * the pid is the server's) — pinned to cpu (-1: not pinned), output to dir/relay.log; wait until
+ * it accepts connections. Returns its pid, or -1 with a message on stderr. */
+pid_t relay_spawn(const char *bin, const char *cmd, const char *dir, int port, int cpu);
 /* SIGTERM, wait up to 5 s, then SIGKILL. Returns the exit status (waitpid) or -1. */
 int relay_stop(pid_t pid);
 int pin_self(int cpu);

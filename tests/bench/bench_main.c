@@ -36,6 +36,8 @@ static void usage(FILE *f)
         "  --relay-pid PID     that relay's process, for CPU and RSS readings\n"
         "  --spawn-relay       start bbt-relay on a free loopback port (pinned to --relay-cpu)\n"
         "  --relay-bin PATH    relay binary (default: bbt-relay next to bbt-bench)\n"
+        "  --relay-cmd CMD     spawn `sh -c CMD` instead, with PORT set (e.g. 'exec node\n"
+        "                      tests/bench/node-ws-relay/server.js $PORT'); implies --spawn-relay\n"
         "  --viewers N         viewers to connect (default 100)\n"
         "  --seconds T         measured interval (fanout, default 10) or soak (idle, default 0)\n"
         "  --layer TRACK       video track id the viewers pin (default 1 = 640x360)\n"
@@ -43,11 +45,14 @@ static void usage(FILE *f)
         "  --stream FILE       recording to replay (default " BBT_BENCH_DEFAULT_STREAM ")\n"
         "  --ramp N/MS         connect N viewers every MS ms (default 200/100)\n"
         "  --report-ms MS      viewer report interval, 0 = none (default 1000)\n"
-        "  --relay-cpu C       CPU for a spawned relay (default 0; -1 = not pinned)\n"
+        "  --relay-cpu C       CPU for a spawned relay (default 0; -1 = not pinned); with\n"
+        "                      --relay-pid, the CPU that relay was pinned to (for core figures)\n"
         "  --cpu C             CPU for the bench (default 1 with --spawn-relay; -1 = not pinned)\n"
         "  --rss-interval S    RSS sample interval (default 10)\n"
         "  --drain S           after the interval, wait up to S s for in-flight frames (default 3)\n"
         "  --token T           hello token (default empty: a lab relay)\n"
+        "  --client lws|raw    viewers' WebSocket client: libwebsockets' (default) or the\n"
+        "                      bench's own minimal one (cheaper: for capacity runs)\n"
         "  --json              print one JSON object on stdout\n"
         "  --allow-loss        exit 0 even when frames were lost\n");
 }
@@ -77,6 +82,7 @@ static int parse_value(bench_opts *o, const char *a, const char *v)
     int pid = 0;
     if (!strcmp(a, "--relay")) o->relay_url = v;
     else if (!strcmp(a, "--relay-bin")) o->relay_bin = v;
+    else if (!strcmp(a, "--relay-cmd")) o->relay_cmd = v, o->spawn_relay = true;
     else if (!strcmp(a, "--session")) o->session = v;
     else if (!strcmp(a, "--stream")) o->stream_path = v;
     else if (!strcmp(a, "--token")) o->token = v;
@@ -106,7 +112,7 @@ static int parse_args(int argc, char **argv, bench_opts *o)
 {
     *o = (bench_opts){.viewers = 100, .seconds = -1, .layer = 1, .session = "bench",
                       .stream_path = BBT_BENCH_DEFAULT_STREAM, .ramp_batch = 200,
-                      .ramp_interval_ms = 100, .report_ms = 1000, .relay_cpu = 0,
+                      .ramp_interval_ms = 100, .report_ms = 1000, .relay_cpu = -2,
                       .bench_cpu = -2, .rss_interval_s = 10, .drain_seconds = 3,
                       .connect_timeout_s = 30};
     if (argc < 2 || (strcmp(argv[1], "fanout") && strcmp(argv[1], "idle")))
@@ -117,6 +123,10 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         if (!strcmp(a, "--spawn-relay")) o->spawn_relay = true;
         else if (!strcmp(a, "--json")) o->json = true;
         else if (!strcmp(a, "--allow-loss")) o->allow_loss = true;
+        else if (!strcmp(a, "--client") && i + 1 < argc && !strcmp(argv[i + 1], "raw"))
+            o->raw_client = true, i++;
+        else if (!strcmp(a, "--client") && i + 1 < argc && !strcmp(argv[i + 1], "lws"))
+            o->raw_client = false, i++;
         else if (i + 1 < argc && parse_value(o, a, argv[i + 1]) == 0) i++;
         else {
             fprintf(stderr, "bbt-bench: bad or incomplete option '%s'\n", a);
@@ -125,6 +135,8 @@ static int parse_args(int argc, char **argv, bench_opts *o)
     }
     if (o->seconds < 0)
         o->seconds = strcmp(o->mode, "fanout") == 0 ? 10 : 0;
+    if (o->relay_cpu == -2)
+        o->relay_cpu = o->spawn_relay ? 0 : -1;
     if (o->bench_cpu == -2)
         o->bench_cpu = o->spawn_relay && sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : -1;
     if (!o->spawn_relay && !o->relay_url) {
@@ -182,7 +194,7 @@ static int start_relay(bench *b)
     int port = free_port();
     if (!mkdtemp(b->tmpdir) || port < 0)
         return BBT_EIO;
-    b->o.relay_pid = relay_spawn(b->o.relay_bin, b->tmpdir, port, b->o.relay_cpu);
+    b->o.relay_pid = relay_spawn(b->o.relay_bin, b->o.relay_cmd, b->tmpdir, port, b->o.relay_cpu);
     b->o.relay_bin = NULL; /* `bin` goes out of scope */
     if (b->o.relay_pid < 0)
         return BBT_EIO;
@@ -214,6 +226,9 @@ static int create_context(bench *b)
                                              NULL, 0};
     b->protocols[1] = (struct lws_protocols){"bench-viewer", viewer_callback, 0, 65536, 0, NULL,
                                              0};
+    b->protocols[2] = (struct lws_protocols){"bench-raw-viewer", viewer_raw_callback, 0, 0, 0,
+                                             NULL, 0};
+    b->rng = (uint64_t)bench_wall_us() | 1;
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
@@ -275,7 +290,8 @@ static void measure(bench *b, bench_result *r, double seconds)
 {
     sample_relay(b, &r->relay0);
     r->bench_cpu0 = proc_self_cpu();
-    r->machine0 = proc_machine_busy();
+    if (proc_machine_read(&r->machine0, b->o.relay_cpu) != BBT_OK)
+        r->machine0.task_s = -1;
     int64_t t0 = bench_mono_us();
     bench_hist_reset(b->lat);
     b->bytes_measured = 0;
@@ -296,7 +312,7 @@ static void measure(bench *b, bench_result *r, double seconds)
     r->seconds = (double)(bench_mono_us() - t0) / 1e6;
     sample_relay(b, &r->relay1);
     r->bench_cpu1 = proc_self_cpu();
-    r->machine1 = proc_machine_busy();
+    proc_machine_read(&r->machine1, b->o.relay_cpu);
 }
 
 static int run_fanout(bench *b, bench_result *r)

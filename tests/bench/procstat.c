@@ -81,19 +81,43 @@ int proc_sample_read(pid_t pid, proc_sample *out)
     return BBT_OK;
 }
 
-double proc_machine_busy(void)
+/* One "cpu" or "cpuN" line of /proc/stat: user nice system idle iowait irq softirq steal. */
+static int stat_line(const char *line, const char *name, unsigned long long v[8])
+{
+    size_t n = strlen(name);
+    if (strncmp(line, name, n) != 0 || line[n] != ' ')
+        return 0;
+    return sscanf(line + n, " %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                  &v[3], &v[4], &v[5], &v[6], &v[7]) == 8;
+}
+
+int proc_machine_read(machine_sample *out, int core)
 {
     FILE *f = fopen("/proc/stat", "r");
     if (!f)
-        return -1;
-    unsigned long long v[8] = {0};
-    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                   &v[4], &v[5], &v[6], &v[7]);
+        return BBT_EIO;
+    char line[512], name[32];
+    unsigned long long all[8], one[8];
+    int have_all = 0, have_one = core < 0;
+    snprintf(name, sizeof name, "cpu%d", core);
+    while (fgets(line, sizeof line, f)) {
+        have_all |= stat_line(line, "cpu", all);
+        if (core >= 0 && stat_line(line, name, one)) {
+            have_one = 1;
+            break;
+        }
+    }
     fclose(f);
-    if (n != 8)
-        return -1;
-    /* user nice system idle iowait irq softirq steal: all but idle and iowait are busy */
-    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
+    if (!have_all || !have_one)
+        return BBT_EIO;
+    double tck = (double)sysconf(_SC_CLK_TCK);
+    out->task_s = (double)(all[0] + all[1] + all[2]) / tck;
+    out->irq_s = (double)(all[5] + all[6]) / tck;
+    out->steal_s = (double)all[7] / tck;
+    out->core_busy_s = core < 0 ? 0
+                                : (double)(one[0] + one[1] + one[2] + one[5] + one[6] + one[7]) / tck;
+    out->core_irq_s = core < 0 ? 0 : (double)(one[5] + one[6]) / tck;
+    return BBT_OK;
 }
 
 double proc_self_cpu(void)
@@ -156,7 +180,10 @@ static bool port_open(int port)
     return ok;
 }
 
-static void exec_relay(const char *bin, const char *cfg, const char *log, int cpu)
+/* In the child: pinned, dying with the bench, output to the log; then bbt-relay with the
+ * temporary configuration, or `cmd` through /bin/sh with PORT in the environment. */
+static void exec_relay(const char *bin, const char *cmd, const char *cfg, const char *log,
+                       int port, int cpu)
 {
     prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the bench */
     pin_self(cpu);
@@ -166,15 +193,21 @@ static void exec_relay(const char *bin, const char *cfg, const char *log, int cp
         dup2(fd, STDERR_FILENO);
         close(fd);
     }
-    execl(bin, bin, "--config", cfg, (char *)NULL);
-    fprintf(stderr, "bbt-bench: exec %s: %s\n", bin, strerror(errno));
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    setenv("PORT", p, 1);
+    if (cmd)
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    else
+        execl(bin, bin, "--config", cfg, (char *)NULL);
+    fprintf(stderr, "bbt-bench: exec %s: %s\n", cmd ? "/bin/sh" : bin, strerror(errno));
     _exit(127);
 }
 
-pid_t relay_spawn(const char *bin, const char *dir, int port, int cpu)
+pid_t relay_spawn(const char *bin, const char *cmd, const char *dir, int port, int cpu)
 {
     char cfg[512], log[512];
-    if (write_config(dir, port, cfg, sizeof cfg) != BBT_OK) {
+    if (!cmd && write_config(dir, port, cfg, sizeof cfg) != BBT_OK) {
         fprintf(stderr, "bbt-bench: cannot write %s/relay.ini\n", dir);
         return -1;
     }
@@ -183,7 +216,7 @@ pid_t relay_spawn(const char *bin, const char *dir, int port, int cpu)
     if (pid < 0)
         return -1;
     if (pid == 0)
-        exec_relay(bin, cfg, log, cpu);
+        exec_relay(bin, cmd, cfg, log, port, cpu);
     for (int i = 0; i < 500; i++) { /* up to 5 s */
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {

@@ -40,19 +40,25 @@ int bench_write_text(struct lws *wsi, const char *text, size_t len)
     return lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len ? BBT_EIO : BBT_OK;
 }
 
-int bench_write_json(struct lws *wsi, bbt_msg_type type, json_t *msg)
+char *bench_json_text(bbt_msg_type type, json_t *msg, size_t *len)
 {
-    char err[256] = "";
+    char err[256] = "out of memory";
     int rc = msg ? bbt_control_validate(type, msg, err, sizeof err) : BBT_ENOMEM;
-    size_t len = 0;
-    char *text = rc == BBT_OK ? bbt_control_dump(msg, &len) : NULL;
+    char *text = rc == BBT_OK ? bbt_control_dump(msg, len) : NULL;
     json_decref(msg);
-    if (!text) {
+    if (!text)
         fprintf(stderr, "bbt-bench: cannot build a %s message: %s\n", bbt_msg_type_name(type),
                 err);
-        return rc == BBT_OK ? BBT_ENOMEM : rc;
-    }
-    rc = bench_write_text(wsi, text, len);
+    return text;
+}
+
+int bench_write_json(struct lws *wsi, bbt_msg_type type, json_t *msg)
+{
+    size_t len = 0;
+    char *text = bench_json_text(type, msg, &len);
+    if (!text)
+        return BBT_EINVAL;
+    int rc = bench_write_text(wsi, text, len);
     free(text);
     return rc;
 }

@@ -113,12 +113,29 @@ static json_t *common_json(const bench *b, const bench_result *r)
                             : json_null());
     /* Whatever else ran on the machine meanwhile (other than the relay and the bench): the
      * figures are only comparable when this is near 0. */
-    double other = r->machine1 - r->machine0 - bench_cpu - (relay_cpu > 0 ? relay_cpu : 0);
-    double other_pct = timed && r->machine0 >= 0 ? 100.0 * (other > 0 ? other : 0) / r->seconds : -1;
-    json_object_set_new(o, "other_cpu_percent", other_pct >= 0 ? json_real(other_pct) : json_null());
+    const machine_sample *m0 = &r->machine0, *m1 = &r->machine1;
+    double other = m1->task_s - m0->task_s - bench_cpu - (relay_cpu > 0 ? relay_cpu : 0);
+    bool have = timed && m0->task_s >= 0;
+    double other_pct = have ? 100.0 * (other > 0 ? other : 0) / r->seconds : -1;
+    json_object_set_new(o, "other_cpu_percent", have ? json_real(other_pct) : json_null());
+    json_object_set_new(o, "irq_cpu_percent",
+                        have ? json_real(100.0 * (m1->irq_s - m0->irq_s) / r->seconds) : json_null());
+    json_object_set_new(o, "steal_cpu_percent",
+                        have ? json_real(100.0 * (m1->steal_s - m0->steal_s) / r->seconds)
+                             : json_null());
     if (other_pct > 10)
         fprintf(stderr, "bbt-bench: warning: other processes used %.0f%% of a CPU during the "
                         "measurement; the figures are not comparable\n", other_pct);
+    /* The relay's core, everything on it: on loopback the TCP receive path of the viewers'
+     * sockets runs in softirq on the sending (relay) core, outside the relay's own CPU time. */
+    bool core = have && b->o.relay_cpu >= 0;
+    json_object_set_new(o, "relay_core", core ? json_integer(b->o.relay_cpu) : json_null());
+    json_object_set_new(o, "relay_core_busy_percent",
+                        core ? json_real(100.0 * (m1->core_busy_s - m0->core_busy_s) / r->seconds)
+                             : json_null());
+    json_object_set_new(o, "relay_core_irq_percent",
+                        core ? json_real(100.0 * (m1->core_irq_s - m0->core_irq_s) / r->seconds)
+                             : json_null());
     json_object_set_new(o, "ok", json_boolean(passed(b, r)));
     return o;
 }
@@ -130,9 +147,9 @@ static json_t *fanout_json(const bench *b, const bench_result *r)
         return NULL;
     const publisher *p = &b->pub;
     json_t *more = json_pack(
-        "{s:i, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:I,"
+        "{s:s, s:i, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:I,"
         " s:{s:I, s:I, s:I, s:I}}",
-        "layer", b->o.layer, "session", b->o.session, "stream_kbps_per_viewer", stream_kbps(b),
+        "client", b->o.raw_client ? "raw" : "lws", "layer", b->o.layer, "session", b->o.session, "stream_kbps_per_viewer", stream_kbps(b),
         "frames_expected", (json_int_t)r->frames_expected, "frames_received",
         (json_int_t)r->frames_received, "frames_lost", (json_int_t)r->frames_lost,
         "frames_in_gaps", (json_int_t)r->frames_gaps, "frames_out_of_order",

@@ -11,7 +11,7 @@
 typedef struct bench_result {
     proc_sample relay0, relay1;   /* relay CPU and RSS at start and end of the interval */
     double bench_cpu0, bench_cpu1;
-    double machine0, machine1;    /* busy CPU time of the whole machine */
+    machine_sample machine0, machine1; /* the whole machine's CPU time */
     double seconds;               /* measured interval, actual */
     long rss_before_kb, rss_after_kb; /* idle: before any viewer, after all subscribed */
     long rss_samples_kb[BENCH_MAX_RSS_SAMPLES];

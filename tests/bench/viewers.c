@@ -138,12 +138,9 @@ static void on_text(viewer *v, const char *text, size_t len)
     json_decref(m);
 }
 
-static int on_receive(viewer *v, struct lws *wsi, const void *in, size_t len)
+int viewer_rx(viewer *v, bool binary, const uint8_t *in, size_t len, bool first, bool final)
 {
-    bool first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
-    if (first)
-        v->msg_binary = lws_frame_is_binary(wsi);
-    if (v->msg_binary) {
+    if (binary) {
         on_binary(v, in, len, first, final);
         return 0;
     }
@@ -160,16 +157,36 @@ static int on_receive(viewer *v, struct lws *wsi, const void *in, size_t len)
     return 0;
 }
 
+void viewer_established(viewer *v)
+{
+    v->pending |= SEND_HELLO;
+    lws_callback_on_writable(v->wsi);
+}
+
+static int send_text(viewer *v, const char *text, size_t len)
+{
+    return v->b->o.raw_client ? wsraw_write_text(v, text, len)
+                              : bench_write_text(v->wsi, text, len);
+}
+
 static int send_pending(viewer *v)
 {
     bench *b = v->b;
     char buf[512];
     int n;
+    if (v->pending & SEND_UPGRADE) {
+        v->pending &= ~(unsigned)SEND_UPGRADE;
+        return wsraw_send_upgrade(v);
+    }
     if (v->pending & SEND_HELLO) {
         v->pending &= ~(unsigned)SEND_HELLO;
         snprintf(buf, sizeof buf, "bench-viewer-%d", v->idx);
         v->state = V_HELLO;
-        return bench_write_json(v->wsi, BBT_MSG_HELLO, bench_hello("receiver", buf, b->o.token));
+        size_t len = 0;
+        char *text = bench_json_text(BBT_MSG_HELLO, bench_hello("receiver", buf, b->o.token), &len);
+        int rc = text ? send_text(v, text, len) : BBT_EINVAL;
+        free(text);
+        return rc;
     }
     if (v->pending & SEND_SUBSCRIBE) {
         v->pending &= ~(unsigned)SEND_SUBSCRIBE;
@@ -184,7 +201,18 @@ static int send_pending(viewer *v)
                      "\"audio_ok\":true}",
                      b->o.session, (unsigned long long)v->bytes, b->o.layer);
     }
-    return bench_write_text(v->wsi, buf, (size_t)n);
+    return send_text(v, buf, (size_t)n);
+}
+
+static int on_writeable(viewer *v)
+{
+    if (!v->pending)
+        return 0;
+    if (send_pending(v) != BBT_OK)
+        return -1;
+    if (v->pending)
+        lws_callback_on_writable(v->wsi);
+    return 0;
 }
 
 static void on_closed(viewer *v)
@@ -192,6 +220,7 @@ static void on_closed(viewer *v)
     bench *b = v->b;
     free(v->text);
     v->text = NULL;
+    wsraw_free(v);
     if (v->state == V_CLOSED)
         return;
     b->c.closed++;
@@ -208,33 +237,61 @@ static void on_closed(viewer *v)
     v->wsi = NULL;
 }
 
+static void connect_error(viewer *v, const void *in)
+{
+    if (v->b->c.failed < ERRORS_SHOWN)
+        fprintf(stderr, "bbt-bench: viewer %d cannot connect: %s\n", v->idx,
+                in ? (const char *)in : "?");
+    on_closed(v);
+}
+
 int viewer_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
     viewer *v = user;
     switch (reason) {
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        v->pending |= SEND_HELLO;
-        lws_callback_on_writable(wsi);
+        viewer_established(v);
         return 0;
-    case LWS_CALLBACK_CLIENT_RECEIVE:
-        return on_receive(v, wsi, in, len);
+    case LWS_CALLBACK_CLIENT_RECEIVE: {
+        bool first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
+        if (first)
+            v->msg_binary = lws_frame_is_binary(wsi);
+        return viewer_rx(v, v->msg_binary, in, len, first, final);
+    }
     case LWS_CALLBACK_CLIENT_WRITEABLE:
-        if (!v->pending)
-            return 0;
-        if (send_pending(v) != BBT_OK)
-            return -1;
-        if (v->pending)
-            lws_callback_on_writable(wsi);
-        return 0;
+        return on_writeable(v);
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        if (v && v->b->c.failed < ERRORS_SHOWN)
-            fprintf(stderr, "bbt-bench: viewer %d cannot connect: %s\n", v->idx,
-                    in ? (const char *)in : "?");
+        if (v)
+            connect_error(v, in);
+        return 0;
+    case LWS_CALLBACK_CLIENT_CLOSED:
         if (v)
             on_closed(v);
         return 0;
-    case LWS_CALLBACK_CLIENT_CLOSED:
+    default:
+        return 0;
+    }
+}
+
+int viewer_raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                        size_t len)
+{
+    viewer *v = user;
+    switch (reason) {
+    case LWS_CALLBACK_RAW_CONNECTED:
+        v->pending |= SEND_UPGRADE;
+        lws_callback_on_writable(wsi);
+        return 0;
+    case LWS_CALLBACK_RAW_RX:
+        return wsraw_rx(v, in, len);
+    case LWS_CALLBACK_RAW_WRITEABLE:
+        return on_writeable(v);
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        if (v)
+            connect_error(v, in);
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE:
         if (v)
             on_closed(v);
         return 0;
@@ -249,7 +306,10 @@ int viewer_connect(bench *b, viewer *v)
     v->state = V_CONNECTING;
     struct lws_client_connect_info ci = {.context = b->ctx, .address = b->host, .port = b->port,
                                          .path = b->path, .host = b->host, .origin = b->host,
-                                         .protocol = "bbt.v1", .local_protocol_name = "bench-viewer",
+                                         .protocol = "bbt.v1",
+                                         .method = b->o.raw_client ? "RAW" : NULL,
+                                         .local_protocol_name = b->o.raw_client ? "bench-raw-viewer"
+                                                                                : "bench-viewer",
                                          .userdata = v, .pwsi = &v->wsi,
                                          .ssl_connection = b->tls ? LCCSCF_USE_SSL |
                                                                         LCCSCF_ALLOW_SELFSIGNED |
