@@ -27,7 +27,7 @@ class JitterBuffer extends AudioWorkletProcessor {
   constructor(options) {
     super();
     const o = (options && options.processorOptions) || {};
-    this.baseTargetMs = o.targetMs || 80;
+    this.baseTargetMs = o.targetMs || 120;
     this.targetMs = this.baseTargetMs;
     this.chunks = [];          // {planes, frames, captureUs, rate}
     this.pos = 0;              // fractional read position in chunks[0]

@@ -12,7 +12,7 @@ const RATE = 48000;
 
 export class AudioOut {
   // net: the NetClient (PCM port, running flag). onState(state) on every context change.
-  constructor({ net, log, targetMs = 80, onState = () => {} }) {
+  constructor({ net, log, targetMs = 120, onState = () => {} }) {
     this.net = net;
     this.log = log;
     this.targetMs = targetMs;

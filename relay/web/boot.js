@@ -22,7 +22,7 @@
     layer: int('layer', 0, 31),
     audio: q.get('audio') !== '0',
     video: q.get('video') !== '0',
-    audioMs: int('audio_ms', 20, 1000) || 80,
+    audioMs: int('audio_ms', 20, 1000) || 120,
   };
   p.sessionValid = !!p.session && IDENT.test(p.session);
   p.classroomValid = !!p.classroom && IDENT.test(p.classroom);

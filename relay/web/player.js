@@ -44,7 +44,7 @@ function log(level, ...args) {
 function params_() {
   if (window.bbtParams) return window.bbtParams;
   log('error', 'boot.js did not run: index.html must load it before player.js');
-  return { session: null, sessionValid: false, token: '', audio: true, video: true, layer: null, audioMs: 80 };
+  return { session: null, sessionValid: false, token: '', audio: true, video: true, layer: null, audioMs: 120 };
 }
 
 // ---- the player ------------------------------------------------------------------------------

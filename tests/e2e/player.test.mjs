@@ -6,6 +6,7 @@
 //   node tests/e2e/player.test.mjs                 the checks below (about a minute)
 //   node tests/e2e/player.test.mjs --minutes 5     only the playback run, for N minutes, with a
 //                                                  sample every 10 s and a RESULT line (JSON)
+//   node tests/e2e/player.test.mjs --loads 20      first picture over 20 page loads (default 3)
 //
 // Environment: see harness.mjs (CTest passes BBT_RELAY_BIN and BBT_NODE_BIN).
 //
@@ -41,6 +42,8 @@ const SESSION = 'e2e-lesson';
 const args = process.argv.slice(2);
 const minutesArg = args.indexOf('--minutes');
 const minutes = minutesArg >= 0 ? Number(args[minutesArg + 1]) : Number(process.env.BBT_E2E_MINUTES || 0);
+const loadsArg = args.indexOf('--loads');
+const loads = Math.max(3, loadsArg >= 0 ? Number(args[loadsArg + 1]) : 3);
 
 const c = config();
 const watch = new ConsoleWatch();
@@ -125,7 +128,7 @@ async function waitingThenLive() {
 async function firstPicture() {
   const times = [];
   const marks = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < loads; i++) {
     const page = await newPage(`first-picture-${i}`, `${base}/?session=${SESSION}&layer=0`);
     await page.waitForFunction(() => performance.getEntriesByName('bbt-first-picture').length > 0, null, { timeout: 10000 });
     const m = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark').map((e) => [e.name, Math.round(e.startTime)])));
@@ -133,11 +136,14 @@ async function firstPicture() {
     marks.push(m);
     await page.closeAll();
   }
-  const median = [...times].sort((a, b) => a - b)[1];
+  const sorted = [...times].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  const p90 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.9) - 1)];
   measured.firstPictureMs = times;
-  measured.firstPictureMarks = marks;
-  check(`page load → first picture, median of 3 < ${TARGET.firstPictureMs} ms`, median < TARGET.firstPictureMs,
-    `${times.join(', ')} ms`);
+  measured.firstPictureSummary = { loads, median, p90, max: sorted[sorted.length - 1] };
+  measured.firstPictureMarks = marks.slice(0, 3);
+  check(`page load → first picture, median of ${loads} < ${TARGET.firstPictureMs} ms`, median < TARGET.firstPictureMs,
+    `${times.join(', ')} ms; median ${median}, p90 ${p90}`);
 }
 
 // One measurement window: totals reset in the page, `seconds` of playback, then the figures.
