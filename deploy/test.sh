@@ -27,7 +27,10 @@ if [ "${BBT_TEST_QUICK:-0}" != 1 ]; then
   build build-asan -DBBT_SANITIZE=ON
   echo "== test (sanitizers)"
   # Browser and load tests measure the product, not the sanitizer: run them in the normal build.
+  # Leaks: whole stacks (the fast unwinder stops inside libraries built without frame
+  # pointers), so that tests/lsan.supp can name only system libraries' one-time allocations.
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+     LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0" \
      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      ctest --output-on-failure -j"$jobs" -LE 'browser|bench')
 fi
