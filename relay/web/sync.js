@@ -10,12 +10,13 @@
 // newest one that is due. Frames that are due but already superseded, or late by more than
 // LATE_DROP_MS, are dropped rather than shown: joining a lesson decodes the group of pictures
 // the relay sends at once but shows only its newest picture, and a player that fell behind jumps
-// to the present instead of playing a fast-forward. So that the screen never freezes for long,
-// a late frame is still shown when nothing has been shown for KEEPALIVE_MS.
+// to the present instead of playing a fast-forward. So that the screen never stays empty or
+// frozen for long, a late frame is still shown when there has been no picture for
+// FIRST_PICTURE_WAIT_MS after joining, or none for KEEPALIVE_MS since.
 
 const LATE_DROP_MS = 250;
 const KEEPALIVE_MS = 1000;
-const FIRST_PICTURE_WAIT_MS = 400;
+const FIRST_PICTURE_WAIT_MS = 250;
 const DUE_TOLERANCE_MS = 8;
 const MAX_AHEAD_MS = 1500;
 const MAX_QUEUE = 12;
@@ -108,8 +109,12 @@ export class FrameScheduler {
     const nowMs = performance.now();
     if (!this.firstOfferAt) this.firstOfferAt = nowMs;
     const clk = this.clock.nowUs(nowMs);
-    if (frame.timestamp < clk && frame.timestamp < this.newestReceivedUs) {
-      this.drop(frame, true); // due already and a newer picture is on its way: catch up
+    // Due already and a newer picture is on its way: catch up without showing it — unless the
+    // catch-up is slow (a busy or weak machine) and there is no picture at all yet: then this
+    // one is shown as a still, and the live picture follows when the decoder has caught up.
+    const stillWanted = !this.shown && nowMs - this.firstOfferAt > FIRST_PICTURE_WAIT_MS;
+    if (frame.timestamp < clk && frame.timestamp < this.newestReceivedUs && !stillWanted) {
+      this.drop(frame, true);
       return;
     }
     this.queue.push(frame);

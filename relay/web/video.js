@@ -62,12 +62,36 @@ export class VideoPipeline {
     }
   }
 
+  // The relay moved this viewer to another layer, from this keyframe on. The old decoder
+  // finishes what it has (those pictures are older) and the queue of decoded frames stays, so
+  // the picture does not freeze during the switch.
+  switchTrack() {
+    const old = this.decoder;
+    this.decoder = null;
+    this.configured = null;
+    this.awaitingKey = true;
+    this.lastSeq = null;
+    if (old && old.state === 'configured') {
+      this.retiring = old;
+      old.flush().catch(() => {}).finally(() => {
+        if (this.retiring === old) this.retiring = null;
+        if (old.state !== 'closed') old.close();
+      });
+    } else if (old && old.state !== 'closed') {
+      old.close();
+    }
+  }
+
   closeDecoder() {
     if (this.decoder && this.decoder.state !== 'closed') {
       try { this.decoder.close(); } catch (_) { /* closed already */ }
     }
     this.decoder = null;
     this.configured = null;
+    if (this.retiring && this.retiring.state !== 'closed') {
+      try { this.retiring.close(); } catch (_) { /* closed already */ }
+    }
+    this.retiring = null;
   }
 
   dropBeforeDecode() {
@@ -94,7 +118,7 @@ export class VideoPipeline {
         return;
       }
       this.track = info;
-      this.restart();
+      this.switchTrack();
     }
     if (this.lastSeq !== null) {
       const d = seqDelta(this.lastSeq, frame.seq);
@@ -125,7 +149,7 @@ export class VideoPipeline {
       this.askKeyframe('keyframe without configuration');
       return false;
     }
-    this.closeDecoder();
+    if (this.decoder && this.decoder.state !== 'closed') this.decoder.close(); // not a retiring one
     const dec = new VideoDecoder({
       output: (vf) => this.onFrame(vf, dec),
       error: (e) => this.onError(e, dec, codec),
@@ -172,7 +196,7 @@ export class VideoPipeline {
   }
 
   onFrame(vf, dec) {
-    if (dec !== this.decoder) {
+    if (dec !== this.decoder && dec !== this.retiring) {
       vf.close();
       return;
     }
@@ -186,6 +210,7 @@ export class VideoPipeline {
   }
 
   onError(e, dec, codec) {
+    if (dec === this.retiring) this.retiring = null;
     if (dec !== this.decoder) return;
     this.decoder = null;
     this.configured = null;
