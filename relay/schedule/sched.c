@@ -525,6 +525,13 @@ void bbt_sched_tick(bbt_sched *s)
     }
 }
 
+char *bbt_sched_plan(bbt_sched *s, const char *classroom, int64_t at_us)
+{
+    int ci = bbt_tt_find_classroom(&s->tt, classroom);
+    int64_t due;
+    return ci < 0 ? NULL : plan_text(s, ci, at_us ? at_us : bbt_sched_now(s), &due);
+}
+
 bool bbt_sched_handles(bbt_msg_type t)
 {
     return t >= BBT_MSG_SCHOOL_SET && t < BBT_MSG__COUNT;

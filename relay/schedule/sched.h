@@ -101,6 +101,11 @@ void bbt_sched_report(bbt_sched *s, void *conn, const char *layer, int64_t stall
  * `error`, with ref_id set (caller owns it, NULL only when out of memory). */
 json_t *bbt_sched_request(bbt_sched *s, void *conn, bbt_msg_type type, const json_t *msg);
 
+/* Today's plan of `classroom` at scheduler time at_us (0: now), computed afresh (not from
+ * the cache the pushes use): the `plan` message as text (malloc'd, caller frees), or NULL
+ * (unknown classroom, out of memory). For the dashboard and the benchmark. */
+char *bbt_sched_plan(bbt_sched *s, const char *classroom, int64_t at_us);
+
 /* Is this a message type bbt_sched_request answers? */
 bool bbt_sched_handles(bbt_msg_type type);
 

@@ -11,3 +11,7 @@ bbt_integration_test(relay/ctl/test_bbtctl.c LIBS bbtproto)
 target_compile_definitions(test_relay_ctl_bbtctl PRIVATE BBT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 add_dependencies(test_relay_ctl_bbtctl bbtctl)
 set_property(TEST relay/ctl/bbtctl APPEND PROPERTY ENVIRONMENT "BBT_CTL_BIN=$<TARGET_FILE:bbtctl>")
+# bbt-schedbench: the timetable at county size (docs/PERFORMANCE.md, "Scheduling"). A program,
+# not a test: run it by hand.
+add_executable(bbt-schedbench ${CMAKE_CURRENT_SOURCE_DIR}/relay/schedule/bench_schedule.c)
+target_link_libraries(bbt-schedbench PRIVATE bbtsched)
