@@ -46,7 +46,11 @@ static GstElement *x264(bbt_pipeline *p, const struct bbt_enc_params *ep)
     GstElement *e = bbt_make("x264enc", NULL);
     if (!e)
         return NULL;
-    const char *preset = p->opts.x264_preset ? p->opts.x264_preset : BBT_X264_PRESET_DEFAULT;
+    /* default: veryfast (deblocking, better motion search: quality per bit where bits are
+     * scarce) up to 640x360-class rungs, ultrafast for the big ones where the pixels cost */
+    const char *preset = p->opts.x264_preset ? p->opts.x264_preset
+                         : ep->width * ep->height > BBT_X264_FAST_MAX_PIXELS ? "ultrafast"
+                                                                              : "veryfast";
     gst_util_set_object_arg(G_OBJECT(e), "tune",
                             ep->courseware ? "stillimage+zerolatency" : "zerolatency");
     gst_util_set_object_arg(G_OBJECT(e), "speed-preset", ep->courseware ? "veryfast" : preset);

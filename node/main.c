@@ -38,7 +38,8 @@ static void usage(FILE *f)
             "  --set K=V          override one key, e.g. --set capture.video=camera\n"
             "  --check            validate the configuration and exit\n"
             "  --stats            log the bit rate per track every 5 s and latency at exit\n"
-            "  --x264-preset P    x264 speed preset (default " "ultrafast" ")\n"
+            "  --x264-preset P    x264 speed preset of every layer (default: veryfast up\n"
+            "                     to 960x540, ultrafast above)\n"
             "  --test-pattern P   videotestsrc pattern of capture.video=test (default ball;\n"
             "                     smpte keeps the encoders at their bit rates)\n"
             "  --session ID       play: the session to watch (default [node] session)\n");

@@ -48,12 +48,13 @@
 enum { BBT_MISSING_VIDEO = 1u << 0, BBT_MISSING_AUDIO = 1u << 1, BBT_MISSING_SCREEN = 1u << 2 };
 
 typedef struct bbt_pipeline_opts {
-    const char *x264_preset; /* NULL: BBT_X264_PRESET_DEFAULT (see docs/PERFORMANCE.md) */
+    const char *x264_preset; /* every rung; NULL: veryfast up to BBT_X264_FAST_MAX_PIXELS,
+                              * ultrafast above (measured: docs/PERFORMANCE.md) */
     const char *test_pattern; /* videotestsrc pattern of [capture] video = test (NULL: ball) */
     bool screen_test;        /* courseware from a test pattern instead of the X screen (tests) */
 } bbt_pipeline_opts;
 
-#define BBT_X264_PRESET_DEFAULT "ultrafast"
+#define BBT_X264_FAST_MAX_PIXELS (960 * 540)
 
 typedef struct bbt_pipeline bbt_pipeline;
 
