@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -27,7 +28,8 @@ struct track_log {
     unsigned first_flags;
     bool first_has_aud;
     int64_t key_us[MAXK];
-    double max_late_ms; /* now - capture_us when popped, after the first 0.5 s */
+    double late_ms[512]; /* now - capture_us when popped, after the first 0.5 s */
+    int nlate;
     h264dec *dec;
 };
 
@@ -80,8 +82,8 @@ static void note(struct run *r, bbt_node_frame *f)
     if ((f->flags & BBT_FRAME_KEY) && t->keys < MAXK)
         t->key_us[t->keys++] = f->capture_us;
     double late = (double)(g_get_real_time() - f->capture_us) / 1000.0;
-    if (f->capture_us > r->start_us + 500000 && late > t->max_late_ms) /* after start-up */
-        t->max_late_ms = late;
+    if (f->capture_us > r->start_us + 500000 && t->nlate < 512) /* after start-up */
+        t->late_ms[t->nlate++] = late;
     if (!f->audio) {
         if (!t->dec)
             t->dec = h264dec_new();
@@ -116,6 +118,26 @@ static double pump(struct run *r, int ms, int force_at, int force_track)
         g_usleep(2000);
     }
     return answer;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* capture_us is wall-clock capture time: never in the future, and the median frame leaves its
+ * appsink within a few tens of ms (the median, not the maximum: this machine is shared, and
+ * timing limits belong to benchmarks, docs/PERFORMANCE.md). */
+static void check_capture_times(struct track_log *t, int track)
+{
+    assert_true(t->nlate > 0);
+    qsort(t->late_ms, (size_t)t->nlate, sizeof t->late_ms[0], cmp_d);
+    double med = t->late_ms[t->nlate / 2];
+    print_message("track %d: %d frames, now - capture_us min %.1f median %.1f max %.1f ms\n",
+                  track, t->frames, t->late_ms[0], med, t->late_ms[t->nlate - 1]);
+    assert_true(t->late_ms[0] > -2.0);
+    assert_true(med < 60.0);
 }
 
 static void stop(struct run *r)
@@ -161,15 +183,14 @@ static void test_tracks_frames_and_sizes(void **state)
         if (kinds[i] == BBT_TRACK_AUDIO) {
             assert_string_equal(t[i].codec, "opus");
             assert_true(r.t[i].frames >= 100); /* 20 ms packets */
-            assert_true(r.t[i].max_late_ms < 150);
+            check_capture_times(&r.t[i], i);
             continue;
         }
         assert_memory_equal(t[i].codec, "avc1.42", 7); /* constrained baseline, from the SPS */
         assert_int_equal(r.t[i].first_flags & (BBT_FRAME_KEY | BBT_FRAME_CONFIG),
                          BBT_FRAME_KEY | BBT_FRAME_CONFIG);
         assert_true(r.t[i].first_has_aud);
-        print_message("track %d: %d frames, max lateness %.1f ms\n", i, r.t[i].frames, r.t[i].max_late_ms);
-        assert_true(r.t[i].max_late_ms < 150); /* capture_us is wall-clock capture time */
+        check_capture_times(&r.t[i], i);
         h264dec_result d = h264dec_finish(r.t[i].dec);
         r.t[i].dec = NULL;
         assert_int_equal(d.errors, 0);
@@ -180,7 +201,6 @@ static void test_tracks_frames_and_sizes(void **state)
     assert_true(r.t[0].frames >= 50 && r.t[0].frames <= 66);  /* 25 fps for ~2.5 s */
     assert_true(r.t[1].frames >= 30 && r.t[1].frames <= 40);  /* 15 fps */
     assert_true(r.t[3].frames >= 3 && r.t[3].frames <= 7);    /* courseware at 2 fps */
-    assert_true(r.t[0].max_late_ms >= 0);
     stop(&r);
 }
 
@@ -296,7 +316,7 @@ static void test_file_source_loops(void **state)
     start(&r, sets, false);
     pump(&r, 1500, -1, 0); /* the clip is 0.4 s: frames keep coming only if it loops */
     assert_true(r.t[0].frames >= 30);
-    assert_true(r.t[0].max_late_ms < 150);
+    check_capture_times(&r.t[0], 0);
     stop(&r);
     unlink(path);
     rmdir(dir);
