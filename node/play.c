@@ -180,7 +180,9 @@ static gboolean on_ui_tick(gpointer ud)
     struct play_stats s;
     bbt_play_pipe_stats(p->pp, v == V_LIVE, false, &s);
     bool pictures = s.last_decoded_us && bbt_play_mono_us() - s.last_decoded_us < NO_PICTURE_US;
-    bbt_play_pipe_show(p->pp, v == V_LIVE && pictures ? NULL : message_for(v));
+    const char *text = v == V_LIVE && pictures ? NULL : message_for(v);
+    if (bbt_play_pipe_show(p->pp, text))
+        BBT_INFO("play: screen: %s", text ? text : "the lesson");
     return G_SOURCE_CONTINUE;
 }
 

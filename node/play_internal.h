@@ -47,8 +47,9 @@ void bbt_play_pipe_reset_video(bbt_play_pipe *pp);
 void bbt_play_pipe_stats(bbt_play_pipe *pp, bool live, bool reset_window, struct play_stats *out);
 void bbt_play_pipe_add_bytes(bbt_play_pipe *pp, size_t n);
 
-/* Main loop: show the lesson (text NULL) or the message screen with `text`. */
-void bbt_play_pipe_show(bbt_play_pipe *pp, const char *text);
+/* Main loop: show the lesson (text NULL) or the message screen with `text` (a static string).
+ * Returns true when what is on screen changed. */
+bool bbt_play_pipe_show(bbt_play_pipe *pp, const char *text);
 /* Main loop: bus of the pipeline (transfer none), to watch it. */
 GstElement *bbt_play_pipe_element(bbt_play_pipe *pp);
 

@@ -18,6 +18,7 @@
 struct bbt_play_pipe {
     GstElement *pipe, *vsrc, *asrc, *selector, *text;
     GstPad *lesson_pad, *message_pad; /* input-selector sink pads (owned refs) */
+    const char *shown_text; /* main loop: the message on screen, NULL for the lesson */
     GMutex mu;
     struct play_stats st;
     /* link thread only */
@@ -165,6 +166,7 @@ bbt_play_pipe *bbt_play_pipe_new(const bbt_node_config *cfg, bool fake)
         bbt_play_pipe_free(pp);
         return NULL;
     }
+    pp->shown_text = "";
     bbt_play_pipe_show(pp, "正在连接… / Connecting…");
     if (gst_element_set_state(pp->pipe, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         BBT_ERROR("play: the playback pipeline did not start%s",
@@ -304,15 +306,20 @@ void bbt_play_pipe_stats(bbt_play_pipe *pp, bool live, bool reset_window, struct
     g_mutex_unlock(&pp->mu);
 }
 
-void bbt_play_pipe_show(bbt_play_pipe *pp, const char *text)
+bool bbt_play_pipe_show(bbt_play_pipe *pp, const char *text)
 {
     GstPad *want = text ? pp->message_pad : pp->lesson_pad;
-    if (text)
+    bool changed = text != pp->shown_text;
+    if (text && changed)
         g_object_set(pp->text, "text", text, NULL);
+    pp->shown_text = text;
     GstPad *cur = NULL;
     g_object_get(pp->selector, "active-pad", &cur, NULL);
-    if (cur != want)
+    if (cur != want) {
         g_object_set(pp->selector, "active-pad", want, NULL);
+        changed = true;
+    }
     if (cur)
         gst_object_unref(cur);
+    return changed;
 }

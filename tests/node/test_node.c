@@ -3,7 +3,8 @@
  *   - every ladder layer reaches a viewer pinned to it and decodes cleanly at its size, at its
  *     bit rate (±30 %), with keyframes aligned across layers and capture_us close to now;
  *   - a viewer's keyframe request (forwarded by the relay) is honoured within 200 ms;
- *   - the play role renders to fakesink and counts its frames;
+ *   - the play role renders to fakesink and counts its frames; it shows the waiting screen
+ *     before the lesson, the lesson, then the end screen;
  *   - a missing camera leaves an audio-only lesson;
  *   - the node survives SIGKILL of the relay and publishes again within 5 s of its restart;
  *   - SIGTERM: END frames, the lesson ends, exit 0. */
@@ -310,6 +311,31 @@ static void test_play_role_renders(void **state)
     node_cleanup(&play);
 }
 
+/* Before the lesson the play role shows the waiting screen, then the lesson, then the end. */
+static void test_play_waits_for_lesson(void **state)
+{
+    struct env *e = *state;
+    node_proc *play = &e->extra[0], *pub = &e->extra[1];
+    const char *psets[] = {"play.sink=fake", NULL};
+    assert_int_equal(node_start(play, true, e->relay.port, "later", psets, NULL), 0);
+    assert_int_equal(node_wait_log(play, "play: session later is waiting", 5000), 0);
+    assert_int_equal(node_wait_log(play, "play: screen: 等待上课… / Waiting for the lesson", 3000), 0);
+    const char *sets[] = {"capture.width=320", "capture.height=180",
+                          "encode.ladder=320x180@25:200", NULL};
+    assert_int_equal(node_start(pub, false, e->relay.port, "later", sets, NULL), 0);
+    assert_int_equal(node_wait_log(play, "play: screen: the lesson", 8000), 0);
+    assert_int_equal(node_stop(pub, SIGTERM, 5000), 0);
+    assert_int_equal(node_wait_log(play, "play: screen: 本节课已结束 / The lesson has ended", 4000),
+                     0);
+    assert_int_equal(node_stop(play, SIGTERM, 5000), 0);
+    char *log = node_log(play);
+    assert_null(strstr(log, "relay error")); /* its reports were accepted */
+    assert_null(strstr(log, "frames_decoded=0 "));
+    free(log);
+    node_cleanup(play);
+    node_cleanup(pub);
+}
+
 static void test_missing_camera_audio_only(void **state)
 {
     struct env *e = *state;
@@ -466,6 +492,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ladder_layers),
         cmocka_unit_test(test_play_role_renders),
+        cmocka_unit_test(test_play_waits_for_lesson),
         cmocka_unit_test(test_missing_camera_audio_only),
         cmocka_unit_test(test_wss_verified),
         cmocka_unit_test(test_relay_restart),
