@@ -21,6 +21,7 @@ const DECAY_AFTER_S = 30;   // quiet time before the target shrinks
 const DECAY_EVERY_S = 10;   // then one step per this many seconds
 const DECAY_STEP_MS = 10;
 const RATE_ADJ = 0.005;
+const FADE_FRAMES = 240; // 5 ms at 48 kHz
 const POST_EVERY = 10; // render quanta between state messages
 
 class JitterBuffer extends AudioWorkletProcessor {
@@ -39,6 +40,7 @@ class JitterBuffer extends AudioWorkletProcessor {
     this.skippedMs = 0;
     this.played = 0;           // output frames of real audio
     this.adj = 0;              // current rate adjustment: -RATE_ADJ, 0, +RATE_ADJ
+    this.ramp = FADE_FRAMES;   // frames into the current fade-in
     this.lastUnderrunAt = 0;
     this.underrunTimes = [];    // context time (ms) of the last underruns, for diagnosis
     this.lastDecayAt = 0;
@@ -146,10 +148,12 @@ class JitterBuffer extends AudioWorkletProcessor {
         this.skipTo(this.startMs(), false);
         buffered = this.bufferedMs();
         this.playing = true;
+        this.ramp = 0; // fade in: no click after silence
       }
     }
     if (this.playing && buffered > this.targetMs + SKIP_EXTRA_MS) {
       this.skipTo(this.targetMs);
+      this.ramp = 0; // the skip is a discontinuity: fade in over it
       buffered = this.bufferedMs();
     }
     this.anchor = null;
@@ -169,12 +173,13 @@ class JitterBuffer extends AudioWorkletProcessor {
         this.underrun();
         break;
       }
+      const gain = this.ramp < FADE_FRAMES ? ++this.ramp / FADE_FRAMES : 1;
       const i0 = Math.floor(this.pos);
       const f = this.pos - i0;
       for (let ch = 0; ch < out.length; ch++) {
         const a = this.sampleAt(ch, i0);
         const b = this.sampleAt(ch, i0 + 1);
-        out[ch][i] = a + (b - a) * f;
+        out[ch][i] = (a + (b - a) * f) * gain;
       }
       this.played++;
       this.pos += step;
