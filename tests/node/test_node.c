@@ -57,6 +57,18 @@ static int64_t wall_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* node_wait_log, and the node's log on stderr when the line does not come. */
+static int wait_log(const node_proc *n, const char *needle, int timeout_ms)
+{
+    if (node_wait_log(n, needle, timeout_ms) == 0)
+        return 0;
+    char *log = node_log(n);
+    fprintf(stderr, "no \"%s\" in %d ms; the node's log (%s):\n%s\n", needle, timeout_ms,
+            n->log, log);
+    free(log);
+    return -1;
+}
+
 static int group_setup(void **state)
 {
     static struct env e;
@@ -70,13 +82,7 @@ static int group_setup(void **state)
     if (!e.t || node_start(&e.pub, false, e.relay.port, "lesson", pub_sets, extra) != 0)
         return -1;
     *state = &e;
-    if (node_wait_log(&e.pub, "publishing session=lesson", 8000) != 0) {
-        char *log = node_log(&e.pub);
-        fprintf(stderr, "the node did not publish; its log:\n%s\n", log);
-        free(log);
-        return -1;
-    }
-    return 0;
+    return wait_log(&e.pub, "publishing session=lesson", 8000);
 }
 
 static int group_teardown(void **state)
@@ -294,7 +300,7 @@ static void test_play_role_renders(void **state)
     node_proc play;
     const char *sets[] = {"play.sink=fake", NULL};
     assert_int_equal(node_start(&play, true, e->relay.port, "lesson", sets, NULL), 0);
-    assert_int_equal(node_wait_log(&play, "play: session lesson is live", 5000), 0);
+    assert_int_equal(wait_log(&play, "play: session lesson is live", 5000), 0);
     tc_service(e->t, 3000);
     assert_int_equal(node_stop(&play, SIGTERM, 5000), 0);
     char *log = node_log(&play);
@@ -318,14 +324,14 @@ static void test_play_waits_for_lesson(void **state)
     node_proc *play = &e->extra[0], *pub = &e->extra[1];
     const char *psets[] = {"play.sink=fake", NULL};
     assert_int_equal(node_start(play, true, e->relay.port, "later", psets, NULL), 0);
-    assert_int_equal(node_wait_log(play, "play: session later is waiting", 5000), 0);
-    assert_int_equal(node_wait_log(play, "play: screen: 等待上课… / Waiting for the lesson", 3000), 0);
+    assert_int_equal(wait_log(play, "play: session later is waiting", 5000), 0);
+    assert_int_equal(wait_log(play, "play: screen: 等待上课… / Waiting for the lesson", 3000), 0);
     const char *sets[] = {"capture.width=320", "capture.height=180",
                           "encode.ladder=320x180@25:200", NULL};
     assert_int_equal(node_start(pub, false, e->relay.port, "later", sets, NULL), 0);
-    assert_int_equal(node_wait_log(play, "play: screen: the lesson", 8000), 0);
+    assert_int_equal(wait_log(play, "play: screen: the lesson", 8000), 0);
     assert_int_equal(node_stop(pub, SIGTERM, 5000), 0);
-    assert_int_equal(node_wait_log(play, "play: screen: 本节课已结束 / The lesson has ended", 4000),
+    assert_int_equal(wait_log(play, "play: screen: 本节课已结束 / The lesson has ended", 4000),
                      0);
     assert_int_equal(node_stop(play, SIGTERM, 5000), 0);
     char *log = node_log(play);
@@ -343,7 +349,7 @@ static void test_missing_camera_audio_only(void **state)
     const char *sets[] = {"capture.video=camera", "capture.video_device=/dev/bbt-no-such-camera",
                           NULL};
     assert_int_equal(node_start(&n, false, e->relay.port, "nocam", sets, NULL), 0);
-    assert_int_equal(node_wait_log(&n, "publishing session=nocam", 8000), 0);
+    assert_int_equal(wait_log(&n, "publishing session=nocam", 8000), 0);
     char *log = node_log(&n);
     assert_non_null(strstr(log, "video source unavailable: camera /dev/bbt-no-such-camera"));
     free(log);
@@ -373,7 +379,7 @@ static void test_relay_restart(void **state)
     struct env *e = *state;
     int port = e->relay.port;
     assert_int_equal(relay_stop(&e->relay, SIGKILL, 2000), 128 + SIGKILL);
-    assert_int_equal(node_wait_log(&e->pub, "reconnecting in", 3000), 0);
+    assert_int_equal(wait_log(&e->pub, "reconnecting in", 3000), 0);
     tc_service(e->t, 1500); /* the node keeps trying meanwhile */
     const char *sets[] = {"publisher.idle_timeout=1s", NULL};
     assert_int_equal(relay_start(&e->relay, port, sets), 0);
@@ -472,8 +478,8 @@ static void test_wss_verified(void **state)
     node_proc *ok = &e->extra[0], *refused = &e->extra[1];
     assert_int_equal(node_start(ok, false, port, "tls", good, NULL), 0);
     assert_int_equal(node_start(refused, false, port, "tls2", bad, NULL), 0);
-    assert_int_equal(node_wait_log(ok, "publishing session=tls", 8000), 0);
-    assert_int_equal(node_wait_log(refused, "relay certificate refused", 3000), 0);
+    assert_int_equal(wait_log(ok, "publishing session=tls", 8000), 0);
+    assert_int_equal(wait_log(refused, "relay certificate refused", 3000), 0);
     char *log = node_log(refused);
     assert_null(strstr(log, "publishing session="));
     free(log);
