@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config/node_config.h"
+#include "node/plan.h"
 #include "node/play.h"
 #include "node/publish.h"
 #include "proto/log.h"
@@ -137,7 +138,13 @@ static int run(const struct options *o, const bbt_node_config *cfg, const char *
     int err = BBT_OK;
     bbt_publisher *pub = NULL;
     bbt_player *play = NULL;
-    if (o->play) {
+    bbt_follow *follow = NULL;
+    if (!session[0]) { /* no fixed session: follow the timetable (node/plan.h) */
+        bbt_follow_opts fo = {.play = o->play, .token = token,
+                              .publish = {.x264_preset = o->preset, .test_pattern = o->pattern,
+                                          .stats = o->stats}};
+        follow = bbt_follow_new(cfg, &fo, &err);
+    } else if (o->play) {
         bbt_play_opts po = {.token = token, .session = session};
         play = bbt_play_new(cfg, &po, &err);
     } else {
@@ -145,10 +152,11 @@ static int run(const struct options *o, const bbt_node_config *cfg, const char *
                                  .test_pattern = o->pattern, .stats = o->stats};
         pub = bbt_publisher_new(cfg, &po, &err);
     }
-    if (pub || play)
+    if (pub || play || follow)
         g_main_loop_run(loop);
     else
         BBT_ERROR("cannot start: %s", bbt_strerror(err));
+    bbt_follow_free(follow);
     bbt_publisher_free(pub);
     bbt_play_free(play);
     g_source_remove(s1);
@@ -174,10 +182,10 @@ int main(int argc, char **argv)
         bbt_node_config_free(&cfg);
         return 0;
     }
-    if (!token || !session[0]) {
+    if (!token || (!session[0] && !cfg.node.classroom[0])) {
         if (token)
-            fprintf(stderr, "bbt-node: no session: set [node] session%s (following the "
-                            "timetable is not implemented yet)\n", o.play ? " or --session" : "");
+            fprintf(stderr, "bbt-node: no session: set [node] session%s, or [node] classroom "
+                            "to follow the timetable\n", o.play ? " or --session" : "");
         g_free(token);
         bbt_node_config_free(&cfg);
         return 2;

@@ -11,3 +11,10 @@ target_sources(test_node_node PRIVATE ${CMAKE_SOURCE_DIR}/tests/support/h264dec.
                ${CMAKE_SOURCE_DIR}/tests/support/node_proc.c)
 add_dependencies(test_node_node bbt-node)
 set_property(TEST node/node APPEND PROPERTY ENVIRONMENT "BBT_NODE_BIN=$<TARGET_FILE:bbt-node>")
+# Following the timetable (node/plan.c): the cached plan, and the real node against the real
+# relay's timetable, with and without the relay.
+bbt_unit_test(node/test_plan.c LIBS bbtnode)
+bbt_integration_test(node/test_follow.c LIBS bbtproto)
+target_sources(test_node_follow PRIVATE ${CMAKE_SOURCE_DIR}/tests/support/node_proc.c)
+add_dependencies(test_node_follow bbt-node)
+set_property(TEST node/follow APPEND PROPERTY ENVIRONMENT "BBT_NODE_BIN=$<TARGET_FILE:bbt-node>")
