@@ -13,7 +13,8 @@
 // Messages out (to the page):
 //   {type:'open'} {type:'close', info} {type:'text', msg, sentUs, rxUs} (a welcome carries
 //   the wall-clock times its hello left and it arrived, for the clock offset)
-//   {type:'frame', track, flags, seq, captureUs, arrivalUs, buf} a non-audio frame; payload at 16
+//   {type:'frame', track, flags, seq, captureUs, arrivalUs, postedMs, buf} a non-audio frame
+//                                          (payload at offset 16; postedMs: wall clock, ms)
 //   {type:'stats', ...} every 250 ms          {type:'log', level, args}
 
 import { RelayConnection } from './ws.js';
@@ -119,7 +120,7 @@ export class NetCore {
       return;
     }
     this.emit({ type: 'frame', track: f.track, flags: f.flags, seq: f.seq, captureUs: f.captureUs, arrivalUs,
-                offset: HEADER_LEN, buf }, [buf]);
+                postedMs: performance.timeOrigin + performance.now(), offset: HEADER_LEN, buf }, [buf]);
   }
 
   // Audio jitter: the spread of arrival latencies (arrival − capture) over each second.

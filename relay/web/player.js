@@ -19,6 +19,7 @@ import { lang, t } from './i18n.js';
 const VERSION = '0.1.0';
 const IDENT = /^[A-Za-z0-9_.-]{1,64}$/;
 const POOR_VIDEO_STALL_MS = 2000;
+const MAX_BEHIND_MS = 500; // a frame that waited longer between worker and page is dropped
 const ERROR_LOG_LIMIT = 20; // per kind per minute, so a flood cannot hang the page
 
 performance.mark('bbt-start');
@@ -223,9 +224,18 @@ class Player {
     }
     this.clock.arrival(f.arrivalUs + this.clock.offsetUs);
     this.arrivalMs[f.track] = (f.arrivalUs + this.clock.offsetUs) / 1000;
+    const pipe = info.kind === 'video' ? this.camera : info.kind === 'courseware' ? this.courseware : null;
+    if (!pipe) return;
+    // This thread fell behind the network worker (a starved or slow machine): frames queued
+    // between the two would be decoded ever later. Drop them and restart at a fresh keyframe,
+    // so latency stays bounded.
+    const behindMs = performance.timeOrigin + performance.now() - f.postedMs;
+    if (behindMs > MAX_BEHIND_MS) {
+      pipe.overloaded(behindMs);
+      return;
+    }
     try {
-      if (info.kind === 'video') this.camera.receive(f, info);
-      else if (info.kind === 'courseware') this.courseware.receive(f, info);
+      pipe.receive(f, info);
     } catch (e) {
       log('error', 'media frame handling failed', e && e.stack ? e.stack : String(e));
     }

@@ -93,6 +93,7 @@ export class Stats {
       keyframe_requests: 0,
       frame_errors: 0,        // malformed binary messages (counted in the network worker)
       seq_gaps: 0,
+      overloads: 0,           // times the page fell behind and skipped to a keyframe
       stalls: 0,
       stall_ms: 0,
       errors: 0,              // console.error lines the player logged

@@ -14,7 +14,7 @@ import { FrameScheduler, wallUs } from './sync.js';
 import { FLAG_CONFIG, FLAG_END, FLAG_KEY, seqDelta } from './frame.js';
 
 const KEYREQ_INTERVAL_MS = 2000;
-const MAX_DECODE_QUEUE = 60;
+const MAX_DECODE_QUEUE = 30; // 1.2 s at 25 fps
 
 export function videoSupported() {
   return typeof VideoDecoder !== 'undefined' && typeof EncodedVideoChunk !== 'undefined';
@@ -92,6 +92,17 @@ export class VideoPipeline {
       try { this.retiring.close(); } catch (_) { /* closed already */ }
     }
     this.retiring = null;
+  }
+
+  // The page could not keep up: drop this frame and start again at the next keyframe.
+  overloaded(behindMs) {
+    if (this.camera) this.stats.add('frames_received');
+    this.dropBeforeDecode();
+    if (!this.awaitingKey) {
+      this.stats.add('overloads');
+      this.log('warn', `page ${Math.round(behindMs)} ms behind the network: skipping to the next keyframe`);
+    }
+    this.awaitingKey = true;
   }
 
   dropBeforeDecode() {
