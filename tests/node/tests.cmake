@@ -18,3 +18,6 @@ bbt_integration_test(node/test_follow.c LIBS bbtproto)
 target_sources(test_node_follow PRIVATE ${CMAKE_SOURCE_DIR}/tests/support/node_proc.c)
 add_dependencies(test_node_follow bbt-node)
 set_property(TEST node/follow APPEND PROPERTY ENVIRONMENT "BBT_NODE_BIN=$<TARGET_FILE:bbt-node>")
+# These encode and decode video in real time and check timing (frame counts, capture times):
+# never alongside another test, so a parallel ctest run cannot starve them.
+set_tests_properties(node/pipeline node/node node/follow PROPERTIES RUN_SERIAL TRUE)
