@@ -29,7 +29,12 @@ export class NetClient {
       this.worker.onerror = (e) => this.log('error', 'network worker failed', e.message || '');
       this.inWorker = true;
       window.bbtBoot = null;
-      boot.early.splice(0).forEach(onmsg);
+      // Frames that came before this page was ready waited for it, not behind it.
+      const adopted = performance.timeOrigin + performance.now();
+      boot.early.splice(0).forEach((m) => {
+        if (m.type === 'frame') m.postedMs = Math.max(m.postedMs, adopted);
+        onmsg(m);
+      });
       return;
     }
     try {
