@@ -177,7 +177,10 @@ int main(int argc, char **argv)
     char *token = read_token(&cfg);
     if (token && o.check) {
         printf("bbt-node: configuration OK%s\n",
-               session[0] ? "" : " (no [node] session: needed to run, see --help)");
+               session[0] || cfg.node.classroom[0]
+                   ? ""
+                   : " (no [node] session, nor a classroom to follow the timetable: needed to "
+                     "run, see --help)");
         g_free(token);
         bbt_node_config_free(&cfg);
         return 0;
