@@ -238,6 +238,11 @@ static int create_context(bbt_relay *r)
     info.server_string = "bbt-relay";
     info.max_http_header_pool = 256;
     info.timeout_secs = 10; /* slow HTTP headers (slowloris) are dropped after this */
+    /* lws reads at most this much from one connection per loop turn (default 4 KiB). A
+     * publisher's keyframes on three layers arrive together (~80 kB): at 4 KiB a turn, and with
+     * every turn also writing to every viewer, ingest fell behind the publisher under load and
+     * latency grew without bound before any frame reached a queue (docs/PERFORMANCE.md). */
+    info.pt_serv_buf_size = 64 * 1024;
     r->retry = (lws_retry_bo_t){.secs_since_valid_ping = 10, .secs_since_valid_hangup = 30};
     info.retry_and_idle_policy = &r->retry;
     setup_tls(r, &info);
