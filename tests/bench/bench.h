@@ -20,6 +20,13 @@
 #include "stats.h"
 #include "stream.h"
 
+#ifdef BBT_BENCH_HAVE_LIBEV
+#define BENCH_HAVE_EV true
+#else
+#define BENCH_HAVE_EV false
+#endif
+struct ev_loop;
+
 #define BENCH_MAX_RSS_SAMPLES 1024
 #define BENCH_TICK_US 10000
 
@@ -38,6 +45,7 @@ typedef struct bench_opts {
     bool json;
     bool allow_loss;
     bool raw_client;         /* viewers use wsraw.c instead of the lws ws client */
+    bool use_ev;             /* libev (epoll) loop instead of lws's poll() */
     int ramp_batch;          /* viewers connected per ramp step */
     int ramp_interval_ms;
     int report_ms;           /* viewer report interval, 0 = no reports */
@@ -140,6 +148,7 @@ typedef struct bench {
     int64_t next_ramp_us;
     struct lws_protocols protocols[4];
     uint64_t rng;            /* xorshift state: WebSocket masks and keys */
+    struct ev_loop *evloop;  /* --loop ev: the libev loop lws runs on (owned) */
     char tmpdir[256];
 } bench;
 

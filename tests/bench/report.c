@@ -136,6 +136,12 @@ static json_t *common_json(const bench *b, const bench_result *r)
     json_object_set_new(o, "relay_core_irq_percent",
                         core ? json_real(100.0 * (m1->core_irq_s - m0->core_irq_s) / r->seconds)
                              : json_null());
+    /* Conservative: everything the relay's core did (its own CPU, the softirq work its sends
+     * trigger, and whatever else ran there) counted against the relay. */
+    double core_busy = core ? (m1->core_busy_s - m0->core_busy_s) / r->seconds : 0;
+    json_object_set_new(o, "viewers_per_relay_core_busy",
+                        core_busy > 0.01 ? json_real(r->viewers_connected / core_busy)
+                                         : json_null());
     json_object_set_new(o, "ok", json_boolean(passed(b, r)));
     return o;
 }
@@ -147,9 +153,9 @@ static json_t *fanout_json(const bench *b, const bench_result *r)
         return NULL;
     const publisher *p = &b->pub;
     json_t *more = json_pack(
-        "{s:s, s:i, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:I,"
+        "{s:s, s:s, s:i, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:I,"
         " s:{s:I, s:I, s:I, s:I}}",
-        "client", b->o.raw_client ? "raw" : "lws", "layer", b->o.layer, "session", b->o.session, "stream_kbps_per_viewer", stream_kbps(b),
+        "client", b->o.raw_client ? "raw" : "lws", "loop", b->o.use_ev ? "ev" : "poll", "layer", b->o.layer, "session", b->o.session, "stream_kbps_per_viewer", stream_kbps(b),
         "frames_expected", (json_int_t)r->frames_expected, "frames_received",
         (json_int_t)r->frames_received, "frames_lost", (json_int_t)r->frames_lost,
         "frames_in_gaps", (json_int_t)r->frames_gaps, "frames_out_of_order",
