@@ -26,12 +26,13 @@ if [ "${BBT_TEST_QUICK:-0}" != 1 ]; then
   echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
   build build-asan -DBBT_SANITIZE=ON
   echo "== test (sanitizers)"
-  # Browser and load tests measure the product, not the sanitizer: run them in the normal build.
+  # Browser, load and real-time media tests measure the product, not the sanitizer: they run in
+  # the normal build only.
   # Leaks: whole stacks (the fast unwinder stops inside libraries built without frame
   # pointers), so that tests/lsan.supp can name only system libraries' one-time allocations.
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
      LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0" \
      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-     ctest --output-on-failure -j"$jobs" -LE 'browser|bench')
+     ctest --output-on-failure -j"$jobs" -LE 'browser|bench|realtime')
 fi
 echo "== all tests passed"
