@@ -243,10 +243,15 @@ async function playback(seconds) {
 
 // The page's main thread blocked for 3 s (a busy or weak PC): sound must not break (it is
 // decoded in the network worker and played by the AudioWorklet), and the picture must come
-// back at live latency, not replay the 3 s it missed.
+// back at live latency, not replay the 3 s it missed. The block is a modal alert() held open
+// for 3 s — it stops the page's event loop without taking a core from everything else (a busy
+// loop would, on two cores, and starve the node and the audio thread too).
 async function blockedPage(page) {
   const a = await stats(page);
-  await page.evaluate(() => { const t = performance.now(); while (performance.now() - t < 3000) { /* busy */ } });
+  const hold = async (d) => { await sleep(3000); await d.dismiss(); };
+  page.on('dialog', hold);
+  await page.evaluate(() => window.alert('bbt e2e: main thread blocked'));
+  page.off('dialog', hold);
   await sleep(2500);
   const b = await stats(page);
   measured.blockedPage = { underruns: b.audio_underruns - a.audio_underruns, overloads: b.overloads - a.overloads,
