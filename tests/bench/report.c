@@ -142,6 +142,9 @@ static json_t *common_json(const bench *b, const bench_result *r)
     json_object_set_new(o, "viewers_per_relay_core_busy",
                         core_busy > 0.01 ? json_real(r->viewers_connected / core_busy)
                                          : json_null());
+    /* connected but never answered with tracks (handshake or subscribe still pending) */
+    int unanswered = b->o.viewers - r->viewers_connected - b->c.failed;
+    json_object_set_new(o, "viewers_unanswered", json_integer(unanswered > 0 ? unanswered : 0));
     json_object_set_new(o, "ok", json_boolean(passed(b, r)));
     return o;
 }
@@ -170,6 +173,12 @@ static json_t *fanout_json(const bench *b, const bench_result *r)
     json_object_update(o, more);
     json_decref(more);
     json_object_set_new(o, "error_messages", json_integer((json_int_t)b->c.errors));
+    /* viewers_per_relay_core is a capacity only when this is 100: an overloaded relay spends its
+     * CPU on fewer frames than were asked of it */
+    json_object_set_new(o, "frames_delivered_percent",
+                        r->frames_expected ? json_real(100.0 * (double)r->frames_received /
+                                                       (double)r->frames_expected)
+                                           : json_null());
     return o;
 }
 
