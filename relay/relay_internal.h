@@ -83,8 +83,11 @@ struct peer_count {
     unsigned count;
 };
 
+struct ev_loop;
+
 struct bbt_relay {
     bbt_relay_config cfg;
+    struct ev_loop *evloop;         /* the libev loop lws runs on; NULL: lws's own poll() loop */
     struct lws_context *ctx;
     struct lws_vhost *vhost;
     bbt_registry *reg;

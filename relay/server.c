@@ -9,6 +9,9 @@
 #include "proto/log.h"
 #include "proto/status.h"
 #include "relay/relay_internal.h"
+#ifdef BBT_RELAY_HAVE_LIBEV
+#include <ev.h>
+#endif
 #include "relay/schedule/ops.h"
 
 #define HOUSEKEEPING_US 250000
@@ -221,6 +224,43 @@ static void setup_tls(bbt_relay *r, struct lws_context_creation_info *info)
                             SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE;
 }
 
+static void free_loop(bbt_relay *r)
+{
+#ifdef BBT_RELAY_HAVE_LIBEV
+    if (r->evloop)
+        ev_loop_destroy(r->evloop);
+    r->evloop = NULL;
+#else
+    (void)r;
+#endif
+}
+
+/* lws on a libev (epoll) loop when built with libev. lws's own loop calls poll() on every
+ * descriptor at every wake-up: with 4000 idle viewers sending a report a second that was 63 % of
+ * a core, against 12 % on epoll (docs/PERFORMANCE.md). If lws cannot start on libev (its ev
+ * plugin, libwebsockets-evlib-ev, missing), it runs on its own loop. */
+static struct lws_context *create_on_loop(bbt_relay *r, struct lws_context_creation_info *info)
+{
+#ifdef BBT_RELAY_HAVE_LIBEV
+    void *foreign[1] = {ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK)};
+    if (foreign[0]) {
+        struct lws_context_creation_info ev = *info;
+        ev.options |= LWS_SERVER_OPTION_LIBEV;
+        ev.foreign_loops = foreign;
+        struct lws_context *ctx = lws_create_context(&ev);
+        if (ctx) {
+            r->evloop = foreign[0];
+            return ctx;
+        }
+        ev_loop_destroy(foreign[0]);
+        BBT_WARN("cannot start on the libev loop; trying lws's own poll() loop");
+    }
+#else
+    (void)r;
+#endif
+    return lws_create_context(info);
+}
+
 static int create_context(bbt_relay *r)
 {
     struct lws_context_creation_info info;
@@ -246,7 +286,7 @@ static int create_context(bbt_relay *r)
     r->retry = (lws_retry_bo_t){.secs_since_valid_ping = 10, .secs_since_valid_hangup = 30};
     info.retry_and_idle_policy = &r->retry;
     setup_tls(r, &info);
-    r->ctx = lws_create_context(&info);
+    r->ctx = create_on_loop(r, &info);
     if (!r->ctx) {
         BBT_ERROR("cannot listen on %s:%lld (port in use, bad address, or TLS files unreadable)",
                   r->cfg.relay.listen, (long long)r->cfg.relay.port);
@@ -303,6 +343,13 @@ int bbt_relay_port(const bbt_relay *r)
 
 int bbt_relay_run(bbt_relay *r)
 {
+#ifdef BBT_RELAY_HAVE_LIBEV
+    if (r->evloop) {
+        while (!r->done) /* the housekeeping timer wakes the loop at least every 250 ms */
+            ev_run(r->evloop, EVRUN_ONCE);
+        return BBT_OK;
+    }
+#endif
     while (!r->done)
         if (lws_service(r->ctx, 0) < 0)
             break;
@@ -321,6 +368,7 @@ void bbt_relay_free(bbt_relay *r)
         return;
     lws_sul_cancel(&r->sul_house);
     lws_context_destroy(r->ctx); /* closes what is left: CLOSED callbacks detach everything */
+    free_loop(r);
     bbt_sched_ops_stop(r);       /* timetable: after the last connection */
     bbt_registry_free(r->reg);
     free(r->peers);
