@@ -437,6 +437,10 @@ static void teardown(bench *b)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        usage(stdout);
+        return 0;
+    }
     bench *b = calloc(1, sizeof *b);
     if (!b)
         return 2;
