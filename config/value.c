@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "proto/status.h"
+#include "proto/utf8.h"
 
 static size_t seq_len(unsigned char b)
 {
@@ -51,7 +52,6 @@ const char *bbt_cfg_quote(const char *s, char *buf, size_t buflen)
  * none. */
 size_t bbt_cfg_bad_byte(const unsigned char *s, size_t len)
 {
-    static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
     size_t i = 0;
     while (i < len) {
         unsigned c = s[i];
@@ -61,16 +61,8 @@ size_t bbt_cfg_bad_byte(const unsigned char *s, size_t len)
             i++;
             continue;
         }
-        size_t l = seq_len((unsigned char)c);
-        if (l == 1 || c > 0xf4 || len - i < l)
-            return i;
-        uint32_t cp = c & (0x7fu >> l);
-        for (size_t k = 1; k < l; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return i;
-            cp = cp << 6 | (s[i + k] & 0x3fu);
-        }
-        if (cp < min_cp[l] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        size_t l = bbt_utf8_seq(s + i, len - i);
+        if (l == 0)
             return i;
         i += l;
     }

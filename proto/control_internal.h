@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "control.h"
+#include "utf8.h"
 
 #define BBT_PATH_MAX 160 /* "plan.sessions[255].subject" and the like, with room to spare */
 
@@ -47,8 +48,6 @@ int bbt_tracks_read(const json_t *arr, const char *path, bbt_track_info *out, si
 int bbt_param_check(const bbt_param *p, const json_t *v, const char *path, char *err,
                     size_t errlen);
 
-/* Length of the well-formed UTF-8 sequence at s (1..4), or 0 if it is not one. */
-size_t bbt_utf8_seq(const unsigned char *s, size_t n);
 
 /* snprintf into err (if any), then replace every byte outside printable ASCII with '?'. */
 void bbt_errf(char *err, size_t errlen, const char *fmt, ...)

@@ -7,35 +7,8 @@
 #include <string.h>
 
 #include "proto/status.h"
+#include "proto/utf8.h"
 #include "relay/schedule/csv.h"
-
-/* Length of the well-formed UTF-8 sequence at s (1..4), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    uint32_t cp, min;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, cp = c & 0x1f, min = 0x80;
-    else if ((c & 0xf0) == 0xe0)
-        len = 3, cp = c & 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, cp = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
 
 /* Line ends as the parser counts them: LF, CRLF, lone CR. */
 static int check_encoding(const unsigned char *s, size_t n, bbt_problems *p)
@@ -49,7 +22,7 @@ static int check_encoding(const unsigned char *s, size_t n, bbt_problems *p)
                          "含有 NUL 字节：这不是文本（CSV）文件");
             return BBT_ECSV;
         }
-        size_t k = utf8_seq(s + i, n - i);
+        size_t k = bbt_utf8_seq(s + i, n - i);
         if (k == 0) {
             bbt_problemf(p, line,
                          "not valid UTF-8 (a GBK file?): save the spreadsheet as \"CSV UTF-8 "
