@@ -14,7 +14,7 @@ struct entry {
 
 struct bbt_queue {
     struct entry *ring;
-    uint32_t mask;      /* capacity - 1 */
+    uint32_t mask;      /* ring capacity - 1; the ring grows on demand up to lim.max_frames */
     uint32_t head;      /* index of the oldest entry */
     uint32_t count;
     size_t bytes;
@@ -29,13 +29,19 @@ static struct entry *at(const bbt_queue *q, uint32_t i)
     return &q->ring[(q->head + i) & q->mask];
 }
 
+/* An idle viewer's queue is small: the ring starts at QUEUE_START_CAP entries and doubles when a
+ * push finds it full, up to the limit (docs/PERFORMANCE.md § Memory: most viewers never hold more
+ * than a few dozen frames). */
+#define QUEUE_START_CAP 16u
+
 bbt_queue *bbt_queue_new(const bbt_queue_limits *lim)
 {
     if (!lim || lim->max_frames == 0 || lim->max_bytes == 0 || lim->max_delay_us <= 0)
         return NULL;
-    uint32_t cap = 8;
-    while (cap < lim->max_frames && cap < (1u << 20))
-        cap <<= 1;
+    uint32_t max = 8;
+    while (max < lim->max_frames && max < (1u << 20))
+        max <<= 1;
+    uint32_t cap = max < QUEUE_START_CAP ? max : QUEUE_START_CAP;
     bbt_queue *q = calloc(1, sizeof *q);
     if (!q)
         return NULL;
@@ -49,8 +55,33 @@ bbt_queue *bbt_queue_new(const bbt_queue_limits *lim)
     }
     q->mask = cap - 1;
     q->lim = *lim;
-    q->lim.max_frames = cap;
+    q->lim.max_frames = max;
     return q;
+}
+
+/* Double the ring, keeping the entries in order from index 0. On failure (out of memory) the
+ * queue is unchanged and simply counts as full: the drop policy then makes room. */
+static int grow(bbt_queue *q)
+{
+    uint32_t cap = q->mask + 1, ncap = cap * 2;
+    if (cap >= q->lim.max_frames)
+        return BBT_EFULL;
+    struct entry *ring = malloc((size_t)ncap * sizeof *ring);
+    uint8_t *keep = malloc(ncap);
+    if (!ring || !keep) {
+        free(ring);
+        free(keep);
+        return BBT_ENOMEM;
+    }
+    for (uint32_t i = 0; i < q->count; i++)
+        ring[i] = *at(q, i);
+    free(q->ring);
+    free(q->keep);
+    q->ring = ring;
+    q->keep = keep;
+    q->head = 0;
+    q->mask = ncap - 1;
+    return BBT_OK;
 }
 
 void bbt_queue_free(bbt_queue *q)
@@ -64,9 +95,12 @@ void bbt_queue_free(bbt_queue *q)
     free(q);
 }
 
-static int over_limits(const bbt_queue *q, size_t incoming, int64_t now_us)
+/* May grow the ring (hence not const). */
+static int over_limits(bbt_queue *q, size_t incoming, int64_t now_us)
 {
-    if (q->count == q->lim.max_frames || q->bytes + incoming > q->lim.max_bytes)
+    if (q->bytes + incoming > q->lim.max_bytes)
+        return 1;
+    if (q->count == q->mask + 1 && grow(q) != BBT_OK)
         return 1;
     return q->count > 0 && now_us - at(q, 0)->enq_us > q->lim.max_delay_us;
 }
@@ -172,7 +206,7 @@ int bbt_queue_push(bbt_queue *q, bbt_frame_ref *ref, int64_t now_us)
         if (drop_video(q, ref, q->keep) == 0 && !drop_oldest_audio(q, q->keep))
             break; /* empty queue: cannot happen, the frame alone fits every bound */
     /* Dropping may have put this very frame's track into the keyframe wait. */
-    if (refuse_awaiting(q, ref) || q->count == q->lim.max_frames)
+    if (refuse_awaiting(q, ref) || q->count == q->mask + 1)
         return BBT_EFULL;
     struct entry *e = at(q, q->count++);
     e->ref = bbt_frame_ref_hold(ref);

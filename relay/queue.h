@@ -1,7 +1,8 @@
 /* relay/queue.h — one viewer's bounded queue of shared frames, and its drop policy.
  *
  * The queue holds references (never copies) in arrival order. It is bounded three ways: entry
- * count (a fixed ring), bytes referenced, and delay (how long its oldest entry has waited, in the
+ * count (a ring that grows on demand up to the limit; a growth that cannot allocate counts as a
+ * full ring), bytes referenced, and delay (how long its oldest entry has waited, in the
  * relay's monotonic clock). When a new frame would break a bound, the policy is, in order:
  *   1. Video goes first, a whole group of pictures at a time: for each video track in the queue,
  *      frames before that track's newest queued keyframe are dropped, so what remains still
@@ -25,7 +26,8 @@
 typedef struct bbt_queue bbt_queue;
 
 typedef struct bbt_queue_limits {
-    uint32_t max_frames;  /* ring capacity, rounded up to a power of two (≥ 8) */
+    uint32_t max_frames;  /* entries, rounded up to a power of two (≥ 8); the ring starts at 16
+                           * entries and doubles on demand up to this */
     size_t max_bytes;     /* bytes referenced */
     int64_t max_delay_us; /* wait of the oldest entry */
 } bbt_queue_limits;

@@ -237,6 +237,51 @@ static void test_never_drained_stays_bounded(void **state)
     bbt_queue_free(q);
 }
 
+/* The ring starts small and grows while wrapped: order and content survive each doubling. */
+static void test_ring_grows_in_order(void **state)
+{
+    (void)state;
+    bbt_queue *q = mkq(64, 1 << 20, 10000000);
+    for (uint32_t s = 0; s < 10; s++) /* move head off 0 so the growth copies a wrapped ring */
+        put(q, A, 0, 10, s, 0);
+    for (uint32_t s = 0; s < 10; s++)
+        bbt_queue_pop(q, 0);
+    for (uint32_t s = 0; s < 64; s++)
+        assert_int_equal(put(q, A, 0, 10, s, 0), BBT_OK);
+    assert_int_equal(bbt_queue_count(q), 64);
+    /* At the frame limit the drop policy applies as before: the oldest audio goes. */
+    assert_int_equal(put(q, A, 0, 10, 64, 0), BBT_OK);
+    assert_int_equal(bbt_queue_count(q), 64);
+    assert_int_equal(bbt_queue_get_stats(q)->dropped_audio, 1);
+    for (uint32_t s = 1; s <= 64; s++) {
+        assert_int_equal(bbt_queue_peek(q)->seq, s);
+        bbt_queue_pop(q, 0);
+    }
+    bbt_queue_free(q);
+}
+
+/* A growth that cannot allocate leaves the queue as it was, counted as full: the policy makes
+ * room (here: the oldest audio) and the new frame is still accepted. */
+static void test_growth_failure_is_a_full_queue(void **state)
+{
+    (void)state;
+    bbt_queue *q = mkq(1024, 1 << 20, 10000000);
+    for (uint32_t s = 0; s < 16; s++)
+        assert_int_equal(put(q, A, 0, 10, s, 0), BBT_OK);
+    bbt_frame_ref *r = mk(A, 0, 10, 16);
+    failalloc_after(0);
+    int rc = bbt_queue_push(q, r, 0);
+    failalloc_reset();
+    bbt_frame_ref_release(r);
+    assert_int_equal(rc, BBT_OK);
+    assert_int_equal(bbt_queue_count(q), 16);
+    assert_int_equal(bbt_queue_get_stats(q)->dropped_audio, 1);
+    assert_int_equal(bbt_queue_peek(q)->seq, 1);
+    assert_int_equal(put(q, A, 0, 10, 17, 0), BBT_OK); /* memory is back: it grows */
+    assert_int_equal(bbt_queue_count(q), 17);
+    bbt_queue_free(q);
+}
+
 static void test_bad_limits_and_alloc_failure(void **state)
 {
     (void)state;
@@ -271,6 +316,8 @@ int main(void)
         cmocka_unit_test(test_byte_bound_and_oversize),
         cmocka_unit_test(test_drop_track_and_await),
         cmocka_unit_test(test_never_drained_stays_bounded),
+        cmocka_unit_test(test_ring_grows_in_order),
+        cmocka_unit_test(test_growth_failure_is_a_full_queue),
         cmocka_unit_test(test_bad_limits_and_alloc_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
