@@ -28,7 +28,10 @@
   p.classroomValid = !!p.classroom && IDENT.test(p.classroom);
   window.bbtParams = p;
   window.bbtBoot = null;
-  if (!p.sessionValid || typeof VideoDecoder === 'undefined' || typeof Worker === 'undefined') return;
+  // A session to play, or a classroom whose timetable says what to play (player.js, plan.js):
+  // named by ?classroom= (lab mode) or by the token's subject.
+  var follow = !p.session && (p.classroomValid || !!p.token);
+  if (!(p.sessionValid || follow) || typeof VideoDecoder === 'undefined' || typeof Worker === 'undefined') return;
   var worker;
   try {
     worker = new Worker('net-worker.js', { type: 'module', name: 'bbt-net' });
@@ -47,7 +50,7 @@
     url: scheme + '//' + location.host + '/ws',
     audio: p.audio,
     hello: hello,
-    subscribe: { type: 'subscribe', id: 2, session: p.session, layer: p.layer === null ? 'auto' : p.layer,
-                 audio: p.audio, video: p.video },
+    subscribe: follow ? null : { type: 'subscribe', id: 2, session: p.session, layer: p.layer === null ? 'auto' : p.layer,
+                                 audio: p.audio, video: p.video },
   });
 }());

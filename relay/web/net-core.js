@@ -6,7 +6,8 @@
 // Messages in (from the page):
 //   {type:'start', url, audio, hello, subscribe}  connect and reconnect forever; on each
 //                                          connection say hello (resume: true after the first
-//                                          welcome), then subscribe once welcomed
+//                                          welcome), then subscribe once welcomed (subscribe
+//                                          null: the page subscribes as its plan says)
 //   {type:'send', msg}                     a control message for the relay
 //   {type:'pcm-port', port}                where decoded PCM goes (the worklet's MessagePort)
 //   {type:'audio-running', on}             the AudioContext plays (else PCM is dropped)
@@ -87,7 +88,7 @@ export class NetCore {
   onText(msg) {
     if (msg.type === 'welcome') {
       this.welcomed = true;
-      this.conn.send(this.subscribe);
+      if (this.subscribe) this.conn.send(this.subscribe); // null: the page follows its plan
       this.emit({ type: 'text', msg, sentUs: this.helloSentUs, rxUs: wallUs() });
       return;
     }

@@ -4,7 +4,8 @@
 //
 // boot.js (a classic script that runs first) reads the URL parameters and starts the network
 // worker (net-worker.js: WebSocket, hello → subscribe, audio decoding into the AudioWorklet);
-// this module adopts it. URL parameters (docs/PLAYER.md): session, token, classroom,
+// this module adopts it. Without `session`, a page that knows its classroom follows the
+// classroom's timetable (plan.js, onPlan below). URL parameters (docs/PLAYER.md): session, token, classroom,
 // lang=zh|en, kiosk=1, debug=1, layer=N (pin a video track), audio=0, video=0, audio_ms=N.
 
 import { relayUrl } from './ws.js';
@@ -15,6 +16,7 @@ import { MediaClock, wallUs } from './sync.js';
 import { Stats } from './stats.js';
 import { Ui } from './ui.js';
 import { lang, t } from './i18n.js';
+import { isPlan, liveSession, nextLesson, nextLessonVars } from './plan.js';
 
 const VERSION = '0.1.0';
 const IDENT = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -87,6 +89,11 @@ class Player {
     this.nextRetryAt = 0;
     this.unknownTracks = new Set();
     this.arrivalMs = {};           // track id → latency of its last frame at arrival (ms)
+    // Following the timetable (plan.js): no ?session=, a classroom — watch plan.live.
+    this.follow = !params.session && !!(params.classroomValid || params.token);
+    this.classroom = params.classroomValid ? params.classroom : null; // else welcome.subject
+    this.plan = null;
+    this.subscribeId = 2;
   }
 
   start() {
@@ -94,8 +101,7 @@ class Player {
     const hello = { type: 'hello', id: 1, token: p.token, role: 'receiver',
                     client: { name: 'bbt-player', version: VERSION } };
     if (p.classroomValid) hello.classroom = p.classroom;
-    const subscribe = { type: 'subscribe', id: 2, session: p.session, layer: p.layer === null ? 'auto' : p.layer,
-                        audio: p.audio, video: p.video };
+    const subscribe = this.follow ? null : this.subscribeMsg(p.session);
     // First: the first picture waits for the connection (usually boot.js has started it).
     this.conn.start({ type: 'start', url: relayUrl(), audio: p.audio, hello, subscribe });
     this.audio.init().then(() => this.render());
@@ -138,7 +144,8 @@ class Player {
       case 'error': return this.onError(m);
       case 'bye': log('info', 'relay said bye', m.reason || ''); return undefined;
       case 'ping': this.conn.send({ type: 'pong', ref_id: m.id, time_us: m.time_us }); return undefined;
-      default: return undefined; // plan, hand, ... : not for this page (yet)
+      case 'plan': return this.onPlan(m);
+      default: return undefined; // hand, ... : not for this page (yet)
     }
   }
 
@@ -148,6 +155,59 @@ class Player {
     this.welcomed = true;
     if (Number.isFinite(m.time_us) && env && env.sentUs) this.clockSample(m.time_us, env.sentUs, env.rxUs);
     this.phase = 'subscribing';
+    if (this.follow) {           // a new connection watches nothing until its plan says
+      if (typeof m.subject === 'string') this.classroom = m.subject; // the verified classroom
+      this.p.session = null;
+      this.phase = 'plan';
+    }
+  }
+
+  subscribeMsg(session) {
+    const p = this.p;
+    return { type: 'subscribe', id: this.subscribeId, session, layer: p.layer === null ? 'auto' : p.layer,
+             audio: p.audio, video: p.video };
+  }
+
+  // The classroom's plan (§3.13): join plan.live at its start (or at once: a late join), leave
+  // when a later plan no longer names it, announce the next lesson in between.
+  onPlan(m) {
+    if (!this.follow || !isPlan(m, this.classroom)) return;
+    this.plan = m;
+    const live = liveSession(m);
+    if (live !== this.p.session) {
+      if (this.p.session) {
+        log('info', `the timetable ends session ${this.p.session}`);
+        this.conn.send({ type: 'unsubscribe', session: this.p.session });
+        this.leave();
+      }
+      this.p.session = live;
+      if (live) {
+        log('info', `the timetable starts session ${live}`);
+        this.subscribeId++;
+        this.conn.send(this.subscribeMsg(live));
+        this.phase = 'subscribing';
+      }
+    }
+    if (!this.p.session) this.phase = 'between';
+    this.render();
+  }
+
+  // Forget the session just left: its tracks, pictures and sound.
+  leave() {
+    this.sessionState = null;
+    this.layer = null;
+    this.tracks = [];
+    this.trackById = new Map();
+    this.audioTrack = null;
+    this.audio.expect(false);
+    for (const pipe of [this.camera, this.courseware]) {
+      pipe.track = null;
+      pipe.restart();
+      pipe.g.fillStyle = '#000';
+      pipe.g.fillRect(0, 0, pipe.canvas.width, pipe.canvas.height);
+    }
+    this.ui.setCourseware(false);
+    this.firstPictureMs = null;
   }
 
   onTracks(m) {
@@ -282,6 +342,11 @@ class Player {
 
   status() {
     if (this.phase === 'denied') return { key: 'denied', sub: 'denied_sub', error: true };
+    if (this.phase === 'between') {
+      const vars = nextLessonVars(this.plan, lang());
+      return vars ? { key: 'between', sub: 'next_lesson', vars } : { key: 'between', sub: 'no_next_lesson' };
+    }
+    if (this.phase === 'plan') return { key: 'connecting', sub: 'plan_wait_sub' };
     if (this.phase === 'connecting' || this.phase === 'hello' || this.phase === 'subscribing') {
       return this.welcomed || this.reconnects ? { key: 'reconnecting', sub: 'reconnecting_now' } : { key: 'connecting', sub: 'connecting_sub' };
     }
@@ -336,6 +401,11 @@ class Player {
       version: VERSION,
       lang: lang(),
       session: this.p.session,
+      classroom: this.classroom,
+      follow: this.follow,
+      plan_date: this.plan ? this.plan.date : null,
+      plan_live: this.plan ? liveSession(this.plan) : null,
+      next_lesson: this.plan ? nextLesson(this.plan) : null,
       phase: this.phase,
       state: this.sessionState,
       status: this.ui.el.status.classList.contains('clear') ? null : this.ui.el.status.dataset.state || null,
@@ -410,7 +480,7 @@ function main() {
     log('warn', 'WebCodecs VideoDecoder is not available in this browser');
     return;
   }
-  if (!params.sessionValid) {
+  if (!params.sessionValid && (params.session || !(params.classroomValid || params.token))) {
     ui.showForm(params.session, params.session ? 'bad_session' : null);
     window.bbtStats = { ...base, phase: 'no-session' };
     ui.el.joinForm.addEventListener('submit', (e) => {

@@ -7,7 +7,7 @@ if(NOT BBT_NODEJS)
   return()
 endif()
 
-foreach(unit frame pages worklet)
+foreach(unit frame pages plan worklet)
   add_test(NAME e2e/${unit} COMMAND ${BBT_NODEJS} ${CMAKE_CURRENT_LIST_DIR}/${unit}.test.mjs)
   set_tests_properties(e2e/${unit} PROPERTIES LABELS "unit" TIMEOUT 60)
 endforeach()
@@ -16,4 +16,11 @@ endforeach()
 add_test(NAME e2e/player COMMAND ${BBT_NODEJS} ${CMAKE_CURRENT_LIST_DIR}/player.test.mjs)
 set_tests_properties(e2e/player PROPERTIES
   LABELS "browser" TIMEOUT 300 RUN_SERIAL TRUE
+  ENVIRONMENT "BBT_RELAY_BIN=$<TARGET_FILE:bbt-relay>;BBT_NODE_BIN=$<TARGET_FILE:bbt-node>;BBT_E2E_ARTIFACTS=${CMAKE_BINARY_DIR}/e2e")
+
+# The player follows its classroom's timetable (driven clock, a node that follows its plan):
+# about 40 s.
+add_test(NAME e2e/timetable COMMAND ${BBT_NODEJS} ${CMAKE_CURRENT_LIST_DIR}/timetable.test.mjs)
+set_tests_properties(e2e/timetable PROPERTIES
+  LABELS "browser" TIMEOUT 240 RUN_SERIAL TRUE
   ENVIRONMENT "BBT_RELAY_BIN=$<TARGET_FILE:bbt-relay>;BBT_NODE_BIN=$<TARGET_FILE:bbt-node>;BBT_E2E_ARTIFACTS=${CMAKE_BINARY_DIR}/e2e")
