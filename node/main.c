@@ -23,7 +23,7 @@
 #define MAX_SETS 64
 
 struct options {
-    bool play, check, stats;
+    bool play, check, stats, test_screen;
     const char *config, *session, *preset, *pattern;
     const char *sets[MAX_SETS];
     int nsets;
@@ -43,6 +43,8 @@ static void usage(FILE *f)
             "                     to 960x540, ultrafast above)\n"
             "  --test-pattern P   videotestsrc pattern of capture.video=test (default ball;\n"
             "                     smpte keeps the encoders at their bit rates)\n"
+            "  --test-screen      with capture.screen=true: the courseware track shows a test\n"
+            "                     slide instead of the X screen (demos)\n"
             "  --session ID       play: the session to watch (default [node] session)\n");
 }
 
@@ -66,6 +68,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->preset = argv[++i];
         } else if (strcmp(a, "--test-pattern") == 0 && more) {
             o->pattern = argv[++i];
+        } else if (strcmp(a, "--test-screen") == 0) {
+            o->test_screen = true;
         } else if (strcmp(a, "--check") == 0) {
             o->check = true;
         } else if (strcmp(a, "--stats") == 0) {
@@ -142,14 +146,15 @@ static int run(const struct options *o, const bbt_node_config *cfg, const char *
     if (!session[0]) { /* no fixed session: follow the timetable (node/plan.h) */
         bbt_follow_opts fo = {.play = o->play, .token = token,
                               .publish = {.x264_preset = o->preset, .test_pattern = o->pattern,
-                                          .stats = o->stats}};
+                                          .test_screen = o->test_screen, .stats = o->stats}};
         follow = bbt_follow_new(cfg, &fo, &err);
     } else if (o->play) {
         bbt_play_opts po = {.token = token, .session = session};
         play = bbt_play_new(cfg, &po, &err);
     } else {
         bbt_publisher_opts po = {.token = token, .x264_preset = o->preset,
-                                 .test_pattern = o->pattern, .stats = o->stats};
+                                 .test_pattern = o->pattern, .test_screen = o->test_screen,
+                                 .stats = o->stats};
         pub = bbt_publisher_new(cfg, &po, &err);
     }
     if (pub || play || follow)

@@ -125,7 +125,8 @@ static void start_pipeline(bbt_publisher *p)
 {
     stop_pipeline(p);
     int err;
-    bbt_pipeline_opts po = {.x264_preset = p->o.x264_preset, .test_pattern = p->o.test_pattern};
+    bbt_pipeline_opts po = {.x264_preset = p->o.x264_preset, .test_pattern = p->o.test_pattern,
+                            .screen_test = p->o.test_screen};
     p->pipe = bbt_pipeline_new(p->cfg, &po, bbt_uplink_queue(p->up), &err);
     if (!p->pipe) {
         BBT_ERROR("cannot build the capture pipeline: %s; retrying", bbt_strerror(err));

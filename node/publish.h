@@ -19,6 +19,7 @@ typedef struct bbt_publisher_opts {
     const char *token;       /* resolved from [node] token or token_file */
     const char *x264_preset; /* NULL: the default */
     const char *test_pattern; /* NULL: ball */
+    bool test_screen;         /* courseware ([capture] screen) from a test slide, not the X screen */
     bool stats;              /* bit rate lines every 5 s, latency summary at exit */
 } bbt_publisher_opts;
 
