@@ -82,6 +82,9 @@ typedef enum bbt_msg_type {
     BBT_MSG_ATTENDANCE,
     BBT_MSG_CLOCK,
     BBT_MSG_TIME,
+    /* the dashboard (§3.19) */
+    BBT_MSG_DASH_SUBSCRIBE,
+    BBT_MSG_DASH,
     BBT_MSG__COUNT /* also "no type" in the out-parameter of a failed bbt_control_parse() */
 } bbt_msg_type;
 

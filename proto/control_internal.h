@@ -39,6 +39,9 @@ extern const bbt_param bbt_plan_params[], bbt_start_params[], bbt_stop_params[],
     bbt_sessions_params[], bbt_deleted_params[], bbt_imported_params[], bbt_day_params[],
     bbt_occurrence_params[], bbt_attendance_params[], bbt_time_params[];
 
+/* The dashboard's tables (control_tables_dash.c). */
+extern const bbt_param bbt_dash_subscribe_params[], bbt_dash_params[];
+
 /* The track-list rules shared by bbt_tracks_from_json() and the publish/published/tracks check:
  * `path` is the array's path ("publish.tracks"); `out` has room for BBT_MAX_TRACKS or `max`. */
 int bbt_tracks_read(const json_t *arr, const char *path, bbt_track_info *out, size_t max,

@@ -244,6 +244,9 @@ static const struct bbt_msg_spec specs[BBT_MSG__COUNT] = {
     [BBT_MSG_ATTENDANCE] = {"attendance", bbt_attendance_params, NULL},
     [BBT_MSG_CLOCK] = {"clock", bbt_clock_params, NULL},
     [BBT_MSG_TIME] = {"time", bbt_time_params, NULL},
+    /* the dashboard: control_tables_dash.c */
+    [BBT_MSG_DASH_SUBSCRIBE] = {"dash_subscribe", bbt_dash_subscribe_params, NULL},
+    [BBT_MSG_DASH] = {"dash", bbt_dash_params, NULL},
 };
 
 const struct bbt_msg_spec *bbt_msg_spec_get(bbt_msg_type type)

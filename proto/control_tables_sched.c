@@ -31,7 +31,7 @@ static const char *const cr_roles[] = {"source", "receiver", "both", NULL};
 static const char *const kinds[] = {"school", "classroom", "group", "holiday", "session", NULL};
 static const char *const import_states[] = {"receiving", "checked", "applied", "refused", NULL};
 static const char *const occ_states[] = {"upcoming", "starting", "live",    "ended",
-                                         "cancelled", "holiday", "moved", NULL};
+                                         "cancelled", "holiday", "moved",   "failed", NULL};
 static const char *const relay_states[] = {"none", "waiting", "live", "interrupted", "ended",
                                            NULL};
 static const char *const presence[] = {"watching", "connected", "absent", NULL};
@@ -238,6 +238,7 @@ const bbt_param bbt_sessions_params[] = {
     P_ARR("sessions", REQ, 0, PAGE_MAX, session_fields),
     P_INT("total", OPT, 0, BIG),
     P_INT("next_offset", OPT, 0, BIG),
+    P_ARR("warnings", OPT, 0, PAGE_MAX, problem_fields), /* session_set: education groups */
     P_END,
 };
 
@@ -267,6 +268,8 @@ const bbt_param bbt_imported_params[] = {
     P_ARR("problems", OPT, 0, PAGE_MAX, problem_fields),
     P_INT("problems_total", OPT, 0, BIG),
     P_ARR("notes", OPT, 0, PAGE_MAX, problem_fields),
+    P_ARR("warnings", OPT, 0, PAGE_MAX, problem_fields), /* education groups: not refused */
+    P_INT("warnings_total", OPT, 0, BIG),
     P_END,
 };
 
@@ -285,6 +288,7 @@ static const bbt_param day_session_fields[] = {
     P_FMT("start", REQ, BBT_P_HHMM),
     P_FMT("end", REQ, BBT_P_HHMM),
     P_ENUM("state", REQ, occ_states),
+    P_STR("reason", OPT, 0, 256),
     P_FMT("moved_from", OPT, BBT_P_DATE),
     P_FMT("moved_to", OPT, BBT_P_DATE),
     P_STR("note", OPT, 0, 256),

@@ -75,6 +75,13 @@ static int import_report(ctl *c, const json_t *r, const char *file, bool dry)
 {
     const char *state = str(r, "state");
     print_problems(c, json_object_get(r, "notes"), c->out);
+    if (json_array_size(json_object_get(r, "warnings")) > 0) { /* education groups: not refused */
+        fprintf(c->out, T(c, "注意：%lld 处结对不在本学期的教育集团中（仍会导入）：\n",
+                          "Note: %lld pairings outside the term's education groups (imported "
+                          "anyway):\n"),
+                num(r, "warnings_total"));
+        print_problems(c, json_object_get(r, "warnings"), c->out);
+    }
     if (strcmp(state, "refused") == 0) {
         fprintf(c->err, T(c, "课表文件 %s 有 %lld 个问题，没有导入任何内容：\n",
                           "%s has %lld problems; nothing was imported:\n"),
@@ -204,6 +211,8 @@ static void lesson_row(ctl *c, const json_t *o)
         fprintf(c->out, T(c, "  由 %s 调来", "  moved from %s"), str(o, "moved_from"));
     if (str(o, "note")[0])
         fprintf(c->out, "  (%s)", str(o, "note"));
+    if (str(o, "reason")[0]) /* a failed lesson: why */
+        fprintf(c->out, "  (%s)", ctl_state_text(c, str(o, "reason")));
     fputc('\n', c->out);
 }
 

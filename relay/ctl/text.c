@@ -72,6 +72,10 @@ const char *ctl_state_text(const ctl *c, const char *state)
         {"cancelled", "已停课", "cancelled"}, {"holiday", "假期", "holiday"},
         {"moved", "已调课", "moved"},         {"none", "无", "none"},
         {"waiting", "等待主讲", "waiting"},   {"interrupted", "中断", "interrupted"},
+        {"failed", "失败", "failed"},
+        /* the reasons of a failed lesson (docs/PROTOCOL.md §3.18.10) */
+        {"source did not publish by start", "主讲教室未按时开始直播", "source did not publish by start"},
+        {"publisher lost", "主讲教室直播中断", "publisher lost"},
     };
     return lookup(c, state, t, sizeof t / sizeof t[0]);
 }

@@ -80,6 +80,23 @@ static json_t *presence_json(const char *cls, const char *what)
     return json_pack("{s:s, s:s}", "classroom", cls, "presence", what);
 }
 
+/* A lesson whose period has begun but that nobody publishes is "failed", with the reason:
+ * nothing published DAY_FAIL_GRACE_US after the start, or the publisher went away. */
+#define DAY_FAIL_GRACE_US 30000000LL
+
+static const char *failed_reason(const bbt_occ *o, const char *state, const bbt_sched_live *live,
+                                 int64_t now)
+{
+    if (strcmp(state, "live") != 0)
+        return NULL;
+    if (strcmp(live->state, "interrupted") == 0)
+        return "publisher lost";
+    if ((strcmp(live->state, "none") == 0 || strcmp(live->state, "waiting") == 0) &&
+        now >= o->start_us + DAY_FAIL_GRACE_US)
+        return "source did not publish by start";
+    return NULL;
+}
+
 static json_t *occ_json(bbt_sched *s, const struct presence *p, const bbt_occ *o, int64_t now)
 {
     const bbt_tt_session *v = &s->tt.sessions[o->session];
@@ -93,16 +110,20 @@ static json_t *occ_json(bbt_sched *s, const struct presence *p, const bbt_occ *o
         json_array_append_new(rcv, presence_json(v->receivers[i],
                                                  presence_of(s, p, v->receivers[i], id, &live,
                                                              false)));
+    const char *state = occ_state(s, o, now, false);
+    const char *why = failed_reason(o, state, &live, now);
     json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:I}",
                           "session", id, "schedule", v->id, "title", v->title, "subject",
                           v->subject, "teacher", v->teacher, "start",
                           bbt_hhmm_format(o->start_min, a), "end", bbt_hhmm_format(o->end_min, b),
-                          "state", occ_state(s, o, now, false), "source",
+                          "state", why ? "failed" : state, "source",
                           presence_json(v->source, presence_of(s, p, v->source, id, &live, true)),
                           "receivers", rcv, "relay_state", live.state, "viewers",
                           (json_int_t)live.viewers);
     if (!j)
         return NULL;
+    if (why)
+        json_object_set_new(j, "reason", json_string(why));
     if (o->orig_date != o->date)
         json_object_set_new(j, "moved_from", json_string(bbt_day_format(o->orig_date, d)));
     if (o->status == BBT_OCC_MOVED_AWAY)
@@ -179,5 +200,15 @@ json_t *day_list(bbt_sched *s, const json_t *req, int *status, char *err, size_t
     free(p.connected);
     free(p.w);
     *status = r ? BBT_OK : BBT_ENOMEM;
+    return r;
+}
+
+json_t *bbt_sched_day(bbt_sched *s)
+{
+    json_t *req = json_object();
+    int status;
+    char err[64];
+    json_t *r = req ? day_list(s, req, &status, err, sizeof err) : NULL;
+    json_decref(req);
     return r;
 }

@@ -106,6 +106,11 @@ json_t *bbt_sched_request(bbt_sched *s, void *conn, bbt_msg_type type, const jso
  * (unknown classroom, out of memory). For the dashboard and the benchmark. */
 char *bbt_sched_plan(bbt_sched *s, const char *classroom, int64_t at_us);
 
+/* Today's `day` (docs/PROTOCOL.md §3.18.10: every lesson with its live state, a failed one
+ * with its reason) at scheduler time, for the dashboard (relay/dash_relay.c): a new object the
+ * caller owns, or NULL when out of memory. In memory only: no database access. */
+json_t *bbt_sched_day(bbt_sched *s);
+
 /* Is this a message type bbt_sched_request answers? */
 bool bbt_sched_handles(bbt_msg_type type);
 

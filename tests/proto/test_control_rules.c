@@ -334,7 +334,7 @@ static const struct row rows[] = {
     {BBT_MSG_IMPORTED, 0, "problems[0].message", "-", BAD, "imported.problems[0]: missing required field \"message\""},
     {BBT_MSG_DAY_LIST, 0, "date", "\"today\"", BAD, "day_list.date: expected a date YYYY-MM-DD, got \"today\""},
     {BBT_MSG_DAY_LIST, 0, "date", "-", OK},
-    {BBT_MSG_DAY, 0, "sessions[0].state", "\"running\"", BAD, "day.sessions[0].state: expected one of upcoming|starting|live|ended|cancelled|holiday|moved, got \"running\""},
+    {BBT_MSG_DAY, 0, "sessions[0].state", "\"running\"", BAD, "day.sessions[0].state: expected one of upcoming|starting|live|ended|cancelled|holiday|moved|failed, got \"running\""},
     {BBT_MSG_DAY, 0, "sessions[0].relay_state", "-", BAD, "day.sessions[0]: missing required field \"relay_state\""},
     {BBT_MSG_DAY, 0, "sessions[0].receivers[1].presence", "\"here\"", BAD, "day.sessions[0].receivers[1].presence: expected one of watching|connected|absent, got \"here\""},
     {BBT_MSG_CANCEL, 0, "date", "-", BAD, "cancel: missing required field \"date\""},
@@ -349,6 +349,19 @@ static const struct row rows[] = {
     {BBT_MSG_CLOCK, 0, "scale", "3601", BAD, "clock.scale: expected a number 0..3600, got 3601"},
     {BBT_MSG_CLOCK, 0, "time_us", "-", OK},
     {BBT_MSG_TIME, 0, "scale", "-", BAD, "time: missing required field \"scale\""},
+    /* the dashboard (§3.19) */
+    {BBT_MSG_DASH_SUBSCRIBE, 0, "interval_ms", "100", BAD, "dash_subscribe.interval_ms: expected an integer 500..60000, got 100"},
+    {BBT_MSG_DASH_SUBSCRIBE, 0, "enabled", "1", BAD, "dash_subscribe.enabled: expected true or false, got 1"},
+    {BBT_MSG_DASH_SUBSCRIBE, 0, "interval_ms", "-", OK},
+    {BBT_MSG_DASH, 0, "classrooms[0].light", "\"blue\"", BAD, "dash.classrooms[0].light: expected one of green|amber|red|idle, got \"blue\""},
+    {BBT_MSG_DASH, 0, "sessions[1].state", "\"broken\"", BAD, "dash.sessions[1].state: expected one of upcoming|starting|live|ended|cancelled|holiday|moved|failed, got \"broken\""},
+    {BBT_MSG_DASH, 0, "sessions[0].publisher_up", "-", BAD, "dash.sessions[0]: missing required field \"publisher_up\""},
+    {BBT_MSG_DASH, 0, "sessions[0].kbps", "-1", BAD, "dash.sessions[0].kbps: expected a number 0..9007199254740992, got -1"},
+    {BBT_MSG_DASH, 0, "errors", "@arr*65", BAD, "dash.errors: expected an array of 0..64 items, got an array of 65 items"},
+    {BBT_MSG_DASH, 0, "relay", "-", BAD, "dash: missing required field \"relay\""},
+    {BBT_MSG_DASH, 0, "date", "-", OK},
+    {BBT_MSG_DAY, 0, "sessions[0].state", "\"failed\"", OK},
+    {BBT_MSG_DAY, 0, "sessions[0].reason", "@a*257", BAD, "day.sessions[0].reason: expected a string of 0..256 bytes, got a string of 257 bytes"},
     {BBT_MSG_ERROR, 2, "message_zh", "@a*1025", BAD, "error.message_zh: expected a string of 0..1024 bytes, got a string of 1025 bytes"},
 };
 

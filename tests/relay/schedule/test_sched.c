@@ -43,10 +43,12 @@ static void hook_send(void *conn, json_t *msg, void *ud)
     f->q[f->n++] = msg;
 }
 
+static const char *music_state = "live"; /* the relay's session of the music lesson */
+
 static void hook_live(const char *session, bbt_sched_live *out, void *ud)
 {
     (void)ud;
-    out->state = strcmp(session, "2025-03-03.music") == 0 ? "live" : "none";
+    out->state = strcmp(session, "2025-03-03.music") == 0 ? music_state : "none";
     out->viewers = 1;
     snprintf(out->publisher, sizeof out->publisher, "src-1");
 }
@@ -249,7 +251,24 @@ static void test_school_morning(void **state)
     json_t *rv = json_object_get(o, "receivers");
     assert_string_equal(json_string_value(json_object_get(json_array_get(rv, 0), "presence")), "watching");
     assert_string_equal(json_string_value(json_object_get(json_array_get(rv, 1), "presence")), "connected");
+    assert_null(json_object_get(o, "reason"));
     json_decref(d);
+    /* a lesson under way that nobody publishes has failed, and says why (day.c) */
+    static const char *const failed[][2] = {{"interrupted", "publisher lost"},
+                                            {"none", "source did not publish by start"},
+                                            {"waiting", "source did not publish by start"}};
+    for (size_t i = 0; i < 3; i++) {
+        music_state = failed[i][0];
+        d = bbt_sched_day(s); /* the dashboard's call: today by the scheduler clock */
+        hook_send(&op, json_incref(d), NULL); /* validates it */
+        drain(&op);
+        o = json_array_get(json_object_get(d, "sessions"), 0);
+        assert_string_equal(json_string_value(json_object_get(d, "date")), "2025-03-03");
+        assert_string_equal(json_string_value(json_object_get(o, "state")), "failed");
+        assert_string_equal(json_string_value(json_object_get(o, "reason")), failed[i][1]);
+        json_decref(d);
+    }
+    music_state = "live";
     /* 10:45: over; the source is told to stop, receivers see "ended" and leave */
     set_clock(s, "2025-03-03", "10:45");
     st = take(&src, "stop");
@@ -398,12 +417,60 @@ static void test_import_and_restart(void **state)
     bbt_sched_free(s);
 }
 
+/* Education groups (relay/schedule/groups.c) reach the operator as warnings: in session_set's
+ * reply and in the import's, with the CSV line; the change is made all the same. */
+static void test_group_warnings(void **state)
+{
+    (void)state;
+    bbt_sched *s = open_sched(false);
+    expect_type(req(s, "{\"type\":\"group_set\",\"group\":{\"id\":\"hz-2025s\",\"name\":\"实验集团\","
+                       "\"strong\":\"hz\",\"weak\":[\"ls\"],\"term_start\":\"2025-02-17\","
+                       "\"term_end\":\"2025-07-04\"}}"),
+                "groups");
+    expect_type(req(s, "{\"type\":\"school_set\",\"school\":{\"id\":\"far\",\"name\":\"远山小学\"}}"),
+                "schools");
+    expect_type(req(s, "{\"type\":\"classroom_set\",\"classroom\":{\"id\":\"rcv-far\",\"name\":\"一年级\","
+                       "\"school\":\"far\",\"role\":\"receiver\"}}"),
+                "classrooms");
+    json_t *r = req(s, "{\"type\":\"session_set\",\"session\":{\"id\":\"pe\",\"source\":\"src-2\","
+                       "\"receivers\":[\"rcv-far\"],\"weekday\":3,\"start\":\"09:00\",\"end\":\"09:40\","
+                       "\"term_start\":\"2025-03-03\",\"term_end\":\"2025-07-04\"}}");
+    assert_string_equal(json_string_value(json_object_get(r, "type")), "sessions");
+    json_t *w = json_array_get(json_object_get(r, "warnings"), 0);
+    assert_string_equal(json_string_value(json_object_get(w, "message")),
+                        "session \"pe\": receiving classroom \"rcv-far\" (school \"far\") is not in "
+                        "education group \"hz-2025s\" of school \"hz\" (2025-03-03..2025-07-04)");
+    assert_int_equal(json_integer_value(json_object_get(w, "line")), 0);
+    json_decref(r);
+    /* paired (music: hz -> ls): no warnings member */
+    r = req(s, "{\"type\":\"session_set\",\"session\":{\"id\":\"music\",\"title\":\"音乐\","
+               "\"source\":\"src-1\",\"receivers\":[\"rcv-1\",\"rcv-2\"],\"weekday\":1,"
+               "\"start\":\"10:00\",\"end\":\"10:40\",\"term_start\":\"2025-03-03\","
+               "\"term_end\":\"2025-07-04\"}}");
+    assert_null(json_object_get(r, "warnings"));
+    json_decref(r);
+    r = req(s, "{\"type\":\"import\",\"upload\":\"g\",\"part\":0,\"last\":true,\"dry_run\":true,"
+               "\"csv\":\"session,source,receivers,weekday,start,end,term_start,term_end\\n"
+               "music,src-1,rcv-1;rcv-2,1,10:00,10:40,2025-03-03,2025-07-04\\n"
+               "art,src-2,rcv-far;rcv-1,4,10:20,11:00,2025-03-03,2025-07-04\\n\"}");
+    assert_string_equal(json_string_value(json_object_get(r, "state")), "checked");
+    assert_int_equal(json_integer_value(json_object_get(r, "warnings_total")), 1);
+    w = json_array_get(json_object_get(r, "warnings"), 0);
+    assert_int_equal(json_integer_value(json_object_get(w, "line")), 3);
+    assert_string_equal(json_string_value(json_object_get(w, "message_zh")),
+                        "课程 \"art\"：听课教室 \"rcv-far\"（学校 \"far\"）不在学校 \"hz\" 的教育集团 "
+                        "\"hz-2025s\"（2025-03-03 至 2025-07-04）中");
+    json_decref(r);
+    bbt_sched_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_school_morning),
         cmocka_unit_test(test_edits_push_plans),
         cmocka_unit_test(test_import_and_restart),
+        cmocka_unit_test(test_group_warnings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
