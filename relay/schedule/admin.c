@@ -8,6 +8,7 @@
 #include "proto/log.h"
 #include "proto/status.h"
 #include "relay/schedule/conflict.h"
+#include "relay/schedule/groups.h"
 #include "relay/schedule/import.h"
 #include "relay/schedule/sched_internal.h"
 
@@ -272,7 +273,13 @@ static json_t *session_set(bbt_sched *s, const json_t *m)
         return e;
     int i = bbt_tt_find_session(&s->tt, v.id);
     s->tt.sessions[i].line = 0;
-    return one("sessions", "sessions", session_json(&s->tt.sessions[i]));
+    json_t *reply = one("sessions", "sessions", session_json(&s->tt.sessions[i]));
+    bbt_problems w; /* education groups: warnings, the change is made (groups.h) */
+    bbt_problems_init(&w);
+    if (reply && bbt_groups_check_session(&s->tt, &s->tt.sessions[i], &w) > 0)
+        json_object_set_new(reply, "warnings", problems_json(&w));
+    bbt_problems_free(&w);
+    return reply;
 }
 
 /* ---- lists --------------------------------------------------------------------------------- */

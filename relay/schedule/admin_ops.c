@@ -7,6 +7,7 @@
 #include "proto/log.h"
 #include "proto/status.h"
 #include "relay/schedule/conflict.h"
+#include "relay/schedule/groups.h"
 #include "relay/schedule/import.h"
 #include "relay/schedule/sched_internal.h"
 
@@ -218,6 +219,24 @@ static json_t *changes_json(const bbt_import_result *r)
     return a;
 }
 
+/* Education groups (groups.h): warnings for every session of the file, with its line; the
+ * import goes ahead. */
+static void import_warnings(const bbt_timetable *merged, const bbt_import_result *r,
+                            json_t *reply)
+{
+    bbt_problems w;
+    bbt_problems_init(&w);
+    for (size_t i = 0; i < r->nchanges; i++) {
+        int si = bbt_tt_find_session(merged, r->changes[i].session);
+        if (si >= 0)
+            bbt_groups_check_session(merged, &merged->sessions[si], &w);
+    }
+    bbt_problems_sort(&w);
+    json_object_set_new(reply, "warnings", problems_json(&w));
+    json_object_set_new(reply, "warnings_total", json_integer((json_int_t)bbt_problems_total(&w)));
+    bbt_problems_free(&w);
+}
+
 /* The file is complete: read, check and (unless a dry run) apply it. */
 static json_t *import_finish(bbt_sched *s, struct upload *up, bool dry_run)
 {
@@ -238,6 +257,8 @@ static json_t *import_finish(bbt_sched *s, struct upload *up, bool dry_run)
                               "changes", changes_json(&r), "problems", problems_json(&r.problems),
                               "problems_total", (json_int_t)bbt_problems_total(&r.problems),
                               "notes", problems_json(&r.notes));
+    if (rc == BBT_OK && reply)
+        import_warnings(&merged, &r, reply);
     if (rc == BBT_OK && !dry_run) {
         struct import_write w = {&merged, &r, bbt_sched_now(s)};
         json_t *err = admin_apply(s, &merged, false, w_import, &w, BBT_MSG_IMPORT);

@@ -2,6 +2,7 @@
 # (paths relative to tests/).
 bbt_unit_test(relay/schedule/test_recur.c LIBS bbtsched)
 bbt_unit_test(relay/schedule/test_conflict.c LIBS bbtsched)
+bbt_unit_test(relay/schedule/test_groups.c LIBS bbtsched)
 bbt_unit_test(relay/schedule/test_csv.c LIBS bbtsched)
 bbt_unit_test(relay/schedule/test_store.c LIBS bbtsched)
 bbt_unit_test(relay/schedule/test_sched.c LIBS bbtsched)
