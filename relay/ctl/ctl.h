@@ -72,5 +72,6 @@ int cmd_import(ctl *c);
 int cmd_sessions(ctl *c);
 int cmd_occurrence(ctl *c, const char *verb); /* cancel, move, restore */
 int cmd_attendance(ctl *c);
+int cmd_next(ctl *c); /* next.c: what to do next (also bbtctl with no command) */
 
 #endif

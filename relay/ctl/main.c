@@ -32,6 +32,7 @@ static void usage(FILE *f, bool en)
               "  move 课程编号 --date 日期 --to 新日期 [--start 时:分 --end 时:分]  调一次课\n"
               "  restore 课程编号 --date 日期              撤销停课或调课\n"
               "  attendance --from 日期 --to 日期 [--classroom 教室] [--csv]  出勤统计\n"
+              "  next                                   接下来该做什么（不带参数运行 bbtctl 也一样）\n"
               "地址默认取环境变量 BBT_RELAY，凭证取 BBT_TOKEN。日期格式 2025-03-03。\n"
               "退出码: 0 成功, 1 中继拒绝, 2 用法错误, 3 连不上中继, 4 协议不符。\n",
               f);
@@ -52,6 +53,7 @@ static void usage(FILE *f, bool en)
               "  move SESSION --date DATE --to DATE2 [--start HH:MM --end HH:MM]\n"
               "  restore SESSION --date DATE            undo a cancel or a move\n"
               "  attendance --from DATE --to DATE [--classroom C] [--csv]\n"
+              "  next                                   what to do next (also bbtctl alone)\n"
               "The relay defaults to $BBT_RELAY, the token to $BBT_TOKEN. Dates: 2025-03-03.\n"
               "Exit codes: 0 done, 1 refused by the relay, 2 usage, 3 relay unreachable, "
               "4 protocol mismatch.\n",
@@ -204,7 +206,26 @@ static int dispatch(ctl *c, const char *cmd, const char *verb)
         return cmd_occurrence(c, cmd);
     if (strcmp(cmd, "attendance") == 0)
         return cmd_attendance(c);
+    if (strcmp(cmd, "next") == 0)
+        return cmd_next(c);
     return ctl_usage(c, "不认识的命令", "unknown command");
+}
+
+/* Nothing but known global options with their values (bbtctl alone, bbtctl --lang en)? */
+static bool only_global_opts(int argc, char **argv)
+{
+    static const char *const valued[] = {"--relay", "--token", "--token-file", "--ca", "--lang",
+                                         "--timeout", NULL};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--insecure") == 0)
+            continue;
+        bool known = false;
+        for (int k = 0; valued[k] && !known; k++)
+            known = strcmp(argv[i], valued[k]) == 0;
+        if (!known || ++i >= argc)
+            return false;
+    }
+    return true;
 }
 
 /* Global options come before the command; returns the index of the command or -1. */
@@ -247,6 +268,12 @@ int main(int argc, char **argv)
     if (!c.opts.url)
         c.opts.url = "wss://localhost:8443";
     int i = global_opts(argc, argv, &c);
+    if (i == -1 && only_global_opts(argc, argv)) {
+        int rc = cmd_next(&c); /* bbtctl alone (or with only global options): the next steps */
+        fputs(c.en ? "All commands: bbtctl --help\n" : "全部命令：bbtctl --help\n", stdout);
+        ctl_close(c.client);
+        return rc;
+    }
     if (i == -2 || (argc == 2 && strcmp(argv[1], "-h") == 0)) {
         usage(stdout, c.en);
         return CTL_OK;
