@@ -51,8 +51,9 @@ function(bbt_integration_test src)
   string(REGEX REPLACE "^test_" "" unit ${base})
   string(REPLACE "/" "_" dirname "${dir}")
   target_sources(test_${dirname}_${unit} PRIVATE ${CMAKE_SOURCE_DIR}/tests/support/wsclient.c
-                 ${CMAKE_SOURCE_DIR}/tests/support/relay_proc.c)
-  target_link_libraries(test_${dirname}_${unit} PRIVATE PkgConfig::LWS PkgConfig::JANSSON)
+                 ${CMAKE_SOURCE_DIR}/tests/support/relay_proc.c
+                 ${CMAKE_SOURCE_DIR}/tests/support/tokens.c)
+  target_link_libraries(test_${dirname}_${unit} PRIVATE bbtproto PkgConfig::LWS PkgConfig::JANSSON)
   add_dependencies(test_${dirname}_${unit} bbt-relay)
   set_tests_properties(${dir}/${unit} PROPERTIES
     LABELS "integration;${T_LABELS}" TIMEOUT 300

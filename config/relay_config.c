@@ -69,6 +69,12 @@ const bbt_directive bbt_relay_directives[] = {
      F(queue.stall_timeout_ms), NULL,
      "观看者在此时间内一点数据也没有读取则断开。\nA viewer that reads nothing for this long is "
      "closed.", NULL},
+    {"queue", "flush_interval", BBT_CFG_DURATION, "20ms", 0, 100, F(queue.flush_interval_ms), NULL,
+     "两次向同一观看者写出之间的最短间隔：期间到达的帧合并为一次发送，观看者多时大幅节省 CPU；"
+     "空闲的观看者仍立即收到新帧。0 表示每帧都立即发送。\n"
+     "Least time between two writes to one viewer: frames arriving meanwhile go out in one send, "
+     "which saves most of the relay's CPU with many viewers; a viewer not written to for this long "
+     "still gets a new frame at once. 0 sends every frame at once.", NULL},
 
     {"publisher", "idle_timeout", BBT_CFG_DURATION, "5s", SEC(1), MINUTES(5),
      F(publisher.idle_timeout_ms), NULL,
@@ -133,6 +139,27 @@ const bbt_directive bbt_relay_directives[] = {
     {"schedule", "max_import_bytes", BBT_CFG_SIZE, "16M", KIB(64), MIB(256),
      F(schedule.max_import_bytes), NULL,
      "导入课表 CSV 文件的最大长度。\nLargest timetable CSV file to import.", NULL},
+
+    {"auth", "required", BBT_CFG_BOOL, "true", 0, 0, F(auth.required), NULL,
+     "每个连接都必须在 hello 中出示有效令牌；false 为实验室模式（信任客户端自称的角色，"
+     "仅可与 allow_insecure = true 同用）。\n"
+     "Every client must present a valid token in hello; false is lab mode (the stated role is "
+     "trusted; only accepted with allow_insecure = true).", NULL},
+    {"auth", "secret_file", BBT_CFG_PATH, "", 0, 4095, F(auth.secret_file), NULL,
+     "令牌签名密钥文件（64 个十六进制字符，权限 0600），不存在时自动生成；为空则为 "
+     "state_dir/secret。\n"
+     "Token signing secret (64 hex characters, mode 0600), created when missing; empty: "
+     "state_dir/secret.", NULL},
+    {"auth", "leeway", BBT_CFG_DURATION, "60s", 0, MINUTES(10), F(auth.leeway_ms), NULL,
+     "检查令牌有效期时允许的时钟误差。\nClock skew allowed when checking a token's expiry.",
+     NULL},
+    {"auth", "fail_limit", BBT_CFG_INT, "10", 1, 100000, F(auth.fail_limit), NULL,
+     "同一地址每分钟认证失败达到此次数后，暂时拒绝该地址的连接。\n"
+     "Authentication failures per address per minute before that address is refused for a "
+     "while (back-off).", NULL},
+    {"auth", "backoff", BBT_CFG_DURATION, "60s", SEC(1), MINUTES(60), F(auth.backoff_ms), NULL,
+     "认证失败过多的地址被拒绝连接的时长。\n"
+     "How long an address with too many authentication failures is refused.", NULL},
 };
 
 const size_t bbt_relay_directives_count = sizeof bbt_relay_directives / sizeof bbt_relay_directives[0];
@@ -168,6 +195,10 @@ int bbt_relay_config_check(const bbt_relay_config *cfg, char *err, size_t errlen
                           "[relay] tls_cert is empty and allow_insecure = false: refusing to start "
                           "without TLS. Set tls_cert and tls_key, or allow_insecure = true for a "
                           "test set-up (没有配置 TLS 证书：请设置 tls_cert 和 tls_key)");
+    if (!cfg->auth.required && !cfg->relay.allow_insecure)
+        return check_fail(err, errlen,
+                          "[auth] required = false (lab mode) needs [relay] allow_insecure = true "
+                          "(实验室模式只能用于测试环境)");
     if (cert && !key)
         return check_fail(err, errlen,
                           "[relay] tls_key is empty: tls_cert needs its private key");

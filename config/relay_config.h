@@ -47,6 +47,7 @@ typedef struct bbt_relay_config {
         int64_t max_delay_ms;     /* a viewer queue's bound, in media time */
         int64_t max_bytes;        /* ... and in bytes */
         int64_t stall_timeout_ms; /* a viewer that reads nothing this long is closed */
+        int64_t flush_interval_ms; /* least time between two writes to one viewer (batching) */
     } queue;
     struct {
         int64_t idle_timeout_ms; /* a silent publisher is gone after this, and replaceable */
@@ -71,6 +72,13 @@ typedef struct bbt_relay_config {
         bool test_clock;             /* accept the operator message `clock` (tests only) */
         int64_t max_import_bytes;    /* largest timetable upload */
     } schedule;
+    struct {
+        bool required;               /* every client presents a valid token (false: lab) */
+        char *secret_file;           /* signing secret; "" = state_dir/secret */
+        int64_t leeway_ms;           /* clock skew allowed on a token's expiry */
+        int64_t fail_limit;          /* auth failures per address per minute before back-off */
+        int64_t backoff_ms;          /* how long such an address is refused */
+    } auth;
 } bbt_relay_config;
 
 extern const bbt_directive bbt_relay_directives[];
@@ -83,7 +91,8 @@ int bbt_relay_config_load(const char *path, bbt_relay_config *cfg, char *err, si
 
 /* The rules that involve several keys, for after the last --set: a relay without a TLS
  * certificate refuses to start unless allow_insecure = true; a certificate needs its key (and
- * the other way round); a viewer queue holds at least one frame of max_frame_bytes.
+ * the other way round); a viewer queue holds at least one frame of max_frame_bytes; lab mode
+ * ([auth] required = false) only together with allow_insecure = true.
  * BBT_OK or BBT_ECONFIG_VALUE with a message naming the keys. */
 int bbt_relay_config_check(const bbt_relay_config *cfg, char *err, size_t errlen);
 

@@ -39,6 +39,7 @@ static const struct status_row rows[] = {
     ROW(BBT_ETOKEN_SIG, "token signature invalid"),
     ROW(BBT_ETOKEN_EXPIRED, "token expired"),
     ROW(BBT_EDENIED, "permission denied"),
+    ROW(BBT_ETOKEN_REVOKED, "token revoked"),
     ROW(BBT_ECONFLICT, "conflicts with the timetable"),
     ROW(BBT_ECSV, "timetable file invalid"),
     ROW(BBT_ESCHEMA, "schedule database is newer than this program"),

@@ -46,6 +46,7 @@ enum {
     BBT_ETOKEN_SIG = -81,     /* bad signature */
     BBT_ETOKEN_EXPIRED = -82, /* token expired */
     BBT_EDENIED = -83,        /* the role may not do this */
+    BBT_ETOKEN_REVOKED = -84, /* token revoked (token_revoke) */
 
     /* the timetable (relay/schedule) */
     BBT_ECONFLICT = -90,      /* a timetable change conflicts with itself or with what is there */

@@ -249,8 +249,8 @@ int bbt_token_verify(const char *token, size_t len, const uint8_t *secret, size_
     json_decref(claims);
     if (!ok)
         return fail(err, errlen, BBT_ETOKEN, "token claims invalid");
+    *out = c; /* signed claims: also on EXPIRED, so the caller can name the subject */
     if (now_s > c.exp + leeway_s)
         return fail(err, errlen, BBT_ETOKEN_EXPIRED, "token expired");
-    *out = c;
     return BBT_OK;
 }

@@ -38,7 +38,8 @@ char *bbt_token_issue(const bbt_token_claims *c, const uint8_t *secret, size_t s
                       int *err);
 
 /* Verify `token` (len bytes, need not be NUL-terminated) at time now_s (seconds) with
- * `leeway_s` of clock skew allowed. On BBT_OK fills *out. Errors: BBT_ETOKEN (malformed: not
+ * `leeway_s` of clock skew allowed. On BBT_OK (and on BBT_ETOKEN_EXPIRED, whose claims are
+ * signed) fills *out. Errors: BBT_ETOKEN (malformed: not
  * three base64url parts, bad JSON, wrong header, claims that fail their table),
  * BBT_ETOKEN_SIG (signature does not match), BBT_ETOKEN_EXPIRED, BBT_EINVAL (NULL/short
  * secret). `err` (optional) gets a short reason safe to log. */

@@ -177,25 +177,11 @@ static int on_writable(struct bbt_conn *c)
 
 /* ---- handlers: one per message type a client may send ------------------------------------ */
 
-static int role_from_name(const char *name)
-{
-    static const struct { const char *name; enum conn_role role; } roles[] = {
-        {"source", ROLE_SOURCE}, {"receiver", ROLE_RECEIVER}, {"operator", ROLE_OPERATOR},
-        {"relay", ROLE_RELAY}};
-    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
-        if (strcmp(name, roles[i].name) == 0)
-            return roles[i].role;
-    return ROLE_NONE;
-}
-
 static void on_hello(struct bbt_conn *c, json_t *m)
 {
-    /* Tokens are verified by the security layer (docs/SECURITY.md); until a secret is
-     * configured the relay runs as a lab relay and takes the role the client states. */
-    const char *role = json_string_value(json_object_get(m, "role"));
-    const char *classroom = json_string_value(json_object_get(m, "classroom"));
-    c->role = role_from_name(role);
-    snprintf(c->subject, sizeof c->subject, "%s", classroom ? classroom : "anonymous");
+    if (bbt_conn_authenticate(c, m) != BBT_OK) /* conn_auth.c: the token names who and what */
+        return;
+    const char *role = bbt_conn_role_name(c->role);
     c->state = CONN_READY;
     bbt_welcome w = {.server = "bbt-relay/" BBT_VERSION, .time_us = bbt_wall_us(),
                      .subject = c->subject, .role = role, .heartbeat_ms = 10000,
@@ -640,6 +626,8 @@ static int filter(struct lws *wsi, bbt_relay *r)
         return -1;
     }
     lws_get_peer_simple(wsi, addr, sizeof addr);
+    if (bbt_conn_auth_refused(r, addr)) /* conn_auth.c: too many auth failures: back-off */
+        return -1;
     struct peer_count *p = peer_find(r, addr);
     if (p && p->count >= (unsigned)r->cfg.limits.max_connections_per_ip) {
         r->metrics.refused[BBT_REFUSE_PER_IP]++;
@@ -707,6 +695,7 @@ void bbt_conn_tick(struct bbt_conn *c, int64_t now)
         bbt_conn_fail(c, BBT_ETIMEOUT, 4000 - BBT_ETIMEOUT, "no hello in time");
         return;
     }
+    bbt_conn_auth_tick(c); /* conn_auth.c: a token that expired while connected */
     /* Nothing drained for stall_timeout (or a closing connection for the grace time): the
      * peer does not read. Its queue stays bounded meanwhile; now it goes. */
     int64_t limit = c->state == CONN_CLOSING ? CLOSING_GRACE_US : r->cfg.queue.stall_timeout_ms * 1000;

@@ -25,6 +25,9 @@ enum bbt_refusal {
     BBT_REFUSE_PUBLISHER_BUSY, /* the session already has a live publisher */
     BBT_REFUSE_STALLED,        /* a viewer that stopped reading */
     BBT_REFUSE_PROTOCOL,       /* wrong path, subprotocol, or message kind */
+    BBT_REFUSE_AUTH,           /* hello with no, bad, expired or revoked token, or wrong role */
+    BBT_REFUSE_AUTH_BACKOFF,   /* address refused after too many auth failures (handshake) */
+    BBT_REFUSE_REVOKED,        /* live connection closed because its token was revoked/expired */
     BBT_REFUSE__COUNT
 };
 

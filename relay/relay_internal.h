@@ -50,6 +50,8 @@ struct bbt_conn {
     enum conn_state state;
     enum conn_role role;
     char subject[BBT_IDENT_MAX + 1];
+    char jti[65];                   /* the hello token's id ("" in lab mode), for revocation */
+    int64_t token_exp;              /* its expiry, wall seconds (0: none) */
     char peer[64];                  /* peer address, for logs and the per-address limit */
     int64_t connected_us;
     int bad_messages;
@@ -107,6 +109,7 @@ struct bbt_relay {
     struct lws_http_mount mounts[3];
     lws_retry_bo_t retry;
     struct bbt_sched *sched;        /* the county timetable (relay/schedule/ops.c), or NULL */
+    struct bbt_auth *auth;          /* secret, revocation, back-off (relay/auth.h) */
 };
 
 /* Monotonic and wall clocks, µs. */
@@ -125,6 +128,17 @@ void bbt_conn_fail(struct bbt_conn *c, int status, int code, const char *why);
 void bbt_conn_tick(struct bbt_conn *c, int64_t now_us);
 /* Begin graceful shutdown for one connection (close 1001). */
 void bbt_conn_shutdown(struct bbt_conn *c);
+/* conn_auth.c: credentials (docs/SECURITY.md). Open the secret at start (BBT_OK or the error
+ * that stops the relay, logged); free it; the hello check (BBT_OK: c->role, c->subject, c->jti
+ * set; otherwise the connection was refused and closed); is this address in back-off (the
+ * handshake refuses it); close live connections of a revoked jti or an expired token. */
+int bbt_conn_auth_start(bbt_relay *r);
+void bbt_conn_auth_stop(bbt_relay *r);
+int bbt_conn_authenticate(struct bbt_conn *c, json_t *hello);
+const char *bbt_conn_role_name(enum conn_role role);
+bool bbt_conn_auth_refused(bbt_relay *r, const char *addr);
+void bbt_conn_auth_revoked(bbt_relay *r, const char *jti);
+void bbt_conn_auth_tick(struct bbt_conn *c);
 /* conn_adapt.c: per-viewer adaptation. */
 void bbt_conn_tune_socket(struct bbt_conn *c);
 void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now_us); /* after the track list changed */

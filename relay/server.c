@@ -315,7 +315,13 @@ bbt_relay *bbt_relay_new(const bbt_relay_config *cfg, int *err)
         free(r);
         return NULL;
     }
+    if ((*err = bbt_conn_auth_start(r)) != BBT_OK) { /* secret (relay/conn_auth.c) */
+        bbt_registry_free(r->reg);
+        free(r);
+        return NULL;
+    }
     if ((*err = bbt_sched_ops_start(r)) != BBT_OK) { /* timetable (relay/schedule/ops.c) */
+        bbt_conn_auth_stop(r);
         bbt_registry_free(r->reg);
         free(r);
         return NULL;
@@ -324,6 +330,7 @@ bbt_relay *bbt_relay_new(const bbt_relay_config *cfg, int *err)
     lws_set_log_level(LLL_ERR, NULL);
     if ((*err = create_context(r)) != BBT_OK) {
         bbt_sched_ops_stop(r); /* timetable */
+        bbt_conn_auth_stop(r);
         bbt_registry_free(r->reg);
         free(r);
         return NULL;
@@ -370,6 +377,7 @@ void bbt_relay_free(bbt_relay *r)
     lws_context_destroy(r->ctx); /* closes what is left: CLOSED callbacks detach everything */
     free_loop(r);
     bbt_sched_ops_stop(r);       /* timetable: after the last connection */
+    bbt_conn_auth_stop(r);
     bbt_registry_free(r->reg);
     free(r->peers);
     free(r);

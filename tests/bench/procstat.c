@@ -163,7 +163,8 @@ static int write_config(const char *dir, int port, char *path, size_t pathlen)
             "# written by bbt-bench for one run\n"
             "[relay]\nlisten = 127.0.0.1\nport = %d\nallow_insecure = true\n"
             "web_root = %s\nstate_dir = %s\nlog_level = info\n"
-            "[limits]\nmax_viewers = 1000000\nmax_connections_per_ip = 1000000\n",
+            "[limits]\nmax_viewers = 1000000\nmax_connections_per_ip = 1000000\n"
+            "[auth]\nrequired = false\n",
             port, dir, dir);
     return fclose(f) == 0 ? BBT_OK : BBT_EIO;
 }

@@ -126,7 +126,7 @@ function configFile(c, name, text) {
 // extraIni: more sections appended to the relay's configuration (e.g. "[schedule]\ntest_clock = true\n").
 export async function startRelay(c, port, extraIni = '') {
   const ini = configFile(c, 'relay.ini', `[relay]\nlisten = 127.0.0.1\nport = ${port}\nallow_insecure = true\n` +
-    `web_root = ${c.webRoot}\nstate_dir = ${c.artifacts}\n${extraIni}`);
+    `web_root = ${c.webRoot}\nstate_dir = ${c.artifacts}\n[auth]\nrequired = false\n${extraIni}`);
   const p = run(c.relayBin, ['--config', ini], join(c.artifacts, 'relay.log'));
   if (!(await waitHttp(`http://127.0.0.1:${port}/healthz`, 8000))) {
     await stop(p, 'SIGKILL');

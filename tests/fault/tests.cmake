@@ -9,3 +9,4 @@ function(bbt_fault_test name)
 endfunction()
 
 bbt_fault_test(unauth)
+bbt_fault_test(bad_publisher)

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "support/relay_proc.h"
+#include "support/tokens.h"
 #include "support/wsclient.h"
 
 static void test_http_endpoints_and_pages(void **state)
@@ -84,9 +85,16 @@ static void test_tls(void **state)
     char dir[] = "/tmp/bbt-tls-XXXXXX";
     assert_non_null(mkdtemp(dir));
     make_cert(dir);
-    char cert[300], key[300];
+    char cert[300], key[300], statedir[300], secret_path[300];
     snprintf(cert, sizeof cert, "relay.tls_cert=%s/cert.pem", dir);
     snprintf(key, sizeof key, "relay.tls_key=%s/key.pem", dir);
+    snprintf(statedir, sizeof statedir, "relay.state_dir=%s", dir);
+    /* A production relay: tokens required; this one's secret is written first. */
+    uint8_t secret[TEST_SECRET_BYTES];
+    snprintf(secret_path, sizeof secret_path, "%s/secret", dir);
+    assert_int_equal(test_secret_write(secret_path, 1, secret), 0);
+    char *token = test_token(secret, "tls-room", "receiver", 600, NULL);
+    assert_non_null(token);
     /* relay_start probes /healthz over plain HTTP, which a TLS listener refuses: start it here
      * and wait through a wss connection instead (allow_insecure stays false). */
     relay_proc r = {.port = free_port()};
@@ -95,7 +103,8 @@ static void test_tls(void **state)
     pid_t pid = fork();
     if (pid == 0) {
         execl(relay_bin(), relay_bin(), "--set", "relay.listen=127.0.0.1", "--set", port,
-              "--set", cert, "--set", key, "--set", "relay.web_root=/tmp", (char *)NULL);
+              "--set", cert, "--set", key, "--set", "relay.web_root=/tmp", "--set", statedir,
+              (char *)NULL);
         _exit(127);
     }
     r.pid = pid;
@@ -108,7 +117,8 @@ static void test_tls(void **state)
             usleep(100000);
     }
     assert_non_null(c);
-    assert_int_equal(tc_hello(c, "receiver", NULL), 0);
+    assert_int_equal(tc_hello_token(c, token, "receiver", NULL), 0);
+    free(token);
     tc_opts plain = {.timeout_ms = 1000};
     assert_null(tc_connect(t, r.port, &plain)); /* no plain WebSocket on a TLS relay */
     /* modern settings only: TLS 1.2 and 1.3 are accepted, 1.1 is refused */

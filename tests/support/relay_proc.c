@@ -105,8 +105,10 @@ static void exec_relay(relay_proc *p, const char *const *sets)
     snprintf(opt[0], sizeof opt[0], "relay.port=%d", p->port);
     snprintf(opt[1], sizeof opt[1], "relay.web_root=%s/web", p->dir);
     snprintf(opt[2], sizeof opt[2], "relay.state_dir=%s", p->dir);
+    /* Lab mode (auth.required=false) unless the test's sets say otherwise: tests that are
+     * not about credentials say hello without a token (tests/relay/test_auth.c uses tokens). */
     const char *base[] = {"relay.listen=127.0.0.1", "relay.allow_insecure=true",
-                          "relay.log_level=debug", opt[0], opt[1], opt[2]};
+                          "relay.log_level=debug", "auth.required=false", opt[0], opt[1], opt[2]};
     for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) {
         argv[n++] = "--set";
         argv[n++] = base[i];
