@@ -125,6 +125,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         }
         break;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        bbt_sched_ops_poll(r); /* timetable: finished worker jobs (relay/schedule/jobs.c) */
         if (atomic_load(&r->stop_requested))
             begin_shutdown(r);
         return 0;

@@ -50,6 +50,11 @@ static json_t *store_error(int rc, const char *err, bbt_msg_type type)
 static json_t *apply(bbt_sched *s, bbt_timetable *next, bool check, write_fn w, const void *arg,
                      bbt_msg_type type)
 {
+    if (s->writing) { /* jobs.c: the worker holds the database's write lock */
+        bbt_tt_free(next);
+        return sched_error(BBT_ELIMIT, "an import is being written; try again in a moment",
+                           "正在写入导入的课表，请稍后再试", type);
+    }
     bbt_problems p;
     char err[SCHED_ERR_MAX] = "";
     bbt_problems_init(&p);

@@ -7,7 +7,6 @@
 #include "proto/log.h"
 #include "proto/status.h"
 #include "relay/schedule/conflict.h"
-#include "relay/schedule/groups.h"
 #include "relay/schedule/import.h"
 #include "relay/schedule/sched_internal.h"
 
@@ -183,98 +182,7 @@ json_t *admin_occurrence(bbt_sched *s, bbt_msg_type type, const json_t *m)
 
 /* ---- import -------------------------------------------------------------------------------- */
 
-struct import_write {
-    const bbt_timetable *merged;
-    const bbt_import_result *r;
-    int64_t now;
-};
-
-static int w_import(bbt_store *st, const void *a, char *e, size_t n)
-{
-    const struct import_write *w = a;
-    int rc = BBT_OK;
-    for (size_t i = 0; rc == BBT_OK && i < w->r->nchanges; i++) {
-        if (w->r->changes[i].kind == BBT_CHANGE_SAME)
-            continue;
-        int si = bbt_tt_find_session(w->merged, w->r->changes[i].session);
-        rc = si < 0 ? BBT_EINVAL : bbt_store_put_session(st, &w->merged->sessions[si], e, n);
-    }
-    if (rc == BBT_OK)
-        rc = bbt_store_log_import(st, w->now, "operator", w->r->rows, w->r->added,
-                                  w->r->changed, e, n);
-    return rc;
-}
-
-static json_t *changes_json(const bbt_import_result *r)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < r->nchanges && i < 1000; i++) {
-        const bbt_import_change *c = &r->changes[i];
-        const char *k = c->kind == BBT_CHANGE_ADD ? "added" : c->kind == BBT_CHANGE_CHANGE
-                                                                  ? "changed"
-                                                                  : "unchanged";
-        json_array_append_new(a, json_pack("{s:s, s:s, s:I}", "session", c->session, "change", k,
-                                           "line", (json_int_t)c->line));
-    }
-    return a;
-}
-
-/* Education groups (groups.h): warnings for every session of the file, with its line; the
- * import goes ahead. */
-static void import_warnings(const bbt_timetable *merged, const bbt_import_result *r,
-                            json_t *reply)
-{
-    bbt_problems w;
-    bbt_problems_init(&w);
-    for (size_t i = 0; i < r->nchanges; i++) {
-        int si = bbt_tt_find_session(merged, r->changes[i].session);
-        if (si >= 0)
-            bbt_groups_check_session(merged, &merged->sessions[si], &w);
-    }
-    bbt_problems_sort(&w);
-    json_object_set_new(reply, "warnings", problems_json(&w));
-    json_object_set_new(reply, "warnings_total", json_integer((json_int_t)bbt_problems_total(&w)));
-    bbt_problems_free(&w);
-}
-
-/* The file is complete: read, check and (unless a dry run) apply it. */
-static json_t *import_finish(bbt_sched *s, struct upload *up, bool dry_run)
-{
-    bbt_timetable merged;
-    bbt_import_result r;
-    bbt_import_result_init(&r);
-    int rc = bbt_import_csv(&s->tt, up->data ? up->data : "", up->len, &merged, &r);
-    if (rc == BBT_ENOMEM) {
-        bbt_import_result_free(&r);
-        return sched_error(rc, NULL, NULL, BBT_MSG_IMPORT);
-    }
-    const char *state = rc != BBT_OK ? "refused" : dry_run ? "checked" : "applied";
-    json_t *reply = json_pack("{s:s, s:s, s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:o}",
-                              "type", "imported", "upload", up->id, "state", state,
-                              "received_bytes", (json_int_t)up->len, "dry_run", dry_run, "rows",
-                              (json_int_t)r.rows, "added", (json_int_t)r.added, "changed",
-                              (json_int_t)r.changed, "unchanged", (json_int_t)r.unchanged,
-                              "changes", changes_json(&r), "problems", problems_json(&r.problems),
-                              "problems_total", (json_int_t)bbt_problems_total(&r.problems),
-                              "notes", problems_json(&r.notes));
-    if (rc == BBT_OK && reply)
-        import_warnings(&merged, &r, reply);
-    if (rc == BBT_OK && !dry_run) {
-        struct import_write w = {&merged, &r, bbt_sched_now(s)};
-        json_t *err = admin_apply(s, &merged, false, w_import, &w, BBT_MSG_IMPORT);
-        if (err) {
-            json_decref(reply);
-            reply = err;
-        } else {
-            BBT_INFO("schedule: imported %zu rows: %zu added, %zu changed, %zu unchanged",
-                     r.rows, r.added, r.changed, r.unchanged);
-        }
-    } else {
-        bbt_tt_free(&merged);
-    }
-    bbt_import_result_free(&r);
-    return reply ? reply : sched_error(BBT_ENOMEM, NULL, NULL, BBT_MSG_IMPORT);
-}
+/* The file is read, checked and written by jobs_import (jobs.c: off the event loop). */
 
 static void upload_free(struct slot *sl)
 {
@@ -324,9 +232,8 @@ json_t *admin_import(bbt_sched *s, struct slot *sl, const json_t *m)
     if (!json_is_true(json_object_get(m, "last")))
         return json_pack("{s:s, s:s, s:s, s:I}", "type", "imported", "upload", up->id, "state",
                          "receiving", "received_bytes", (json_int_t)up->len);
-    json_t *r = import_finish(s, up, json_is_true(json_object_get(m, "dry_run")));
-    upload_free(sl);
-    return r;
+    sl->up = NULL; /* the job owns it now */
+    return jobs_import(s, sl, up, json_is_true(json_object_get(m, "dry_run")), m);
 }
 
 /* ---- the test clock ------------------------------------------------------------------------ */

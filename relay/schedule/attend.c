@@ -15,6 +15,8 @@
 
 /* ---- accounting ---------------------------------------------------------------------------- */
 
+static bool att_pend(bbt_sched *s, struct att *a);
+
 /* Account [last_us, now] clipped to the period, on the current label. */
 static void advance(struct att *a, int64_t now)
 {
@@ -126,6 +128,8 @@ void att_close(bbt_sched *s, struct slot *sl)
     char err[SCHED_ERR_MAX];
     sl->att = NULL;
     advance(a, bbt_sched_now(s));
+    if (s->writing && att_pend(s, a))
+        return; /* the worker writes the database now: the next flush writes this record */
     int rc = bbt_store_begin(s->store, err, sizeof err);
     if (rc == BBT_OK)
         rc = write_att(s, a, true, err, sizeof err);
@@ -139,9 +143,28 @@ void att_close(bbt_sched *s, struct slot *sl)
     free(a);
 }
 
+/* Keep a closed record for the next flush (a worker job holds the database's write lock). */
+static bool att_pend(bbt_sched *s, struct att *a)
+{
+    if (s->npending == s->cap_pending) {
+        size_t cap = s->cap_pending ? s->cap_pending * 2 : 16;
+        struct att **v = realloc(s->pending, cap * sizeof *v);
+        if (!v)
+            return false; /* then it is written now, waiting for the lock */
+        s->pending = v;
+        s->cap_pending = cap;
+    }
+    s->pending[s->npending++] = a;
+    BBT_INFO("schedule: attendance classroom=%s session=%s left (written after the import)",
+             a->classroom, a->session);
+    return true;
+}
+
 int att_flush(bbt_sched *s, char *err, size_t errlen)
 {
-    size_t n = 0;
+    if (s->writing)
+        return BBT_OK; /* a worker job writes the database: records stay dirty until it ends */
+    size_t n = s->npending;
     for (size_t i = 0; i < s->nslots; i++)
         n += s->slots[i]->att && s->slots[i]->att->dirty;
     if (n == 0)
@@ -150,9 +173,17 @@ int att_flush(bbt_sched *s, char *err, size_t errlen)
     for (size_t i = 0; rc == BBT_OK && i < s->nslots; i++)
         if (s->slots[i]->att && s->slots[i]->att->dirty)
             rc = write_att(s, s->slots[i]->att, false, err, errlen);
+    for (size_t i = 0; rc == BBT_OK && i < s->npending; i++)
+        rc = write_att(s, s->pending[i], true, err, errlen);
     if (rc == BBT_OK)
-        return bbt_store_commit(s->store, err, errlen);
-    bbt_store_rollback(s->store);
+        rc = bbt_store_commit(s->store, err, errlen);
+    else
+        bbt_store_rollback(s->store);
+    if (rc == BBT_OK) {
+        for (size_t i = 0; i < s->npending; i++)
+            free(s->pending[i]);
+        s->npending = 0;
+    }
     return rc;
 }
 
@@ -174,7 +205,7 @@ struct expected {
 };
 
 struct collect {
-    bbt_sched *s;
+    const bbt_timetable *tt;
     const char *only;
     int64_t now;
     struct expected *v;
@@ -187,7 +218,7 @@ static void collect_occ(const bbt_occ *o, void *ud)
     struct collect *c = ud;
     if (o->status != BBT_OCC_ON || o->start_us > c->now)
         return;
-    const bbt_tt_session *v = &c->s->tt.sessions[o->session];
+    const bbt_tt_session *v = &c->tt->sessions[o->session];
     for (size_t i = 0; i < v->nreceivers; i++) {
         if (c->only && strcmp(c->only, v->receivers[i]) != 0)
             continue;
@@ -228,11 +259,12 @@ static void clock_text(int64_t us, int tz_min, char *buf, size_t size)
 }
 
 /* One row: the expected lesson e and/or the stored record r (either may be NULL). */
-static json_t *row_json(bbt_sched *s, const struct expected *e, const bbt_attendance *r)
+static json_t *row_json(const struct export_src *x, const struct expected *e,
+                        const bbt_attendance *r)
 {
     const char *cls = e ? e->classroom : r->classroom;
-    int ci = bbt_tt_find_classroom(&s->tt, cls);
-    int tz = ci >= 0 ? s->tt.classrooms[ci].tz_min : s->tz_min;
+    int ci = bbt_tt_find_classroom(x->tt, cls);
+    int tz = ci >= 0 ? x->tt->classrooms[ci].tz_min : x->tz_min;
     char d[11], t[16];
     json_t *j = json_pack("{s:s, s:s, s:s}", "classroom", cls, "session",
                           e ? e->session : r->session, "date",
@@ -264,20 +296,17 @@ static json_t *row_json(bbt_sched *s, const struct expected *e, const bbt_attend
     return j;
 }
 
-/* Every row of the range, sorted by date, session, classroom. */
-static json_t *export_rows(bbt_sched *s, bbt_day from, bbt_day to, const char *only, int *status,
-                           char *err, size_t errlen)
+json_t *att_rows(const struct export_src *x, bbt_store *st, bbt_day from, bbt_day to,
+                 const char *only, int *status, char *err, size_t errlen)
 {
     bbt_attendance *rec;
     size_t nrec;
-    *status = att_flush(s, err, errlen);
-    if (*status == BBT_OK)
-        *status = bbt_store_attendance_query(s->store, from, to, only, &rec, &nrec, err, errlen);
+    *status = bbt_store_attendance_query(st, from, to, only, &rec, &nrec, err, errlen);
     if (*status != BBT_OK)
         return NULL;
-    struct collect c = {.s = s, .only = only, .now = bbt_sched_now(s)};
+    struct collect c = {.tt = x->tt, .only = only, .now = x->now};
     for (bbt_day d = from; d <= to; d++)
-        bbt_recur_day_all(&s->tt, d, collect_occ, &c);
+        bbt_recur_day_all(x->tt, d, collect_occ, &c);
     if (c.n > 1)
         qsort(c.v, c.n, sizeof *c.v, cmp_expected);
     json_t *rows = json_array();
@@ -286,7 +315,7 @@ static json_t *export_rows(bbt_sched *s, bbt_day from, bbt_day to, const char *o
         int cmp = i == c.n ? 1 : k == nrec ? -1
                   : cmp_key(c.v[i].date, c.v[i].session, c.v[i].classroom, rec[k].date,
                             rec[k].session, rec[k].classroom);
-        json_t *row = row_json(s, cmp <= 0 ? &c.v[i] : NULL, cmp >= 0 ? &rec[k] : NULL);
+        json_t *row = row_json(x, cmp <= 0 ? &c.v[i] : NULL, cmp >= 0 ? &rec[k] : NULL);
         if (!row || json_array_append_new(rows, row) != 0)
             c.nomem = true;
         i += cmp <= 0;
@@ -302,26 +331,11 @@ static json_t *export_rows(bbt_sched *s, bbt_day from, bbt_day to, const char *o
     return rows;
 }
 
-json_t *att_export(bbt_sched *s, struct slot *sl, const json_t *req, int *status, char *err,
-                   size_t errlen)
+json_t *att_page(struct slot *sl, bbt_day from, bbt_day to, const char *only, json_t *rows,
+                 json_int_t offset, json_int_t limit, int *status)
 {
-    bbt_day from = json_day(req, "from"), to = json_day(req, "to");
-    const char *only = json_string_value(json_object_get(req, "classroom"));
-    json_int_t offset = json_integer_value(json_object_get(req, "offset"));
-    json_int_t limit = json_object_get(req, "limit") ? json_integer_value(json_object_get(req, "limit"))
-                                                     : PAGE_DEFAULT;
-    if (to < from || to - from >= EXPORT_DAYS_MAX) {
-        *status = BBT_EINVAL;
-        snprintf(err, errlen, "from..to must be 1..%d days, from first", EXPORT_DAYS_MAX);
-        return NULL;
-    }
     struct export_cache *e = sl->exp;
-    bool reuse = e && offset > 0 && e->from == from && e->to == to &&
-                 strcmp(e->classroom, only ? only : "") == 0;
-    if (!reuse) {
-        json_t *rows = export_rows(s, from, to, only, status, err, errlen);
-        if (!rows)
-            return NULL;
+    if (rows) {
         export_cache_free(sl->exp);
         sl->exp = e = calloc(1, sizeof *e);
         if (!e) {
@@ -344,4 +358,33 @@ json_t *att_export(bbt_sched *s, struct slot *sl, const json_t *req, int *status
         json_object_set_new(r, "next_offset", json_integer(offset + limit));
     *status = r ? BBT_OK : BBT_ENOMEM;
     return r;
+}
+
+json_t *att_export(bbt_sched *s, struct slot *sl, const json_t *req, int *status, char *err,
+                   size_t errlen)
+{
+    bbt_day from = json_day(req, "from"), to = json_day(req, "to");
+    const char *only = json_string_value(json_object_get(req, "classroom"));
+    json_int_t offset = json_integer_value(json_object_get(req, "offset"));
+    json_int_t limit = json_object_get(req, "limit") ? json_integer_value(json_object_get(req, "limit"))
+                                                     : PAGE_DEFAULT;
+    if (to < from || to - from >= EXPORT_DAYS_MAX) {
+        *status = BBT_EINVAL;
+        snprintf(err, errlen, "from..to must be 1..%d days, from first", EXPORT_DAYS_MAX);
+        return NULL;
+    }
+    struct export_cache *e = sl->exp;
+    if (e && offset > 0 && e->from == from && e->to == to &&
+        strcmp(e->classroom, only ? only : "") == 0)
+        return att_page(sl, from, to, only, NULL, offset, limit, status); /* the next page */
+    *status = att_flush(s, err, errlen);
+    if (*status != BBT_OK)
+        return NULL;
+    if (s->worker) { /* off the event loop: answered by jobs_poll (NULL, BBT_OK: later) */
+        *status = jobs_export(s, sl, req, from, to, only, offset, limit);
+        return NULL;
+    }
+    struct export_src x = {&s->tt, s->tz_min, bbt_sched_now(s)};
+    json_t *rows = att_rows(&x, s->store, from, to, only, status, err, errlen);
+    return rows ? att_page(sl, from, to, only, rows, offset, limit, status) : NULL;
 }

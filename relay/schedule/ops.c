@@ -61,6 +61,14 @@ static void hook_layer(void *conn, char *buf, size_t size, void *ud)
         track_label(c->viewer.session, c->viewer.video_track, buf, size);
 }
 
+/* The scheduler's worker thread finished a job: wake the event loop (server.c answers
+ * LWS_CALLBACK_EVENT_WAIT_CANCELLED with bbt_sched_ops_poll). Thread-safe in lws. */
+static void hook_wake(void *ud)
+{
+    bbt_relay *r = ud;
+    lws_cancel_service(r->ctx);
+}
+
 int bbt_sched_ops_start(bbt_relay *r)
 {
     const bbt_relay_config *cfg = &r->cfg;
@@ -83,7 +91,7 @@ int bbt_sched_ops_start(bbt_relay *r)
                         .test_clock = cfg->schedule.test_clock,
                         .timezone = cfg->schedule.timezone,
                         .max_import_bytes = (size_t)cfg->schedule.max_import_bytes};
-    bbt_sched_hooks h = {hook_send, hook_live, hook_layer, r};
+    bbt_sched_hooks h = {hook_send, hook_live, hook_layer, r, hook_wake};
     int rc;
     r->sched = bbt_sched_new(&o, &h, &rc, err, sizeof err);
     if (!r->sched) {
@@ -105,6 +113,12 @@ void bbt_sched_ops_tick(bbt_relay *r)
 {
     if (r->sched)
         bbt_sched_tick(r->sched);
+}
+
+void bbt_sched_ops_poll(bbt_relay *r)
+{
+    if (r->sched)
+        bbt_sched_poll(r->sched);
 }
 
 static int sched_role(enum conn_role role)
@@ -161,6 +175,8 @@ void bbt_sched_ops_request(struct bbt_conn *c, json_t *m)
             bbt_msg_echo_id(reply, m);
     } else {
         reply = bbt_sched_request(c->relay->sched, c, type, m);
+        if (!reply)
+            return; /* a worker job answers later (bbt_sched_ops_poll), or out of memory */
     }
     bbt_conn_send_json(c, reply);
 }

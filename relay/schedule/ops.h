@@ -16,6 +16,9 @@ struct bbt_conn;
 int bbt_sched_ops_start(struct bbt_relay *r);
 void bbt_sched_ops_stop(struct bbt_relay *r);
 void bbt_sched_ops_tick(struct bbt_relay *r);
+/* server.c, on LWS_CALLBACK_EVENT_WAIT_CANCELLED: answer the timetable worker's finished jobs
+ * (imports, attendance exports run off the event loop: relay/schedule/jobs.c). */
+void bbt_sched_ops_poll(struct bbt_relay *r);
 
 /* conn.c: after welcome; on close; after a subscribe was accepted; when a viewer detaches;
  * after a report was read into c->report. */

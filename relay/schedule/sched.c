@@ -71,6 +71,16 @@ bbt_sched *bbt_sched_new(const bbt_sched_opts *o, const bbt_sched_hooks *h, int 
         free(s);
         return NULL;
     }
+    if (!o->inline_jobs) { /* imports and exports off the event loop (jobs.c) */
+        s->worker = bbt_worker_new(o->db_path, h->wake, h->ud, status, err, errlen);
+        if (!s->worker) {
+            free(s->plans);
+            bbt_store_close(s->store);
+            bbt_tt_free(&s->tt);
+            free(s);
+            return NULL;
+        }
+    }
     BBT_INFO("schedule: %s: %zu schools, %zu classrooms, %zu sessions, %zu holidays",
              o->db_path, s->tt.nschools, s->tt.nclassrooms, s->tt.nsessions, s->tt.nholidays);
     return s;
@@ -91,11 +101,15 @@ void bbt_sched_free(bbt_sched *s)
     if (!s)
         return;
     char err[SCHED_ERR_MAX];
+    jobs_stop(s); /* first: the database is ours alone again */
     for (size_t i = 0; i < s->nslots; i++)
         if (s->slots[i]->att)
             att_close(s, s->slots[i]);
     if (att_flush(s, err, sizeof err) != BBT_OK)
         BBT_ERROR("schedule: attendance not written: %s", err);
+    for (size_t i = 0; i < s->npending; i++) /* left by a failed flush */
+        free(s->pending[i]);
+    free(s->pending);
     for (size_t i = 0; i < s->nslots; i++)
         slot_free(s->slots[i]);
     free(s->slots);
@@ -154,6 +168,7 @@ static struct slot *slot_add(bbt_sched *s, void *conn)
     if (!sl)
         return NULL;
     sl->conn = conn;
+    sl->serial = ++s->next_serial;
     sl->ci = -1;
     memmove(&s->slots[i + 1], &s->slots[i], (s->nslots - i) * sizeof *s->slots);
     s->slots[i] = sl;
@@ -507,8 +522,14 @@ void sched_timetable_changed(bbt_sched *s)
     sched_replan(s, true);
 }
 
+void bbt_sched_poll(bbt_sched *s)
+{
+    jobs_poll(s);
+}
+
 void bbt_sched_tick(bbt_sched *s)
 {
+    jobs_poll(s); /* in case a wake-up was missed */
     sched_replan(s, false);
     int64_t now = bbt_sched_now(s);
     for (size_t i = 0; i < s->nslots; i++) /* a source whose lesson ended after a stop_delay */

@@ -57,6 +57,10 @@ typedef struct bbt_sched_hooks {
      * buf, or "" if it does not watch. */
     void (*layer)(void *conn, char *buf, size_t size, void *ud);
     void *ud;
+    /* Called on the scheduler's WORKER thread when a long job (an import, an attendance
+     * export) has finished: make the event loop call bbt_sched_poll soon (the relay:
+     * lws_cancel_service). No lock is held. NULL: the next bbt_sched_tick collects it. */
+    void (*wake)(void *ud);
 } bbt_sched_hooks;
 
 typedef struct bbt_sched_opts {
@@ -69,6 +73,8 @@ typedef struct bbt_sched_opts {
     bool test_clock;              /* accept the `clock` message */
     const char *timezone;         /* the county's zone: day_list's "today", new classrooms */
     size_t max_import_bytes;      /* largest timetable upload */
+    bool inline_jobs;             /* imports and exports on the calling thread (no worker):
+                                   * for comparison in bbt-schedbench */
 } bbt_sched_opts;
 
 /* Open the database and load the timetable. NULL with *status (BBT_EIO, BBT_ESCHEMA,
@@ -79,8 +85,11 @@ bbt_sched *bbt_sched_new(const bbt_sched_opts *o, const bbt_sched_hooks *h, int 
 void bbt_sched_free(bbt_sched *s);
 
 /* Housekeeping (the relay calls it every 250 ms): plans that fell due, start/stop, the
- * attendance clock and flush. */
+ * attendance clock and flush; finished worker jobs. */
 void bbt_sched_tick(bbt_sched *s);
+/* Answer the worker's finished jobs (after hooks.wake): an applied import becomes the
+ * timetable, replies go to the connections that asked if they are still there. */
+void bbt_sched_poll(bbt_sched *s);
 
 /* The scheduler clock, µs since 1970. */
 int64_t bbt_sched_now(const bbt_sched *s);
@@ -98,7 +107,8 @@ void bbt_sched_report(bbt_sched *s, void *conn, const char *layer, int64_t stall
 
 /* ---- operator requests (§3.18) -------------------------------------------------------------
  * Answer one validated request of `type` from an operator connection: the reply or an
- * `error`, with ref_id set (caller owns it, NULL only when out of memory). */
+ * `error`, with ref_id set (caller owns it). NULL: answered later through hooks.send (an
+ * import's last part, an attendance export: worker jobs), or out of memory. */
 json_t *bbt_sched_request(bbt_sched *s, void *conn, bbt_msg_type type, const json_t *msg);
 
 /* Today's plan of `classroom` at scheduler time at_us (0: now), computed afresh (not from

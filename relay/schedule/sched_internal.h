@@ -10,6 +10,7 @@
 #include "relay/schedule/recur.h"
 #include "relay/schedule/sched.h"
 #include "relay/schedule/store.h"
+#include "relay/schedule/worker.h"
 
 #define SCHED_ERR_MAX 512
 #define PLAN_MAX 256
@@ -51,6 +52,7 @@ struct export_cache {
 
 struct slot {
     void *conn;
+    uint64_t serial;               /* this connection among all (a job's answer finds it) */
     int role;                      /* enum bbt_sched_role */
     char classroom[BBT_ID_MAX + 1];
     int ci;                        /* index in the timetable, -1 unknown */
@@ -82,6 +84,12 @@ struct bbt_sched {
     struct plan_cache *plans;      /* one per classroom of tt, same order */
     size_t nplans;
     int64_t last_flush_real;
+    bbt_worker *worker;            /* long jobs off the event loop (jobs.c); NULL: inline */
+    uint64_t next_serial;
+    bool importing;                /* an import job is in flight (one at a time) */
+    bool writing;                  /* ... and it writes: no other write until it is done */
+    struct att **pending;          /* attendance closed while `writing`, for the next flush */
+    size_t npending, cap_pending;
 };
 
 /* sched.c */
@@ -98,14 +106,42 @@ void att_report(bbt_sched *s, struct slot *sl, const char *layer, int64_t stalls
 void att_tick(bbt_sched *s);
 /* Write every dirty record (one transaction). BBT_OK or the store's error. */
 int att_flush(bbt_sched *s, char *err, size_t errlen);
+/* An export's first page (NULL and BBT_OK: a worker job answers later, jobs.c). */
 json_t *att_export(bbt_sched *s, struct slot *sl, const json_t *req, int *status, char *err,
                    size_t errlen);
+/* What an export reads, so it can run on the worker with a copy of the timetable. */
+struct export_src {
+    const bbt_timetable *tt;       /* indexed */
+    int tz_min;                    /* the county's zone (unknown classrooms) */
+    int64_t now;                   /* lessons started by then */
+};
+/* Every row of from..to (of `only` if not NULL), sorted by date, session, classroom, from the
+ * attendance in st (flushed before) and the lessons of x->tt. Any thread. */
+json_t *att_rows(const struct export_src *x, bbt_store *st, bbt_day from, bbt_day to,
+                 const char *only, int *status, char *err, size_t errlen);
+/* The page offset..offset+limit as an `attendance` reply; rows (consumed) replace the
+ * connection's cached export first when not NULL. */
+json_t *att_page(struct slot *sl, bbt_day from, bbt_day to, const char *only, json_t *rows,
+                 json_int_t offset, json_int_t limit, int *status);
 void export_cache_free(struct export_cache *e);
 
 /* day.c */
 json_t *day_list(bbt_sched *s, const json_t *req, int *status, char *err, size_t errlen);
 /* The state name of an occurrence at `now` for plans and day lists. */
 const char *occ_state(const bbt_sched *s, const bbt_occ *o, int64_t now, bool plan);
+
+/* jobs.c: the import and the attendance export as worker jobs (worker.h) */
+/* The whole upload is here (taken from sl->up): check it and, unless a dry run, write it. The
+ * reply now (no worker, or refused at once) or NULL (BBT_OK: jobs_poll answers). */
+json_t *jobs_import(bbt_sched *s, struct slot *sl, struct upload *up, bool dry_run,
+                    const json_t *req);
+/* Queue an export's rows (the first page is sent by jobs_poll). BBT_OK or BBT_ENOMEM. */
+int jobs_export(bbt_sched *s, struct slot *sl, const json_t *req, bbt_day from, bbt_day to,
+                const char *only, json_int_t offset, json_int_t limit);
+/* Finished jobs: apply them and answer their connections (if still there). */
+void jobs_poll(bbt_sched *s);
+/* Stop the worker, dropping what it has not answered. */
+void jobs_stop(bbt_sched *s);
 
 /* admin.c */
 json_t *admin_request(bbt_sched *s, struct slot *sl, bbt_msg_type type, const json_t *msg);

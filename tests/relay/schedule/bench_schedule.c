@@ -10,7 +10,13 @@
  *   1. the import as the relay does it: CSV read, rows to sessions, merge, every conflict rule,
  *      and the write in one transaction (synchronous=FULL);
  *   2. "today's plan for classroom X" (bbt_sched_plan: the plan message of a random classroom
- *      on a school day, computed without the cache), N times: median, p99, max.
+ *      on a school day, computed without the cache), N times: median, p99, max;
+ *   3. the event loop's longest stall while the scheduler answers an operator's import of the
+ *      whole file (on a fresh database) and then a month's attendance export (March, every
+ *      lesson started): the loop is simulated — it hands the request to bbt_sched_request and
+ *      then turns every millisecond (bbt_sched_poll) until the reply is sent; a stall is the
+ *      time spent inside one such call. Twice: with the work inline on the loop (as before
+ *      the worker thread, bbt_sched_opts.inline_jobs) and with the worker thread (jobs.c).
  * Prints one line per figure. A benchmark, not a test: it asserts nothing. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -201,6 +207,101 @@ static void hook_layer(void *conn, char *b, size_t n, void *ud)
     snprintf(b, n, "%s", "");
 }
 
+/* The stall measurement's connection and reply. */
+struct stall_op {
+    json_t *reply;
+};
+static void stall_send(void *conn, json_t *m, void *ud)
+{
+    (void)ud;
+    struct stall_op *op = conn;
+    json_decref(op->reply);
+    op->reply = m;
+}
+
+/* One request the way the event loop runs it: the longest time inside one call (ms); *wait_s
+ * is the time until the reply. */
+static double loop_request(bbt_sched *s, struct stall_op *op, bbt_msg_type type, json_t *m,
+                           double *wait_s)
+{
+    double t0 = now_s();
+    json_t *r = bbt_sched_request(s, op, type, m);
+    double worst = now_s() - t0;
+    if (r)
+        stall_send(op, r, NULL);
+    while (!op->reply) {
+        usleep(1000);
+        double a = now_s();
+        bbt_sched_poll(s);
+        double d = now_s() - a;
+        worst = d > worst ? d : worst;
+    }
+    *wait_s = now_s() - t0;
+    return worst * 1000;
+}
+
+static int stall(const char *dir, const struct county *c, const char *csv, bool inline_jobs)
+{
+    char db[600], cmd[700], err[256];
+    snprintf(cmd, sizeof cmd, "rm -f '%s'/stall.db*", dir);
+    snprintf(db, sizeof db, "%s/stall.db", dir);
+    bbt_store *st;
+    if (system(cmd) != 0 || bbt_store_open(db, &st, err, sizeof err) != BBT_OK ||
+        put_county(st, c) != BBT_OK)
+        return BBT_EIO;
+    bbt_store_close(st);
+    size_t len = 0;
+    char *data = slurp(csv, &len);
+    /* the scheduler clock at 2025-04-01 12:00 in Shanghai: March's lessons have all started */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t real_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    bbt_sched_opts o = {.db_path = db, .lead_ms = 120000, .flush_ms = 30000, .time_scale = 1,
+                        .clock_offset_ms = 1743480000000LL - real_ms, .timezone = BBT_DEFAULT_TZ,
+                        .max_import_bytes = 1u << 24, .inline_jobs = inline_jobs};
+    bbt_sched_hooks h = {stall_send, hook_live, hook_layer, NULL, NULL};
+    int rc;
+    bbt_sched *s = data ? bbt_sched_new(&o, &h, &rc, err, sizeof err) : NULL;
+    if (!s) {
+        fprintf(stderr, "stall: %s\n", data ? err : "cannot read the CSV");
+        free(data);
+        return BBT_EIO;
+    }
+    struct stall_op op = {NULL};
+    bbt_sched_hello(s, &op, BBT_SCHED_OPERATOR, NULL);
+    json_t *m = json_pack("{s:s, s:s, s:i, s:b, s:s%}", "type", "import", "upload", "u", "part", 0,
+                          "last", 1, "csv", data, len);
+    double wait_s, worst = loop_request(s, &op, BBT_MSG_IMPORT, m, &wait_s);
+    json_decref(m);
+    printf("%s import: longest event-loop stall %.1f ms, reply after %.3f s (%s)\n",
+           inline_jobs ? "inline" : "worker", worst, wait_s,
+           json_string_value(json_object_get(op.reply, "state")));
+    json_decref(op.reply);
+    op.reply = NULL;
+    /* again, onto the full timetable (the loop copies it for the job): all unchanged */
+    m = json_pack("{s:s, s:s, s:i, s:b, s:s%}", "type", "import", "upload", "u", "part", 0,
+                  "last", 1, "csv", data, len);
+    worst = loop_request(s, &op, BBT_MSG_IMPORT, m, &wait_s);
+    json_decref(m);
+    printf("%s re-import (10,000 unchanged): longest event-loop stall %.1f ms, reply after %.3f s\n",
+           inline_jobs ? "inline" : "worker", worst, wait_s);
+    json_decref(op.reply);
+    op.reply = NULL;
+    m = json_pack("{s:s, s:s, s:s}", "type", "attendance_export", "from", "2025-03-01", "to",
+                  "2025-03-31");
+    worst = loop_request(s, &op, BBT_MSG_ATTENDANCE_EXPORT, m, &wait_s);
+    json_decref(m);
+    printf("%s attendance export (March): longest event-loop stall %.1f ms, reply after %.3f s "
+           "(%lld rows)\n",
+           inline_jobs ? "inline" : "worker", worst, wait_s,
+           (long long)json_integer_value(json_object_get(op.reply, "total")));
+    json_decref(op.reply);
+    bbt_sched_closed(s, &op);
+    bbt_sched_free(s);
+    free(data);
+    return BBT_OK;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -211,7 +312,7 @@ static int lookups(const char *db, const struct county *c, int n)
 {
     bbt_sched_opts o = {.db_path = db, .lead_ms = 120000, .flush_ms = 30000, .time_scale = 1,
                         .timezone = BBT_DEFAULT_TZ, .max_import_bytes = 1u << 24};
-    bbt_sched_hooks h = {hook_send, hook_live, hook_layer, NULL};
+    bbt_sched_hooks h = {hook_send, hook_live, hook_layer, NULL, NULL};
     int st;
     char err[256];
     double t0 = now_s();
@@ -279,5 +380,9 @@ int main(int argc, char **argv)
     bbt_store_close(st);
     if (rc == BBT_OK)
         rc = lookups(db, &c, n);
+    if (rc == BBT_OK)
+        rc = stall(dir, &c, path, true);
+    if (rc == BBT_OK)
+        rc = stall(dir, &c, path, false);
     return rc == BBT_OK ? 0 : 1;
 }

@@ -87,7 +87,7 @@ static bbt_sched *open_sched(bool test_clock)
     bbt_sched_opts o = {.db_path = db, .lead_ms = 120000, .stop_delay_ms = 0, .flush_ms = 1000,
                         .time_scale = 0, .test_clock = test_clock, .timezone = "Asia/Shanghai",
                         .max_import_bytes = 1 << 20};
-    bbt_sched_hooks h = {hook_send, hook_live, hook_layer, NULL};
+    bbt_sched_hooks h = {hook_send, hook_live, hook_layer, NULL, NULL};
     int st;
     char err[512];
     bbt_sched *s = bbt_sched_new(&o, &h, &st, err, sizeof err);
@@ -107,6 +107,13 @@ static json_t *req(bbt_sched *s, const char *text)
         fail_msg("request does not parse: %s: %s", err, text);
     json_t *r = bbt_sched_request(s, &op, t, m);
     json_decref(m);
+    for (int i = 0; !r && i < 10000; i++) { /* a worker job (import, export): its answer */
+        bbt_sched_poll(s);
+        if (op.n > 0)
+            r = op.q[--op.n];
+        else
+            usleep(1000);
+    }
     assert_non_null(r);
     hook_send(&op, json_incref(r), NULL); /* validates it */
     drain(&op);

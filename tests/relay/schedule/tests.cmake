@@ -3,6 +3,8 @@
 bbt_unit_test(relay/schedule/test_recur.c LIBS bbtsched)
 bbt_unit_test(relay/schedule/test_conflict.c LIBS bbtsched)
 bbt_unit_test(relay/schedule/test_groups.c LIBS bbtsched)
+bbt_unit_test(relay/schedule/test_jobs.c LIBS bbtsched)
+bbt_unit_test(relay/schedule/test_worker.c LIBS bbtsched)
 bbt_unit_test(relay/schedule/test_csv.c LIBS bbtsched)
 bbt_unit_test(relay/schedule/test_store.c LIBS bbtsched)
 bbt_unit_test(relay/schedule/test_sched.c LIBS bbtsched)
