@@ -5,7 +5,9 @@
 //
 //   node tests/e2e/player.test.mjs                 the checks below (about a minute)
 //   node tests/e2e/player.test.mjs --minutes 5     only the playback run, for N minutes, with a
-//                                                  sample every 10 s and a RESULT line (JSON)
+//                                                  sample every 10 s (underruns so far), a check
+//                                                  "no audio underrun over N minutes" and a
+//                                                  RESULT line (JSON)
 //   node tests/e2e/player.test.mjs --loads 20      first picture over 20 page loads (default 3)
 //
 // Environment: see harness.mjs (CTest passes BBT_RELAY_BIN and BBT_NODE_BIN).
@@ -230,6 +232,11 @@ async function playback(seconds) {
   check(`playback: latency at decode output p50 < ${TARGET.p50} ms, p95 < ${TARGET.p95} ms, no stall`, meetsTarget(w),
     windows.map((x, i) => `window ${i + 1}: ${describe(x)}`).join('; '));
   check('playback: reports accepted by the relay', s2.last_error === null, `last error ${s2.last_error}`);
+  if (seconds > 60) { // the long run (--minutes N): issue 5's "no audio underruns over 5 minutes"
+    check(`playback: no audio underrun over ${(seconds / 60).toFixed(1)} minutes`, w.audio_underruns === 0,
+      `${w.audio_underruns} underruns, ${w.audio_skipped_ms} ms skipped, target ${w.audio_target_ms} ms, ` +
+      `jitter max ${w.audio_jitter_max_ms} ms, last underrun at ${w.audio_underrun_at_ms} ms, load ${w.load}`);
+  }
   const v = await canvasVariance(page, 'camera');
   await page.locator('#camera').screenshot({ path: join(c.artifacts, 'camera.png') });
   check('playback: the canvas shows a picture (not blank)', v.w === 1280 && v.variance > 20,
