@@ -277,7 +277,12 @@ static int create_context(bbt_relay *r)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.vhost_name = "bbt-relay";
     info.server_string = "bbt-relay";
-    info.max_http_header_pool = 256;
+    /* Connections still sending their HTTP headers each hold a header buffer (~5 KB) from this
+     * pool, and a new connection waits for a free one: with 256, 300 slowloris connections kept
+     * every new viewer and /healthz out until their timeout (tests/fault/test_slowloris.c).
+     * 4096 (~20 MB, allocated only while in use) is far more than a county's simultaneous joins. */
+    info.max_http_header_pool = 0;
+    info.max_http_header_pool2 = 4096;
     info.timeout_secs = 10; /* slow HTTP headers (slowloris) are dropped after this */
     /* lws reads at most this much from one connection per loop turn (default 4 KiB). A
      * publisher's keyframes on three layers arrive together (~80 kB): at 4 KiB a turn, and with

@@ -10,3 +10,5 @@ endfunction()
 
 bbt_fault_test(unauth)
 bbt_fault_test(bad_publisher)
+bbt_fault_test(stalled_viewer)
+bbt_fault_test(slowloris)
