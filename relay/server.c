@@ -172,10 +172,7 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
 static void hook_writable(void *conn, void *ud)
 {
     (void)ud;
-    struct bbt_conn *c = conn;
-    if (!c->stall_since_us)
-        c->stall_since_us = bbt_mono_us();
-    lws_callback_on_writable(c->wsi);
+    bbt_conn_media_ready(conn); /* a batched, paced write (conn_write.c) */
 }
 
 static void hook_keyframe(void *publisher, unsigned track, void *ud)
@@ -321,13 +318,20 @@ bbt_relay *bbt_relay_new(const bbt_relay_config *cfg, int *err)
         free(r);
         return NULL;
     }
+    if ((*err = bbt_conn_write_start(r)) != BBT_OK) { /* pacing wheel, write buffer */
+        bbt_registry_free(r->reg);
+        free(r);
+        return NULL;
+    }
     if ((*err = bbt_conn_auth_start(r)) != BBT_OK) { /* secret (relay/conn_auth.c) */
+        bbt_conn_write_stop(r);
         bbt_registry_free(r->reg);
         free(r);
         return NULL;
     }
     if ((*err = bbt_sched_ops_start(r)) != BBT_OK) { /* timetable (relay/schedule/ops.c) */
         bbt_conn_auth_stop(r);
+        bbt_conn_write_stop(r);
         bbt_registry_free(r->reg);
         free(r);
         return NULL;
@@ -337,6 +341,7 @@ bbt_relay *bbt_relay_new(const bbt_relay_config *cfg, int *err)
     if ((*err = create_context(r)) != BBT_OK) {
         bbt_sched_ops_stop(r); /* timetable */
         bbt_conn_auth_stop(r);
+        bbt_conn_write_stop(r);
         bbt_registry_free(r->reg);
         free(r);
         return NULL;
@@ -380,10 +385,12 @@ void bbt_relay_free(bbt_relay *r)
     if (!r)
         return;
     lws_sul_cancel(&r->sul_house);
+    lws_sul_cancel(&r->sul_pace);
     lws_context_destroy(r->ctx); /* closes what is left: CLOSED callbacks detach everything */
     free_loop(r);
     bbt_sched_ops_stop(r);       /* timetable: after the last connection */
     bbt_conn_auth_stop(r);
+    bbt_conn_write_stop(r);
     bbt_registry_free(r->reg);
     free(r->peers);
     free(r);
