@@ -215,6 +215,8 @@ static void on_publish(struct bbt_conn *c, json_t *m)
     if (!c->pub_session)
         r->npublishers++;
     c->pub_session = s;
+    c->pub_rx_us = bbt_mono_us();
+    c->pub_silent = false;
     json_t *ack = tracks_msg(s, "published");
     if (ack)
         bbt_msg_echo_id(ack, m);
@@ -474,6 +476,33 @@ static void frame_error(struct bbt_conn *c, int rc)
     bbt_conn_fail(c, rc, 4000 - rc, bbt_strerror(rc));
 }
 
+/* A publisher whose link is cut sends nothing while its TCP connection stays open (no FIN, no
+ * RST): after [publisher] idle_timeout without a frame its viewers are told the lesson is
+ * interrupted, and told it is live again at its next frame (tests/fault/test_netcut.c). */
+static void publisher_silence(struct bbt_conn *c, int64_t now)
+{
+    bbt_session *s = c->pub_session;
+    if (!s || c->pub_silent || c->state != CONN_READY || bbt_session_state(s) != BBT_SESSION_LIVE ||
+        now - c->pub_rx_us <= c->relay->cfg.publisher.idle_timeout_ms * 1000)
+        return;
+    c->pub_silent = true;
+    BBT_WARN("publisher silent session=%s subject=%s for %lld ms", bbt_session_id(s), c->subject,
+             (long long)((now - c->pub_rx_us) / 1000));
+    broadcast_json(s, bbt_msg_state(bbt_session_id(s), "interrupted", "publisher silent",
+                                     BBT_LAYER_OMIT));
+}
+
+static void publisher_back(struct bbt_conn *c, int64_t now)
+{
+    c->pub_rx_us = now;
+    if (!c->pub_silent || bbt_session_state(c->pub_session) != BBT_SESSION_LIVE)
+        return;
+    c->pub_silent = false;
+    BBT_INFO("publisher back session=%s subject=%s", bbt_session_id(c->pub_session), c->subject);
+    broadcast_json(c->pub_session, bbt_msg_state(bbt_session_id(c->pub_session), "live",
+                                                  "publisher back", BBT_LAYER_OMIT));
+}
+
 static void finish_frame(struct bbt_conn *c)
 {
     bbt_frame_ref *ref = c->rx_frame;
@@ -487,6 +516,8 @@ static void finish_frame(struct bbt_conn *c)
         ref->capture_us = f.capture_us;
         rc = bbt_session_ingest(c->pub_session, ref, bbt_mono_us());
     }
+    if (rc == BBT_OK)
+        publisher_back(c, bbt_mono_us());
     if (rc != BBT_OK)
         frame_error(c, rc);
     else if ((ref->flags & BBT_FRAME_END) && bbt_session_state(c->pub_session) == BBT_SESSION_ENDED)
@@ -646,6 +677,7 @@ void bbt_conn_tick(struct bbt_conn *c, int64_t now)
         return;
     }
     bbt_conn_auth_tick(c); /* conn_auth.c: a token that expired while connected */
+    publisher_silence(c, now);
     /* Nothing drained for stall_timeout (or a closing connection for the grace time): the
      * peer does not read. Its queue stays bounded meanwhile; now it goes. */
     int64_t limit = c->state == CONN_CLOSING ? CLOSING_GRACE_US : r->cfg.queue.stall_timeout_ms * 1000;

@@ -69,6 +69,8 @@ struct bbt_conn {
     bool rx_overflow;               /* current message exceeded its limit: discard to its end */
     /* publishing */
     bbt_session *pub_session;
+    int64_t pub_rx_us;              /* the publisher's last frame (monotonic) */
+    bool pub_silent;                /* silent for idle_timeout: its viewers were told */
     /* viewing */
     bbt_viewer viewer;              /* viewer.session != NULL while subscribed */
     int64_t stall_since_us;         /* queue non-empty and not drained since */
