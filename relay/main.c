@@ -15,6 +15,7 @@
 #include "config/relay_config.h"
 #include "proto/log.h"
 #include "proto/status.h"
+#include "relay/firstrun.h"
 #include "relay/server.h"
 
 struct signal_waiter {
@@ -88,9 +89,25 @@ static int load_config(const struct options *o, bbt_relay_config *cfg)
             bbt_relay_config_free(cfg);
             return -1;
         }
-    if (bbt_relay_config_check(cfg, err, sizeof err) != BBT_OK) {
+    /* no TLS configured: the relay's own county CA (relay/firstrun.h); --check writes nothing */
+    if (bbt_firstrun_tls(cfg, !o->check, err, sizeof err) != BBT_OK ||
+        bbt_relay_config_check(cfg, err, sizeof err) != BBT_OK) {
         fprintf(stderr, "bbt-relay: %s\n", err);
         bbt_relay_config_free(cfg);
+        return -1;
+    }
+    return 0;
+}
+
+/* The first operator token, printed once (relay/firstrun.h); only where tokens are required. */
+static int first_operator_token(const bbt_relay_config *cfg)
+{
+    char err[512];
+    bool created = false;
+    if (!cfg->auth.required)
+        return 0;
+    if (bbt_firstrun_operator(cfg, cfg->auth.secret_file, &created, err, sizeof err) != BBT_OK) {
+        fprintf(stderr, "bbt-relay: %s\n", err);
         return -1;
     }
     return 0;
@@ -101,6 +118,7 @@ int main(int argc, char **argv)
     struct options o = {0};
     if (parse_args(argc, argv, &o) != 0)
         return 2;
+    bbt_log_init("relay", BBT_LOG_INFO); /* until the configuration names the level */
     bbt_relay_config cfg;
     if (load_config(&o, &cfg) != 0)
         return 2;
@@ -111,6 +129,10 @@ int main(int argc, char **argv)
     }
     bbt_log_init("relay", (enum bbt_log_level)cfg.relay.log_level);
     signal(SIGPIPE, SIG_IGN);
+    if (first_operator_token(&cfg) != 0) {
+        bbt_relay_config_free(&cfg);
+        return 1;
+    }
     struct signal_waiter w = {.relay = NULL};
     sigemptyset(&w.set);
     sigaddset(&w.set, SIGINT);

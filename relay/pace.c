@@ -52,7 +52,7 @@ static unsigned distance_for(const bbt_pace *p, int64_t due_us)
     return d >= (int64_t)p->nslots ? p->nslots - 1 : (unsigned)d;
 }
 
-int64_t bbt_pace_add(bbt_pace *p, bbt_pace_node *n, int64_t due_us, int64_t now_us)
+void bbt_pace_add(bbt_pace *p, bbt_pace_node *n, int64_t due_us, int64_t now_us)
 {
     if (p->count == 0) /* an empty wheel restarts at now (a floor, so never ahead of it) */
         p->cur_time = now_us - (now_us % p->g + p->g) % p->g;
@@ -61,7 +61,7 @@ int64_t bbt_pace_add(bbt_pace *p, bbt_pace_node *n, int64_t due_us, int64_t now_
     if (n->queued) {
         unsigned have = (n->slot + p->nslots - p->cur) % p->nslots;
         if (have <= d)
-            return p->cur_time + (int64_t)have * p->g; /* already due no later */
+            return; /* already due no later */
         unlink_node(p, n);
     }
     unsigned s = (p->cur + d) % p->nslots;
@@ -73,7 +73,6 @@ int64_t bbt_pace_add(bbt_pace *p, bbt_pace_node *n, int64_t due_us, int64_t now_
     p->heads[s] = n;
     n->queued = true;
     p->count++;
-    return p->cur_time + (int64_t)d * p->g;
 }
 
 void bbt_pace_remove(bbt_pace *p, bbt_pace_node *n)

@@ -12,7 +12,8 @@
 # not have — package.sh checks Depends against the list of what the binaries load instead.
 #
 #   ops_need_root                 exit 77 (skip) unless root
-#   ops_enter_namespace "$0" "$@" re-run the calling script in a private mount namespace
+#   ops_enter_namespace "$0" "$@" re-run the calling script in a private mount namespace (and,
+#                                 with OPS_UNSHARE_NET=1, a network namespace of its own)
 #   ops_build_debs BUILD OUT      cpack -G DEB into OUT; sets RELAY_DEB and NODE_DEB
 #   ops_root_up WORK              mount the overlay root at WORK/root; sets ROOT
 #   in_root CMD...                run CMD (a shell command line) inside it, as root
@@ -28,10 +29,13 @@ ops_need_root() {
     fi
 }
 
-ops_enter_namespace() {
+ops_enter_namespace() { # OPS_UNSHARE_NET=1: also a private network namespace (loopback only)
     if [ -z "${BBT_OPS_IN_NS:-}" ]; then
-        BBT_OPS_IN_NS=1 exec unshare --mount --propagation private bash "$@"
+        local net=()
+        [ -z "${OPS_UNSHARE_NET:-}" ] || net=(--net)
+        BBT_OPS_IN_NS=1 exec unshare --mount "${net[@]}" --propagation private bash "$@"
     fi
+    [ -z "${OPS_UNSHARE_NET:-}" ] || ip link set lo up
 }
 
 ops_build_debs() {
