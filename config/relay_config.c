@@ -69,12 +69,18 @@ const bbt_directive bbt_relay_directives[] = {
      F(queue.stall_timeout_ms), NULL,
      "观看者在此时间内一点数据也没有读取则断开。\nA viewer that reads nothing for this long is "
      "closed.", NULL},
-    {"queue", "flush_interval", BBT_CFG_DURATION, "20ms", 0, 100, F(queue.flush_interval_ms), NULL,
-     "两次向同一观看者写出之间的最短间隔：期间到达的帧合并为一次发送，观看者多时大幅节省 CPU；"
-     "空闲的观看者仍立即收到新帧。0 表示每帧都立即发送。\n"
-     "Least time between two writes to one viewer: frames arriving meanwhile go out in one send, "
-     "which saves most of the relay's CPU with many viewers; a viewer not written to for this long "
-     "still gets a new frame at once. 0 sends every frame at once.", NULL},
+    {"queue", "flush_interval", BBT_CFG_DURATION, "40ms", 0, 100, F(queue.flush_interval_ms), NULL,
+     "向同一观看者两次写出之间间隔的上限。期间到达的帧合并为一次发送，观看者多时大幅节省 CPU。"
+     "实际间隔为 观看者数 ÷ write_rate（观看者少时几乎为零，不增加延迟），但不超过此值。"
+     "0 表示每帧都立即发送。\n"
+     "Most time between two writes to one viewer. Frames arriving meanwhile go out in one send, "
+     "which saves most of the relay's CPU with many viewers. The interval used is viewers / "
+     "write_rate (next to nothing with few viewers: no added latency), at most this. 0 sends "
+     "every frame at once.", NULL},
+    {"queue", "write_rate", BBT_CFG_INT, "50000", 1000, 10000000, F(queue.write_rate), NULL,
+     "整个中继每秒写出次数的目标，用于按观看者人数计算合并发送的间隔（见 flush_interval）。\n"
+     "Relay-wide writes per second the batching aims at: the flush interval is viewers / this "
+     "(see flush_interval).", NULL},
 
     {"publisher", "idle_timeout", BBT_CFG_DURATION, "5s", SEC(1), MINUTES(5),
      F(publisher.idle_timeout_ms), NULL,

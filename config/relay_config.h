@@ -47,7 +47,8 @@ typedef struct bbt_relay_config {
         int64_t max_delay_ms;     /* a viewer queue's bound, in media time */
         int64_t max_bytes;        /* ... and in bytes */
         int64_t stall_timeout_ms; /* a viewer that reads nothing this long is closed */
-        int64_t flush_interval_ms; /* least time between two writes to one viewer (batching) */
+        int64_t flush_interval_ms; /* most time between two writes to one viewer (batching) */
+        int64_t write_rate;        /* relay-wide writes per second the interval aims at */
     } queue;
     struct {
         int64_t idle_timeout_ms; /* a silent publisher is gone after this, and replaceable */

@@ -150,6 +150,11 @@ char *bbt_metrics_render(const bbt_metrics *m, const bbt_metrics_gauges *g,
                       (unsigned long long)m->control_in, (unsigned long long)m->control_out);
     header(&b, "bbt_frames_invalid_total", "counter", "Malformed media frames received.");
     bbt_strbuf_printf(&b, "bbt_frames_invalid_total %llu\n", (unsigned long long)m->frames_invalid);
+    header(&b, "bbt_writes_total", "counter",
+           "WebSocket writes (system calls) to clients: one item, or several batched in one send.");
+    bbt_strbuf_printf(&b, "bbt_writes_total{kind=\"single\"} %llu\n"
+                          "bbt_writes_total{kind=\"batched\"} %llu\n",
+                      (unsigned long long)m->writes_single, (unsigned long long)m->writes_batched);
     header(&b, "bbt_keyframe_requests_total", "counter", "Keyframe requests sent to publishers.");
     bbt_strbuf_printf(&b, "bbt_keyframe_requests_total %llu\n",
                       (unsigned long long)m->keyframe_requests);

@@ -52,7 +52,7 @@ static unsigned distance_for(const bbt_pace *p, int64_t due_us)
     return d >= (int64_t)p->nslots ? p->nslots - 1 : (unsigned)d;
 }
 
-void bbt_pace_add(bbt_pace *p, bbt_pace_node *n, int64_t due_us, int64_t now_us)
+int64_t bbt_pace_add(bbt_pace *p, bbt_pace_node *n, int64_t due_us, int64_t now_us)
 {
     if (p->count == 0) /* an empty wheel restarts at now (a floor, so never ahead of it) */
         p->cur_time = now_us - (now_us % p->g + p->g) % p->g;
@@ -61,7 +61,7 @@ void bbt_pace_add(bbt_pace *p, bbt_pace_node *n, int64_t due_us, int64_t now_us)
     if (n->queued) {
         unsigned have = (n->slot + p->nslots - p->cur) % p->nslots;
         if (have <= d)
-            return; /* already due no later */
+            return p->cur_time + (int64_t)have * p->g; /* already due no later */
         unlink_node(p, n);
     }
     unsigned s = (p->cur + d) % p->nslots;
@@ -73,6 +73,7 @@ void bbt_pace_add(bbt_pace *p, bbt_pace_node *n, int64_t due_us, int64_t now_us)
     p->heads[s] = n;
     n->queued = true;
     p->count++;
+    return p->cur_time + (int64_t)d * p->g;
 }
 
 void bbt_pace_remove(bbt_pace *p, bbt_pace_node *n)

@@ -31,8 +31,9 @@ typedef struct bbt_pace bbt_pace;
 bbt_pace *bbt_pace_new(int64_t granularity_us, unsigned slots);
 void bbt_pace_free(bbt_pace *p); /* the nodes are the caller's; NULL is ignored */
 
-/* Queue `n` due at due_us (clamped to [now_us, now_us + horizon]). */
-void bbt_pace_add(bbt_pace *p, bbt_pace_node *n, int64_t due_us, int64_t now_us);
+/* Queue `n` due at due_us (clamped to [now_us, now_us + horizon]). Returns the time it will be
+ * due (its slot's boundary; the earlier one when it was queued already). */
+int64_t bbt_pace_add(bbt_pace *p, bbt_pace_node *n, int64_t due_us, int64_t now_us);
 
 /* Take `n` out of the wheel if it is queued (a closing connection). */
 void bbt_pace_remove(bbt_pace *p, bbt_pace_node *n);

@@ -125,7 +125,7 @@ int fu_viewer_start(fu_viewer *v, tc_ctx *t, int port, const char *session)
 static void take_frame(fu_viewer *v, const tc_msg *m)
 {
     bbt_frame f;
-    if (bbt_frame_decode(m->data, m->len, 0, &f) != 0 || f.track >= FU_TRACKS)
+    if (bbt_frame_decode(m->data, m->len, 0, &f) != 0)
         return;
     int64_t now = fu_mono_us();
     if (v->frames && now - v->last_frame_us > v->max_gap_us)
@@ -134,6 +134,8 @@ static void take_frame(fu_viewer *v, const tc_msg *m)
         v->first_frame_us = now;
     v->last_frame_us = now;
     v->frames++;
+    if (f.track >= FU_TRACKS) /* another publisher's track list (bbt-node): counted only */
+        return;
     if (v->have_seq[f.track] && f.seq != v->last_seq[f.track] + 1 && f.seq > v->last_seq[f.track])
         v->gaps += f.seq - v->last_seq[f.track] - 1;
     v->last_seq[f.track] = f.seq;

@@ -28,7 +28,9 @@ static int group_setup(void **state)
 {
     static struct env e;
     const char *sets[] = {"queue.stall_timeout=1s", "limits.auth_timeout=500ms",
-                          "publisher.idle_timeout=1s", "queue.max_delay=500ms", NULL};
+                          "publisher.idle_timeout=1s", "queue.max_delay=500ms",
+                          "queue.write_rate=1000" /* a ms between writes per viewer: batches */,
+                          NULL};
     if (relay_start(&e.relay, 0, sets) != 0)
         return -1;
     e.t = tc_new();
@@ -131,6 +133,39 @@ static void test_publish_subscribe(void **state)
     }
     tc_close(v1);
     tc_close(v2);
+    tc_close(p);
+}
+
+/* Frames arriving together reach a viewer in batched writes (relay/conn_write.c): all of them,
+ * in order, intact — a frame larger than the batch buffer among small ones included — and the
+ * relay counts batched writes. */
+static void test_frames_batched_in_order(void **state)
+{
+    struct env *e = *state;
+    int st;
+    char *m = http_get(e->relay.port, "/metrics", &st);
+    assert_non_null(m);
+    double batched0 = metric_value(m, "bbt_writes_total{kind=\"batched\"}");
+    free(m);
+    tc_conn *p = publisher(e, "batch");
+    tc_conn *v = viewer(e, "batch", "live");
+    send_frame(p, 0, BBT_FRAME_KEY | BBT_FRAME_CONFIG, 1, 3000);
+    for (uint32_t s = 1; s <= 60; s++) {
+        send_frame(p, 1, 0, s, 120);
+        if (s == 30)
+            send_frame(p, 0, 0, 2, 150000); /* larger than the batch buffer: written alone */
+    }
+    assert_int_equal(expect_frame(v, 0, 1), 3000);
+    for (uint32_t s = 1; s <= 60; s++) {
+        assert_int_equal(expect_frame(v, 1, s), 120);
+        if (s == 30)
+            assert_int_equal(expect_frame(v, 0, 2), 150000);
+    }
+    m = http_get(e->relay.port, "/metrics", &st);
+    assert_non_null(m);
+    assert_true(metric_value(m, "bbt_writes_total{kind=\"batched\"}") > batched0);
+    free(m);
+    tc_close(v);
     tc_close(p);
 }
 
@@ -330,6 +365,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_publish_subscribe),
+        cmocka_unit_test(test_frames_batched_in_order),
         cmocka_unit_test(test_late_join_starts_at_keyframe),
         cmocka_unit_test(test_publisher_loss_and_return),
         cmocka_unit_test(test_publisher_bye_ends_lesson),

@@ -54,7 +54,8 @@ static void test_never_early_at_most_one_slot_late(void **state)
     bbt_pace_node n = {0};
     int64_t now = 5000000 + 777;
     for (int64_t wait = 1; wait < 100000; wait += 997) {
-        bbt_pace_add(p, &n, now + wait, now);
+        int64_t due = bbt_pace_add(p, &n, now + wait, now);
+        assert_true(due >= now + wait && due < now + wait + G);
         int64_t t = now;
         while (!bbt_pace_pop(p, t))
             t += 100;
@@ -71,11 +72,11 @@ static void test_readd_keeps_earlier_and_remove(void **state)
     (void)state;
     bbt_pace *p = bbt_pace_new(G, 64);
     bbt_pace_node n = {0};
-    bbt_pace_add(p, &n, 40000, 0);
-    bbt_pace_add(p, &n, 90000, 0); /* later: ignored */
+    assert_int_equal(bbt_pace_add(p, &n, 40000, 0), 40000);
+    assert_int_equal(bbt_pace_add(p, &n, 90000, 0), 40000); /* later: ignored */
     assert_int_equal(bbt_pace_count(p), 1);
     assert_int_equal(bbt_pace_next_due(p), 40000);
-    bbt_pace_add(p, &n, 10000, 0); /* earlier: moves */
+    assert_int_equal(bbt_pace_add(p, &n, 10000, 0), 10000); /* earlier: moves */
     assert_int_equal(bbt_pace_count(p), 1);
     assert_int_equal(bbt_pace_next_due(p), 10000);
     assert_null(bbt_pace_pop(p, 9999));
@@ -92,7 +93,7 @@ static void test_horizon_clamp(void **state)
     (void)state;
     bbt_pace *p = bbt_pace_new(G, 8); /* horizon: 7 slots = 14 ms */
     bbt_pace_node n = {0};
-    bbt_pace_add(p, &n, 1000000, 0);
+    assert_int_equal(bbt_pace_add(p, &n, 1000000, 0), 7 * G);
     assert_int_equal(bbt_pace_next_due(p), 7 * G);
     assert_ptr_equal(bbt_pace_pop(p, 7 * G), &n);
     bbt_pace_free(p);
