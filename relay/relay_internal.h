@@ -12,7 +12,6 @@
 #include "relay/adapt.h"
 #include "relay/estimate.h"
 #include "relay/metrics.h"
-#include "relay/pace.h"
 #include "relay/queue.h"
 #include "relay/server.h"
 #include "relay/session.h"
@@ -69,13 +68,9 @@ struct bbt_conn {
     bool rx_overflow;               /* current message exceeded its limit: discard to its end */
     /* publishing */
     bbt_session *pub_session;
-    int64_t pub_rx_us;              /* the publisher's last frame (monotonic) */
-    bool pub_silent;                /* silent for idle_timeout: its viewers were told */
     /* viewing */
     bbt_viewer viewer;              /* viewer.session != NULL while subscribed */
     int64_t stall_since_us;         /* queue non-empty and not drained since */
-    bbt_pace_node pace;             /* in the relay's pacing wheel while a write is due */
-    int64_t last_write_us;          /* monotonic time of the last write (pacing) */
     /* adaptation (relay/adapt.h): the link as measured, and the level chosen */
     uint64_t sent_bytes;            /* bytes handed to the socket */
     bbt_estimate est;
@@ -83,6 +78,8 @@ struct bbt_conn {
     bool adapt_on;                  /* automatic layer choice (not pinned, enabled) */
     unsigned id;                    /* connection number, for metrics labels */
     struct conn_report report;      /* the viewer's (or node's) latest report */
+    int dash_interval_ms;           /* dashboard subscriber: a `dash` this often (0: not one) */
+    int64_t dash_next_us;           /* ... next at this monotonic time */
 };
 
 struct peer_count {
@@ -106,19 +103,16 @@ struct bbt_relay {
     size_t npeers, cap_peers;
     int64_t started_us;
     lws_sorted_usec_list_t sul_house;
-    /* batched writes (conn_write.c) */
-    bbt_pace *pace;                 /* viewers due for a write */
-    lws_sorted_usec_list_t sul_pace;
-    int64_t pace_armed_us;          /* when sul_pace fires; 0: not armed */
-    unsigned char *wbuf;            /* LWS_PRE + one batch */
     atomic_int stop_requested;
     bool stopping;
     int64_t stop_deadline_us;
     bool done;
     struct lws_protocols protocols[3];
-    struct lws_http_mount mounts[3];
+    struct lws_http_mount mounts[4];
     lws_retry_bo_t retry;
     struct bbt_sched *sched;        /* the county timetable (relay/schedule/ops.c), or NULL */
+    struct bbt_dash *dash;          /* the dashboard's data (relay/dash.h, dash_relay.c) */
+    int64_t dash_next_us;           /* its next update */
     struct bbt_auth *auth;          /* secret, revocation, back-off (relay/auth.h) */
 };
 
@@ -149,19 +143,6 @@ const char *bbt_conn_role_name(enum conn_role role);
 bool bbt_conn_auth_refused(bbt_relay *r, const char *addr);
 void bbt_conn_auth_revoked(bbt_relay *r, const char *jti);
 void bbt_conn_auth_tick(struct bbt_conn *c);
-/* conn_write.c: writing, batched and paced. */
-#define PACE_SLOT_US 1000           /* pacing wheel: 1 ms slots ... */
-#define PACE_SLOTS 128              /* ... 127 ms ahead, more than [queue] flush_interval's max */
-int bbt_conn_write_start(bbt_relay *r);   /* BBT_OK or BBT_ENOMEM */
-void bbt_conn_write_stop(bbt_relay *r);
-/* Ask for a WRITEABLE callback (control messages, closing, an unsent remainder). */
-void bbt_conn_want_write(struct bbt_conn *c);
-/* The session queued media for this viewer: schedule its (batched) write. */
-void bbt_conn_media_ready(struct bbt_conn *c);
-/* The current least time between two writes to one viewer, µs. */
-int64_t bbt_conn_flush_us(const bbt_relay *r);
-int bbt_conn_on_writable(struct bbt_conn *c); /* -1: close */
-void bbt_conn_write_closed(struct bbt_conn *c);
 /* conn_adapt.c: per-viewer adaptation. */
 void bbt_conn_tune_socket(struct bbt_conn *c);
 void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now_us); /* after the track list changed */

@@ -12,6 +12,7 @@
 #ifdef BBT_RELAY_HAVE_LIBEV
 #include <ev.h>
 #endif
+#include "relay/dash_relay.h"
 #include "relay/schedule/ops.h"
 
 #define HOUSEKEEPING_US 250000
@@ -78,10 +79,17 @@ static int http_request(struct lws *wsi, struct http_pss *h, bbt_relay *r)
         char *t = bbt_metrics_render(&r->metrics, &g, r->reg, &len);
         bbt_strbuf b = {.data = t, .len = len, .cap = t ? len + 1 : 0, .failed = !t};
         bbt_conn_render_metrics(r, &b);
+        bbt_dash_relay_metrics(r, &b); /* per classroom and session (relay/dash.h) */
         t = bbt_strbuf_take(&b, &len);
         if (!t)
             return lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "out of memory");
         return http_begin(wsi, h, "text/plain; version=0.0.4; charset=utf-8", t, len);
+    }
+    if (strcmp(uri, "/admin") == 0 || strcmp(uri, "/admin/") == 0) { /* web_root/admin.html */
+        char path[4200];
+        snprintf(path, sizeof path, "%s/admin.html", r->cfg.relay.web_root);
+        int n = lws_serve_http_file(wsi, path, "text/html; charset=utf-8", NULL, 0);
+        return n < 0 || (n > 0 && lws_http_transaction_completed(wsi)) ? -1 : 0;
     }
     return lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
 }
@@ -159,6 +167,7 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
     }
     bbt_registry_sweep(r->reg); /* deferred free: never inside a connection's callback */
     bbt_sched_ops_tick(r);      /* timetable: plans, start/stop, attendance */
+    bbt_dash_relay_tick(r, now); /* dashboard: lights and the `dash` pushes, once a second */
     if (r->stopping && (r->nconns == 0 || now > r->stop_deadline_us)) {
         r->done = true;
         lws_cancel_service(r->ctx); /* wake lws_service so bbt_relay_run returns */
@@ -172,7 +181,10 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
 static void hook_writable(void *conn, void *ud)
 {
     (void)ud;
-    bbt_conn_media_ready(conn); /* a batched, paced write (conn_write.c) */
+    struct bbt_conn *c = conn;
+    if (!c->stall_since_us)
+        c->stall_since_us = bbt_mono_us();
+    lws_callback_on_writable(c->wsi);
 }
 
 static void hook_keyframe(void *publisher, unsigned track, void *ud)
@@ -191,8 +203,8 @@ static void setup_protocols_and_mounts(bbt_relay *r)
                                              0, NULL, 0};
     r->protocols[1] = (struct lws_protocols){"bbt.v1", bbt_conn_callback, sizeof(struct bbt_conn),
                                              64 * 1024, 0, NULL, 0};
-    /* Longest prefix wins: /healthz and /metrics are answered by http_callback, the rest are
-     * files under web_root. */
+    /* Longest prefix wins: /healthz, /metrics and /admin (the dashboard page, web_root/admin.html)
+     * are answered by http_callback, the rest are files under web_root. */
     struct lws_http_mount *m = r->mounts;
     m[0] = (struct lws_http_mount){.mountpoint = "/healthz", .origin = "http",
                                    .origin_protocol = LWSMPRO_CALLBACK,
@@ -200,7 +212,10 @@ static void setup_protocols_and_mounts(bbt_relay *r)
     m[1] = (struct lws_http_mount){.mountpoint = "/metrics", .origin = "http",
                                    .origin_protocol = LWSMPRO_CALLBACK,
                                    .mountpoint_len = 8, .mount_next = &m[2]};
-    m[2] = (struct lws_http_mount){.mountpoint = "/", .origin = r->cfg.relay.web_root,
+    m[2] = (struct lws_http_mount){.mountpoint = "/admin", .origin = "http", /* the dashboard */
+                                   .origin_protocol = LWSMPRO_CALLBACK,
+                                   .mountpoint_len = 6, .mount_next = &m[3]};
+    m[3] = (struct lws_http_mount){.mountpoint = "/", .origin = r->cfg.relay.web_root,
                                    .def = "index.html", .origin_protocol = LWSMPRO_FILE,
                                    .mountpoint_len = 1};
 }
@@ -274,12 +289,7 @@ static int create_context(bbt_relay *r)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.vhost_name = "bbt-relay";
     info.server_string = "bbt-relay";
-    /* Connections still sending their HTTP headers each hold a header buffer (~5 KB) from this
-     * pool, and a new connection waits for a free one: with 256, 300 slowloris connections kept
-     * every new viewer and /healthz out until their timeout (tests/fault/test_slowloris.c).
-     * 4096 (~20 MB, allocated only while in use) is far more than a county's simultaneous joins. */
-    info.max_http_header_pool = 0;
-    info.max_http_header_pool2 = 4096;
+    info.max_http_header_pool = 256;
     info.timeout_secs = 10; /* slow HTTP headers (slowloris) are dropped after this */
     /* lws reads at most this much from one connection per loop turn (default 4 KiB). A
      * publisher's keyframes on three layers arrive together (~80 kB): at 4 KiB a turn, and with
@@ -318,20 +328,13 @@ bbt_relay *bbt_relay_new(const bbt_relay_config *cfg, int *err)
         free(r);
         return NULL;
     }
-    if ((*err = bbt_conn_write_start(r)) != BBT_OK) { /* pacing wheel, write buffer */
-        bbt_registry_free(r->reg);
-        free(r);
-        return NULL;
-    }
     if ((*err = bbt_conn_auth_start(r)) != BBT_OK) { /* secret (relay/conn_auth.c) */
-        bbt_conn_write_stop(r);
         bbt_registry_free(r->reg);
         free(r);
         return NULL;
     }
     if ((*err = bbt_sched_ops_start(r)) != BBT_OK) { /* timetable (relay/schedule/ops.c) */
         bbt_conn_auth_stop(r);
-        bbt_conn_write_stop(r);
         bbt_registry_free(r->reg);
         free(r);
         return NULL;
@@ -341,7 +344,6 @@ bbt_relay *bbt_relay_new(const bbt_relay_config *cfg, int *err)
     if ((*err = create_context(r)) != BBT_OK) {
         bbt_sched_ops_stop(r); /* timetable */
         bbt_conn_auth_stop(r);
-        bbt_conn_write_stop(r);
         bbt_registry_free(r->reg);
         free(r);
         return NULL;
@@ -385,12 +387,11 @@ void bbt_relay_free(bbt_relay *r)
     if (!r)
         return;
     lws_sul_cancel(&r->sul_house);
-    lws_sul_cancel(&r->sul_pace);
     lws_context_destroy(r->ctx); /* closes what is left: CLOSED callbacks detach everything */
     free_loop(r);
     bbt_sched_ops_stop(r);       /* timetable: after the last connection */
+    bbt_dash_relay_stop(r);
     bbt_conn_auth_stop(r);
-    bbt_conn_write_stop(r);
     bbt_registry_free(r->reg);
     free(r->peers);
     free(r);

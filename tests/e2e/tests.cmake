@@ -24,3 +24,10 @@ add_test(NAME e2e/timetable COMMAND ${BBT_NODEJS} ${CMAKE_CURRENT_LIST_DIR}/time
 set_tests_properties(e2e/timetable PROPERTIES
   LABELS "browser" TIMEOUT 240 RUN_SERIAL TRUE
   ENVIRONMENT "BBT_RELAY_BIN=$<TARGET_FILE:bbt-relay>;BBT_NODE_BIN=$<TARGET_FILE:bbt-node>;BBT_E2E_ARTIFACTS=${CMAKE_BINARY_DIR}/e2e")
+
+# The county dashboard (/admin): a live lesson, a failed one, lights, the English switch, a
+# screenshot, /metrics (about 30 s).
+add_test(NAME e2e/admin COMMAND ${BBT_NODEJS} ${CMAKE_CURRENT_LIST_DIR}/admin.test.mjs)
+set_tests_properties(e2e/admin PROPERTIES
+  LABELS "browser" TIMEOUT 240 RUN_SERIAL TRUE
+  ENVIRONMENT "BBT_RELAY_BIN=$<TARGET_FILE:bbt-relay>;BBT_NODE_BIN=$<TARGET_FILE:bbt-node>;BBT_CTL_BIN=$<TARGET_FILE:bbtctl>;BBT_E2E_ARTIFACTS=${CMAKE_BINARY_DIR}/e2e")
