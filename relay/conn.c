@@ -2,9 +2,9 @@
  *
  * Incoming text is reassembled, parsed and validated by proto/control before the handler table
  * below sees it; incoming binary (publishers only) is reassembled straight into a frame_ref that
- * then is shared by every viewer. Outgoing: control messages first, then one media frame per
- * WRITEABLE callback, each written from the shared frame (lws puts the WebSocket header in the
- * frame's headroom). A connection that must go is marked (close_code) and closed at its next
+ * then is shared by every viewer. Outgoing (relay/conn_write.c): control messages first, then
+ * media, a viewer's queued frames batched into one write at most every [queue] flush_interval.
+ * A connection that must go is marked (close_code) and closed at its next
  * WRITEABLE after its pending control messages, so it always receives the error that explains
  * why; one that cannot be written to at all is killed by the housekeeping timer.
  */
@@ -28,9 +28,7 @@
  * stall clock runs (bbt_conn_tick closes a connection that drains nothing for stall_timeout). */
 static void want_write(struct bbt_conn *c)
 {
-    if (!c->stall_since_us)
-        c->stall_since_us = bbt_mono_us();
-    lws_callback_on_writable(c->wsi);
+    bbt_conn_want_write(c); /* conn_write.c */
 }
 
 static int queue_text(struct bbt_conn *c, const char *text, size_t len)
@@ -129,55 +127,6 @@ static json_t *tracks_msg(const bbt_session *s, const char *type)
     return m;
 }
 
-static int write_control(struct bbt_conn *c)
-{
-    struct ctl_msg *m = c->ctl_head;
-    int n = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-    c->ctl_head = m->next;
-    if (!c->ctl_head)
-        c->ctl_tail = NULL;
-    c->ctl_count--;
-    free(m);
-    if (n < 0)
-        return -1;
-    c->sent_bytes += (uint64_t)n;
-    c->relay->metrics.control_out++;
-    return 0;
-}
-
-static int write_media(struct bbt_conn *c, int64_t now)
-{
-    bbt_frame_ref *ref = bbt_queue_peek(c->viewer.q);
-    if (lws_write(c->wsi, ref->data, ref->len, LWS_WRITE_BINARY) < 0)
-        return -1;
-    c->sent_bytes += ref->len;
-    bbt_session_count_out(c->viewer.session, ref->len);
-    int64_t waited = bbt_queue_pop(c->viewer.q, now);
-    bbt_histogram_observe(&c->relay->metrics.queue_delay, (double)waited / 1000.0);
-    return 0;
-}
-
-static int on_writable(struct bbt_conn *c)
-{
-    int64_t now = bbt_mono_us();
-    if (c->ctl_head) {
-        if (write_control(c) < 0)
-            return -1;
-    } else if (c->close_code) {
-        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-                         (unsigned char *)c->close_reason, strlen(c->close_reason));
-        return -1;
-    } else if (c->viewer.session && bbt_queue_count(c->viewer.q)) {
-        if (write_media(c, now) < 0)
-            return -1;
-    }
-    int more_media = c->viewer.session && bbt_queue_count(c->viewer.q);
-    c->stall_since_us = more_media ? now : 0;
-    if (c->ctl_head || c->close_code || more_media)
-        want_write(c);
-    return 0;
-}
-
 /* ---- handlers: one per message type a client may send ------------------------------------ */
 
 static void on_hello(struct bbt_conn *c, json_t *m)
@@ -269,6 +218,8 @@ static void on_publish(struct bbt_conn *c, json_t *m)
     if (!c->pub_session)
         r->npublishers++;
     c->pub_session = s;
+    c->pub_rx_us = bbt_mono_us();
+    c->pub_silent = false;
     json_t *ack = tracks_msg(s, "published");
     if (ack)
         bbt_msg_echo_id(ack, m);
@@ -529,6 +480,33 @@ static void frame_error(struct bbt_conn *c, int rc)
     bbt_conn_fail(c, rc, 4000 - rc, bbt_strerror(rc));
 }
 
+/* A publisher whose link is cut sends nothing while its TCP connection stays open (no FIN, no
+ * RST): after [publisher] idle_timeout without a frame its viewers are told the lesson is
+ * interrupted, and told it is live again at its next frame (tests/fault/test_netcut.c). */
+static void publisher_silence(struct bbt_conn *c, int64_t now)
+{
+    bbt_session *s = c->pub_session;
+    if (!s || c->pub_silent || c->state != CONN_READY || bbt_session_state(s) != BBT_SESSION_LIVE ||
+        now - c->pub_rx_us <= c->relay->cfg.publisher.idle_timeout_ms * 1000)
+        return;
+    c->pub_silent = true;
+    BBT_WARN("publisher silent session=%s subject=%s for %lld ms", bbt_session_id(s), c->subject,
+             (long long)((now - c->pub_rx_us) / 1000));
+    broadcast_json(s, bbt_msg_state(bbt_session_id(s), "interrupted", "publisher silent",
+                                     BBT_LAYER_OMIT));
+}
+
+static void publisher_back(struct bbt_conn *c, int64_t now)
+{
+    c->pub_rx_us = now;
+    if (!c->pub_silent || bbt_session_state(c->pub_session) != BBT_SESSION_LIVE)
+        return;
+    c->pub_silent = false;
+    BBT_INFO("publisher back session=%s subject=%s", bbt_session_id(c->pub_session), c->subject);
+    broadcast_json(c->pub_session, bbt_msg_state(bbt_session_id(c->pub_session), "live",
+                                                  "publisher back", BBT_LAYER_OMIT));
+}
+
 static void finish_frame(struct bbt_conn *c)
 {
     bbt_frame_ref *ref = c->rx_frame;
@@ -542,6 +520,8 @@ static void finish_frame(struct bbt_conn *c)
         ref->capture_us = f.capture_us;
         rc = bbt_session_ingest(c->pub_session, ref, bbt_mono_us());
     }
+    if (rc == BBT_OK)
+        publisher_back(c, bbt_mono_us());
     if (rc != BBT_OK)
         frame_error(c, rc);
     else if ((ref->flags & BBT_FRAME_END) && bbt_session_state(c->pub_session) == BBT_SESSION_ENDED)
@@ -670,6 +650,7 @@ static void closed(struct bbt_conn *c)
     bbt_relay *r = c->relay;
     if (!r)
         return; /* never established */
+    bbt_conn_write_closed(c); /* out of the pacing wheel */
     detach_viewer(c);
     detach_publisher(c);
     bbt_sched_ops_closed(c); /* timetable */
@@ -701,6 +682,7 @@ void bbt_conn_tick(struct bbt_conn *c, int64_t now)
         return;
     }
     bbt_conn_auth_tick(c); /* conn_auth.c: a token that expired while connected */
+    publisher_silence(c, now);
     /* Nothing drained for stall_timeout (or a closing connection for the grace time): the
      * peer does not read. Its queue stays bounded meanwhile; now it goes. */
     int64_t limit = c->state == CONN_CLOSING ? CLOSING_GRACE_US : r->cfg.queue.stall_timeout_ms * 1000;
@@ -736,7 +718,7 @@ int bbt_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
             return rx_binary(c, in, len, lws_is_first_fragment(wsi), lws_is_final_fragment(wsi));
         return rx_text(c, in, len, lws_is_first_fragment(wsi), lws_is_final_fragment(wsi));
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return on_writable(c);
+        return bbt_conn_on_writable(c); /* conn_write.c */
     case LWS_CALLBACK_CLOSED:
         closed(c);
         return 0;

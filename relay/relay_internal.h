@@ -12,6 +12,7 @@
 #include "relay/adapt.h"
 #include "relay/estimate.h"
 #include "relay/metrics.h"
+#include "relay/pace.h"
 #include "relay/queue.h"
 #include "relay/server.h"
 #include "relay/session.h"
@@ -68,9 +69,13 @@ struct bbt_conn {
     bool rx_overflow;               /* current message exceeded its limit: discard to its end */
     /* publishing */
     bbt_session *pub_session;
+    int64_t pub_rx_us;              /* the publisher's last frame (monotonic) */
+    bool pub_silent;                /* silent for idle_timeout: its viewers were told */
     /* viewing */
     bbt_viewer viewer;              /* viewer.session != NULL while subscribed */
     int64_t stall_since_us;         /* queue non-empty and not drained since */
+    bbt_pace_node pace;             /* in the relay's pacing wheel while a write is due */
+    int64_t last_write_us;          /* monotonic time of the last write (pacing) */
     /* adaptation (relay/adapt.h): the link as measured, and the level chosen */
     uint64_t sent_bytes;            /* bytes handed to the socket */
     bbt_estimate est;
@@ -103,6 +108,11 @@ struct bbt_relay {
     size_t npeers, cap_peers;
     int64_t started_us;
     lws_sorted_usec_list_t sul_house;
+    /* batched writes (conn_write.c) */
+    bbt_pace *pace;                 /* viewers due for a write */
+    lws_sorted_usec_list_t sul_pace;
+    int64_t pace_armed_us;          /* when sul_pace fires; 0: not armed */
+    unsigned char *wbuf;            /* LWS_PRE + one batch */
     atomic_int stop_requested;
     bool stopping;
     int64_t stop_deadline_us;
@@ -143,6 +153,19 @@ const char *bbt_conn_role_name(enum conn_role role);
 bool bbt_conn_auth_refused(bbt_relay *r, const char *addr);
 void bbt_conn_auth_revoked(bbt_relay *r, const char *jti);
 void bbt_conn_auth_tick(struct bbt_conn *c);
+/* conn_write.c: writing, batched and paced. */
+#define PACE_SLOT_US 1000           /* pacing wheel: 1 ms slots ... */
+#define PACE_SLOTS 128              /* ... 127 ms ahead, more than [queue] flush_interval's max */
+int bbt_conn_write_start(bbt_relay *r);   /* BBT_OK or BBT_ENOMEM */
+void bbt_conn_write_stop(bbt_relay *r);
+/* Ask for a WRITEABLE callback (control messages, closing, an unsent remainder). */
+void bbt_conn_want_write(struct bbt_conn *c);
+/* The session queued media for this viewer: schedule its (batched) write. */
+void bbt_conn_media_ready(struct bbt_conn *c);
+/* The current least time between two writes to one viewer, µs. */
+int64_t bbt_conn_flush_us(const bbt_relay *r);
+int bbt_conn_on_writable(struct bbt_conn *c); /* -1: close */
+void bbt_conn_write_closed(struct bbt_conn *c);
 /* conn_adapt.c: per-viewer adaptation. */
 void bbt_conn_tune_socket(struct bbt_conn *c);
 void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now_us); /* after the track list changed */

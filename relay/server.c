@@ -181,10 +181,7 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
 static void hook_writable(void *conn, void *ud)
 {
     (void)ud;
-    struct bbt_conn *c = conn;
-    if (!c->stall_since_us)
-        c->stall_since_us = bbt_mono_us();
-    lws_callback_on_writable(c->wsi);
+    bbt_conn_media_ready(conn); /* a batched, paced write (conn_write.c) */
 }
 
 static void hook_keyframe(void *publisher, unsigned track, void *ud)
@@ -289,7 +286,12 @@ static int create_context(bbt_relay *r)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.vhost_name = "bbt-relay";
     info.server_string = "bbt-relay";
-    info.max_http_header_pool = 256;
+    /* Connections still sending their HTTP headers each hold a header buffer (~5 KB) from this
+     * pool, and a new connection waits for a free one: with 256, 300 slowloris connections kept
+     * every new viewer and /healthz out until their timeout (tests/fault/test_slowloris.c).
+     * 4096 (~20 MB, allocated only while in use) is far more than a county's simultaneous joins. */
+    info.max_http_header_pool = 0;
+    info.max_http_header_pool2 = 4096;
     info.timeout_secs = 10; /* slow HTTP headers (slowloris) are dropped after this */
     /* lws reads at most this much from one connection per loop turn (default 4 KiB). A
      * publisher's keyframes on three layers arrive together (~80 kB): at 4 KiB a turn, and with
@@ -328,13 +330,20 @@ bbt_relay *bbt_relay_new(const bbt_relay_config *cfg, int *err)
         free(r);
         return NULL;
     }
+    if ((*err = bbt_conn_write_start(r)) != BBT_OK) { /* pacing wheel, write buffer */
+        bbt_registry_free(r->reg);
+        free(r);
+        return NULL;
+    }
     if ((*err = bbt_conn_auth_start(r)) != BBT_OK) { /* secret (relay/conn_auth.c) */
+        bbt_conn_write_stop(r);
         bbt_registry_free(r->reg);
         free(r);
         return NULL;
     }
     if ((*err = bbt_sched_ops_start(r)) != BBT_OK) { /* timetable (relay/schedule/ops.c) */
         bbt_conn_auth_stop(r);
+        bbt_conn_write_stop(r);
         bbt_registry_free(r->reg);
         free(r);
         return NULL;
@@ -344,6 +353,7 @@ bbt_relay *bbt_relay_new(const bbt_relay_config *cfg, int *err)
     if ((*err = create_context(r)) != BBT_OK) {
         bbt_sched_ops_stop(r); /* timetable */
         bbt_conn_auth_stop(r);
+        bbt_conn_write_stop(r);
         bbt_registry_free(r->reg);
         free(r);
         return NULL;
@@ -387,11 +397,13 @@ void bbt_relay_free(bbt_relay *r)
     if (!r)
         return;
     lws_sul_cancel(&r->sul_house);
+    lws_sul_cancel(&r->sul_pace);
     lws_context_destroy(r->ctx); /* closes what is left: CLOSED callbacks detach everything */
     free_loop(r);
     bbt_sched_ops_stop(r);       /* timetable: after the last connection */
     bbt_dash_relay_stop(r);
     bbt_conn_auth_stop(r);
+    bbt_conn_write_stop(r);
     bbt_registry_free(r->reg);
     free(r->peers);
     free(r);
