@@ -82,6 +82,13 @@ typedef enum bbt_msg_type {
     BBT_MSG_ATTENDANCE,
     BBT_MSG_CLOCK,
     BBT_MSG_TIME,
+    /* credentials (§3.20) */
+    BBT_MSG_TOKEN_ISSUE,
+    BBT_MSG_TOKEN,
+    BBT_MSG_TOKEN_LIST,
+    BBT_MSG_TOKENS,
+    BBT_MSG_TOKEN_REVOKE,
+    BBT_MSG_TOKEN_REVOKED,
     /* the dashboard (§3.19) */
     BBT_MSG_DASH_SUBSCRIBE,
     BBT_MSG_DASH,

@@ -39,6 +39,10 @@ extern const bbt_param bbt_plan_params[], bbt_start_params[], bbt_stop_params[],
     bbt_sessions_params[], bbt_deleted_params[], bbt_imported_params[], bbt_day_params[],
     bbt_occurrence_params[], bbt_attendance_params[], bbt_time_params[];
 
+/* The credential messages' tables (control_tables_auth.c). */
+extern const bbt_param bbt_token_issue_params[], bbt_token_params[], bbt_token_list_params[],
+    bbt_tokens_params[], bbt_token_revoke_params[], bbt_token_revoked_params[];
+
 /* The dashboard's tables (control_tables_dash.c). */
 extern const bbt_param bbt_dash_subscribe_params[], bbt_dash_params[];
 

@@ -244,6 +244,13 @@ static const struct bbt_msg_spec specs[BBT_MSG__COUNT] = {
     [BBT_MSG_ATTENDANCE] = {"attendance", bbt_attendance_params, NULL},
     [BBT_MSG_CLOCK] = {"clock", bbt_clock_params, NULL},
     [BBT_MSG_TIME] = {"time", bbt_time_params, NULL},
+    /* credentials: control_tables_auth.c */
+    [BBT_MSG_TOKEN_ISSUE] = {"token_issue", bbt_token_issue_params, NULL},
+    [BBT_MSG_TOKEN] = {"token", bbt_token_params, NULL},
+    [BBT_MSG_TOKEN_LIST] = {"token_list", bbt_token_list_params, NULL},
+    [BBT_MSG_TOKENS] = {"tokens", bbt_tokens_params, NULL},
+    [BBT_MSG_TOKEN_REVOKE] = {"token_revoke", bbt_token_revoke_params, NULL},
+    [BBT_MSG_TOKEN_REVOKED] = {"token_revoked", bbt_token_revoked_params, NULL},
     /* the dashboard: control_tables_dash.c */
     [BBT_MSG_DASH_SUBSCRIBE] = {"dash_subscribe", bbt_dash_subscribe_params, NULL},
     [BBT_MSG_DASH] = {"dash", bbt_dash_params, NULL},

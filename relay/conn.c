@@ -381,6 +381,7 @@ static const struct handler {
     {BBT_MSG_PING, ~0u, on_ping},
     {BBT_MSG_PONG, ~0u, NULL},
     BBT_SCHED_HANDLER_ROWS, /* timetable: operator messages (relay/schedule/ops.h) */
+    BBT_TOKEN_HANDLER_ROWS, /* credentials: operator messages (relay/conn_tokens.c) */
     BBT_DASH_HANDLER_ROW,   /* dashboard: dash_subscribe (relay/dash_relay.h) */
 };
 

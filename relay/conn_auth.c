@@ -134,14 +134,17 @@ int bbt_conn_authenticate(struct bbt_conn *c, json_t *m)
     return BBT_OK;
 }
 
-void bbt_conn_auth_revoked(bbt_relay *r, const char *jti)
+size_t bbt_conn_auth_revoked(bbt_relay *r, const char *jti)
 {
+    size_t n = 0;
     for (struct bbt_conn *c = r->conns; c; c = c->next)
         if (c->state != CONN_CLOSING && c->jti[0] && strcmp(c->jti, jti) == 0) {
             r->metrics.refused[BBT_REFUSE_REVOKED]++;
             BBT_WARN("token revoked: closing peer=%s subject=%s", c->peer, c->subject);
             bbt_conn_fail(c, BBT_ETOKEN_REVOKED, 4000 - BBT_ETOKEN_REVOKED, "token revoked");
+            n++;
         }
+    return n;
 }
 
 void bbt_conn_auth_tick(struct bbt_conn *c)

@@ -151,8 +151,16 @@ void bbt_conn_auth_stop(bbt_relay *r);
 int bbt_conn_authenticate(struct bbt_conn *c, json_t *hello);
 const char *bbt_conn_role_name(enum conn_role role);
 bool bbt_conn_auth_refused(bbt_relay *r, const char *addr);
-void bbt_conn_auth_revoked(bbt_relay *r, const char *jti);
+size_t bbt_conn_auth_revoked(bbt_relay *r, const char *jti); /* returns how many closed */
 void bbt_conn_auth_tick(struct bbt_conn *c);
+/* conn_tokens.c: token_issue / token_list / token_revoke (operators, docs/PROTOCOL.md §3.20);
+ * the revoked ids of the store into the revocation set at start (after the timetable opened). */
+void bbt_conn_token_request(struct bbt_conn *c, json_t *m);
+int bbt_conn_tokens_load(bbt_relay *r);
+#define BBT_TOKEN_HANDLER_ROWS                                                                  \
+    {BBT_MSG_TOKEN_ISSUE, ROLE_OPERATOR, bbt_conn_token_request},                               \
+    {BBT_MSG_TOKEN_LIST, ROLE_OPERATOR, bbt_conn_token_request},                                \
+    {BBT_MSG_TOKEN_REVOKE, ROLE_OPERATOR, bbt_conn_token_request}
 /* conn_write.c: writing, batched and paced. */
 #define PACE_SLOT_US 1000           /* pacing wheel: 1 ms slots ... */
 #define PACE_SLOTS 128              /* ... 127 ms ahead, more than [queue] flush_interval's max */

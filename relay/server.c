@@ -348,6 +348,14 @@ bbt_relay *bbt_relay_new(const bbt_relay_config *cfg, int *err)
         free(r);
         return NULL;
     }
+    if ((*err = bbt_conn_tokens_load(r)) != BBT_OK) { /* revoked tokens (relay/conn_tokens.c) */
+        bbt_sched_ops_stop(r);
+        bbt_conn_auth_stop(r);
+        bbt_conn_write_stop(r);
+        bbt_registry_free(r->reg);
+        free(r);
+        return NULL;
+    }
     setup_protocols_and_mounts(r);
     lws_set_log_level(LLL_ERR, NULL);
     if ((*err = create_context(r)) != BBT_OK) {

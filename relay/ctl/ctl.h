@@ -26,6 +26,8 @@ typedef struct ctl {
     ctl_opts opts;
     bool en;                /* --lang en */
     ctl_client *client;     /* connected on first use */
+    const char *token_file; /* --token-file: read when --token is not given (before BBT_TOKEN) */
+    bool token_given;       /* --token on the command line */
     FILE *out, *err;
     /* the command line after the command words */
     int argc;
@@ -72,6 +74,12 @@ int cmd_import(ctl *c);
 int cmd_sessions(ctl *c);
 int cmd_occurrence(ctl *c, const char *verb); /* cancel, move, restore */
 int cmd_attendance(ctl *c);
+int cmd_token(ctl *c, const char *verb); /* issue, list, revoke (cmds_token.c) */
+
+/* The operator token from --token-file into buf (when --token was not given): CTL_OK (also
+ * with no file), CTL_USAGE after saying why (unreadable, empty, too long). */
+#define BBT_CTL_TOKEN_MAX 4096
+int ctl_read_token_file(ctl *c, char *buf, size_t size);
 int cmd_next(ctl *c); /* next.c: what to do next (also bbtctl with no command) */
 
 #endif

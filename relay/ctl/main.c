@@ -33,7 +33,12 @@ static void usage(FILE *f, bool en)
               "  restore 课程编号 --date 日期              撤销停课或调课\n"
               "  attendance --from 日期 --to 日期 [--classroom 教室] [--csv]  出勤统计\n"
               "  next                                   接下来该做什么（不带参数运行 bbtctl 也一样）\n"
-              "地址默认取环境变量 BBT_RELAY，凭证取 BBT_TOKEN。日期格式 2025-03-03。\n"
+              "  token issue --subject 对象 --role receiver|source|operator|relay [--days 天数]\n"
+              "        [--note 说明] [--secret-file 密钥文件]  签发令牌（给出密钥文件则离线签发）\n"
+              "  token list                             列出中继签发的令牌\n"
+              "  token revoke 令牌编号                   吊销令牌并断开使用它的连接\n"
+              "地址默认取环境变量 BBT_RELAY；凭证取 --token、--token-file 文件或 BBT_TOKEN。\n"
+              "日期格式 2025-03-03。\n"
               "退出码: 0 成功, 1 中继拒绝, 2 用法错误, 3 连不上中继, 4 协议不符。\n",
               f);
     else
@@ -54,7 +59,12 @@ static void usage(FILE *f, bool en)
               "  restore SESSION --date DATE            undo a cancel or a move\n"
               "  attendance --from DATE --to DATE [--classroom C] [--csv]\n"
               "  next                                   what to do next (also bbtctl alone)\n"
-              "The relay defaults to $BBT_RELAY, the token to $BBT_TOKEN. Dates: 2025-03-03.\n"
+              "  token issue --subject S --role receiver|source|operator|relay [--days N]\n"
+              "        [--note T] [--secret-file FILE]  issue a token (offline with the secret file)\n"
+              "  token list                             tokens the relay issued\n"
+              "  token revoke JTI                       revoke one and close its connections\n"
+              "The relay defaults to $BBT_RELAY; the token comes from --token, --token-file FILE or\n"
+              "$BBT_TOKEN. Dates: 2025-03-03.\n"
               "Exit codes: 0 done, 1 refused by the relay, 2 usage, 3 relay unreachable, "
               "4 protocol mismatch.\n",
               f);
@@ -208,6 +218,8 @@ static int dispatch(ctl *c, const char *cmd, const char *verb)
         return cmd_attendance(c);
     if (strcmp(cmd, "next") == 0)
         return cmd_next(c);
+    if (strcmp(cmd, "token") == 0)
+        return cmd_token(c, verb); /* cmds_token.c */
     return ctl_usage(c, "不认识的命令", "unknown command");
 }
 
@@ -245,7 +257,9 @@ static int global_opts(int argc, char **argv, ctl *c)
         if (strcmp(a, "--relay") == 0)
             c->opts.url = v;
         else if (strcmp(a, "--token") == 0)
-            c->opts.token = v;
+            c->opts.token = v, c->token_given = true;
+        else if (strcmp(a, "--token-file") == 0)
+            c->token_file = v;
         else if (strcmp(a, "--ca") == 0)
             c->opts.ca_file = v;
         else if (strcmp(a, "--lang") == 0)
@@ -282,10 +296,14 @@ int main(int argc, char **argv)
         usage(stderr, c.en);
         return CTL_USAGE;
     }
+    char token_buf[BBT_CTL_TOKEN_MAX + 2];
+    if (ctl_read_token_file(&c, token_buf, sizeof token_buf) != CTL_OK) /* cmds_token.c */
+        return CTL_USAGE;
     const char *cmd = argv[i++];
     const char *verb = i < argc && strncmp(argv[i], "--", 2) != 0 ? argv[i] : NULL;
     bool has_verb = strcmp(cmd, "school") == 0 || strcmp(cmd, "classroom") == 0 ||
-                    strcmp(cmd, "holiday") == 0 || strcmp(cmd, "session") == 0;
+                    strcmp(cmd, "holiday") == 0 || strcmp(cmd, "session") == 0 ||
+                    strcmp(cmd, "token") == 0;
     if (has_verb && verb)
         i++;
     c.argc = argc - i;

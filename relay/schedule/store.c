@@ -51,6 +51,10 @@ static const char *const migrations[] = {
     "CREATE TABLE import_log(id INTEGER PRIMARY KEY, at_us INTEGER NOT NULL,"
     "  who TEXT NOT NULL, rows INTEGER NOT NULL, added INTEGER NOT NULL,"
     "  changed INTEGER NOT NULL);",
+    /* 3: credentials (relay/schedule/store_tokens.c): tokens the relay issued, revoked ids */
+    "CREATE TABLE tokens(jti TEXT PRIMARY KEY, subject TEXT NOT NULL, role TEXT NOT NULL,"
+    "  expires INTEGER NOT NULL, issued_at INTEGER NOT NULL, note TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE revoked_tokens(jti TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

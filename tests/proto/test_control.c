@@ -290,7 +290,8 @@ static void test_type_names(void **state)
         "group_set", "group_list", "groups", "holiday_set", "holiday_list", "holidays",
         "session_set", "session_list", "sessions", "delete", "deleted", "import", "imported",
         "day_list", "day", "cancel", "move", "restore", "occurrence", "attendance_export",
-        "attendance", "clock", "time", "dash_subscribe", "dash"};
+        "attendance", "clock", "time", "token_issue", "token", "token_list", "tokens",
+        "token_revoke", "token_revoked", "dash_subscribe", "dash"};
     for (int i = 0; i < BBT_MSG__COUNT; i++) {
         assert_string_equal(bbt_msg_type_name((bbt_msg_type)i), names[i]);
         assert_int_equal(bbt_msg_type_from_name(names[i]), i);
