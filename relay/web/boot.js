@@ -2,11 +2,30 @@
 // a session to play and the browser has WebCodecs, starts the network worker at once, so the
 // relay connection (hello → welcome → subscribe → first frames) proceeds while the page's own
 // modules are still loading. player.js adopts the worker and the messages it sent meanwhile.
-// The token is passed to the worker only; it is never logged or shown.
+// The token is passed to the worker only; it is never logged or shown. It comes once in the URL
+// (?token=…, the link county IT gives a classroom): it is kept in localStorage and removed from
+// the address bar at once (history.replaceState), so it stays out of the history, bookmarks and
+// screenshots; later visits use the stored one (docs/SECURITY.md).
 (function () {
   'use strict';
   var IDENT = /^[A-Za-z0-9_.-]{1,64}$/;
+  var TOKEN_KEY = 'bbt.player.token';
   var q = new URLSearchParams(location.search);
+  function takeToken() {
+    var t = q.get('token');
+    try {
+      if (t) {
+        localStorage.setItem(TOKEN_KEY, t);
+        var u = new URL(location.href);
+        u.searchParams.delete('token');
+        history.replaceState(history.state, '', u.pathname + u.search + u.hash);
+        return t;
+      }
+      return localStorage.getItem(TOKEN_KEY) || '';
+    } catch (e) {
+      return t || ''; // storage refused (private mode): use it for this visit only
+    }
+  }
   function int(name, lo, hi) {
     var v = q.get(name);
     if (v === null || !/^-?\d+$/.test(v)) return null;
@@ -15,7 +34,7 @@
   }
   var p = {
     session: q.get('session'),
-    token: q.get('token') || '',
+    token: takeToken(),
     classroom: q.get('classroom'),
     kiosk: q.get('kiosk') === '1',
     debug: q.get('debug') === '1',
