@@ -31,3 +31,10 @@ add_test(NAME e2e/admin COMMAND ${BBT_NODEJS} ${CMAKE_CURRENT_LIST_DIR}/admin.te
 set_tests_properties(e2e/admin PROPERTIES
   LABELS "browser" TIMEOUT 240 RUN_SERIAL TRUE
   ENVIRONMENT "BBT_RELAY_BIN=$<TARGET_FILE:bbt-relay>;BBT_NODE_BIN=$<TARGET_FILE:bbt-node>;BBT_CTL_BIN=$<TARGET_FILE:bbtctl>;BBT_E2E_ARTIFACTS=${CMAKE_BINARY_DIR}/e2e")
+
+# The player on a poor link: Chromium in a network namespace behind tc tbf; the relay's own
+# adaptation moves it to audio only and back (about 40 s). Root only (exit 77: skipped).
+add_test(NAME e2e/poornet COMMAND ${BBT_NODEJS} ${CMAKE_CURRENT_LIST_DIR}/poornet.test.mjs)
+set_tests_properties(e2e/poornet PROPERTIES
+  LABELS "browser" TIMEOUT 240 RUN_SERIAL TRUE SKIP_RETURN_CODE 77
+  ENVIRONMENT "BBT_RELAY_BIN=$<TARGET_FILE:bbt-relay>;BBT_NODE_BIN=$<TARGET_FILE:bbt-node>;BBT_E2E_ARTIFACTS=${CMAKE_BINARY_DIR}/e2e")

@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+// tests/e2e/poornet.test.mjs — the player on a poor link (issue 5 item 2, issue 6 item 4): the
+// relay's own adaptation moves this viewer down, and the page shows it. A real bbt-relay and a
+// real bbt-node on the host; headless Chromium inside a network namespace created for the run,
+// reaching the relay through a veth pair whose host end is shaped with `tc … tbf` (the
+// bottleneck of a rural link, with its small queue). The relay then really measures a slow
+// viewer (bytes drained, queue delay) and switches it — nothing in the page or the relay is
+// told what to do.
+//
+// (Chromium's own throttling — CDP Network.emulateNetworkConditions — was measured first: it
+// does slow the WebSocket, but it throttles above the socket, so the kernel's receive buffer of
+// several MB fills before the throttle and the relay's `state` message waits behind it for
+// minutes: the page never learns of the switch in time. A real bottleneck does not do that.)
+//
+// Checks (bbtStats.layer against bbt_viewer_layer{classroom="e2e-poor"} in /metrics):
+//   4 Mbit/s    plays on a camera layer, no poor-network banner, page layer = relay layer
+//   48 kbit/s   the relay switches to audio only (-1): the banner "网络较差，仅显示课件/声音",
+//               the "仅声音" badge, sound still decoded; page layer = relay layer = -1
+//   4 Mbit/s    back up to a camera layer by itself (after the relay's probe), banner gone
+//   console     no errors
+// Needs root (namespaces, tc): without it, exit 77 (CTest: skipped) with the reason.
+
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CHROMIUM_ARGS, ConsoleWatch, config, freePort, here, run, sleep, startNode, stats, stop, waitHttp, waitStats,
+} from './harness.mjs';
+import { metrics } from './operator.mjs';
+
+const SESSION = 'e2e-poor-link';
+const CLASSROOM = 'e2e-poor';
+const results = { passed: 0, failed: 0 };
+
+function check(name, ok, detail = '') {
+  if (ok) results.passed++;
+  else results.failed++;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? '  (' + detail + ')' : ''}`);
+  return ok;
+}
+
+function sh(args, { quiet = false } = {}) {
+  const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0 && !quiet) throw new Error(`${args.join(' ')}: ${(r.stderr || r.error || '').toString().trim()}`);
+  return r.status === 0;
+}
+
+function skip(why) {
+  console.log(`SKIP poornet: ${why}`);
+  process.exit(77);
+}
+
+// ---- the link: a namespace for the browser, a veth pair, tbf on the host end --------------------
+
+const id = process.pid % 100000;
+const NS = `bbt-pn-${id}`;
+const HOST = `bbtp${id}h`;
+const PEER = `bbtp${id}n`;
+const NET = `10.216.${id % 250}`;
+const HOST_IP = `${NET}.1`;
+
+function linkUp() {
+  sh(['ip', 'netns', 'add', NS]);
+  sh(['ip', 'link', 'add', HOST, 'type', 'veth', 'peer', 'name', PEER]);
+  sh(['ip', 'link', 'set', PEER, 'netns', NS]);
+  sh(['ip', 'addr', 'add', `${HOST_IP}/30`, 'dev', HOST]);
+  sh(['ip', 'link', 'set', HOST, 'up']);
+  sh(['ip', 'netns', 'exec', NS, 'ip', 'addr', 'add', `${NET}.2/30`, 'dev', PEER]);
+  sh(['ip', 'netns', 'exec', NS, 'ip', 'link', 'set', PEER, 'up']);
+  sh(['ip', 'netns', 'exec', NS, 'ip', 'link', 'set', 'lo', 'up']);
+  rate('add', 4000);
+}
+
+// Towards the viewer: `kbit` kbit/s, a bucket of 1.5 KB per 100 kbit/s (≥ 3 KB) and a queue of
+// at most 100 ms at that rate — a rural link's bottleneck, not a browser's buffer.
+function rate(verb, kbit) {
+  const burst = Math.max(3000, Math.round(kbit * 15));
+  sh(['tc', 'qdisc', verb, 'dev', HOST, 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', String(burst), 'latency', '100ms']);
+}
+
+function linkDown() {
+  sh(['ip', 'link', 'del', HOST], { quiet: true });
+  sh(['ip', 'netns', 'del', NS], { quiet: true });
+}
+
+// ---- processes ---------------------------------------------------------------------------------
+
+async function startRelayOn(c, port) {
+  const ini = join(c.artifacts, 'relay-poornet.ini');
+  writeFileSync(ini, `# written by tests/e2e/poornet.test.mjs\n[relay]\nlisten = ${HOST_IP}\nport = ${port}\n` +
+    `allow_insecure = true\nweb_root = ${c.webRoot}\nstate_dir = ${c.artifacts}\n[auth]\nrequired = false\n` +
+    '[schedule]\nenabled = false\n');
+  const p = run(c.relayBin, ['--config', ini], join(c.artifacts, 'relay-poornet.log'));
+  if (!(await waitHttp(`http://${HOST_IP}:${port}/healthz`, 8000))) {
+    await stop(p, 'SIGKILL');
+    throw new Error(`bbt-relay did not come up on ${HOST_IP}:${port}`);
+  }
+  return p;
+}
+
+// Chromium in the namespace (a wrapper the driver starts: the DevTools pipe crosses namespaces).
+async function launchInNamespace(c, base) {
+  const wrapper = join(c.artifacts, 'chromium-in-netns.sh');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${NS} ${c.chromium} "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  const { chromium } = await import(join(here, 'node_modules', 'playwright-core', 'index.mjs'));
+  // WebCodecs and AudioWorklet need a secure context: this origin is one, for this run only.
+  return chromium.launch({ executablePath: wrapper, headless: true,
+    args: [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${base}`] });
+}
+
+// The relay's layer for this classroom's viewer (bbt_viewer_layer), or null.
+async function relayLayer(base) {
+  const m = await metrics(base);
+  const k = Object.keys(m).find((x) => x.startsWith('bbt_viewer_layer{') && x.includes(`classroom="${CLASSROOM}"`));
+  return k === undefined ? null : m[k];
+}
+
+// Wait until the page and the relay agree on a layer satisfying want(layer); both values.
+async function agree(page, base, want, ms) {
+  const until = Date.now() + ms;
+  let s = null;
+  let r = null;
+  while (Date.now() < until) {
+    s = await stats(page);
+    r = await relayLayer(base);
+    if (r !== null && s.layer === r && want(r)) break;
+    await sleep(250);
+  }
+  return { s, relay: r };
+}
+
+const bannerText = (page) => page.evaluate(() => {
+  const b = document.getElementById('banner');
+  return b.hidden ? '' : b.textContent;
+});
+const badgeText = (page) => page.evaluate(() => {
+  const b = document.getElementById('badge');
+  return b.hidden ? '' : b.textContent;
+});
+
+async function main() {
+  if (process.getuid && process.getuid() !== 0) skip('needs root (network namespace, tc)');
+  if (!sh(['ip', 'netns', 'list'], { quiet: true })) skip('no `ip netns` here');
+  const c = config();
+  c.artifacts = join(c.artifacts, `poornet-${process.pid}`);
+  mkdirSync(c.artifacts, { recursive: true });
+  const watch = new ConsoleWatch();
+  try {
+    linkUp();
+  } catch (e) {
+    linkDown();
+    skip(`cannot build the emulated link: ${e.message}`);
+  }
+  let relay = null;
+  let node = null;
+  let browser = null;
+  try {
+    const port = await freePort();
+    const base = `http://${HOST_IP}:${port}`;
+    relay = await startRelayOn(c, port);
+    node = startNode(c, port, SESSION, ['--set', `node.relay=ws://${HOST_IP}:${port}/ws`]);
+    browser = await launchInNamespace(c, base);
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
+    watch.attach(page, 'poornet');
+    await page.goto(`${base}/?session=${SESSION}&classroom=${CLASSROOM}`);
+
+    // a good link: a camera layer, no banner
+    await waitStats(page, { above: { frames_decoded: 20, audio_frames_decoded: 20 } }, 30000);
+    let a = await agree(page, base, (l) => l >= 0, 30000);
+    let banner = await bannerText(page);
+    check('4 Mbit/s: a camera layer, the page\'s layer is the relay\'s, no poor-network banner',
+      a.relay !== null && a.relay >= 0 && a.s.layer === a.relay && banner === '',
+      `page ${a.s.layer}, relay ${a.relay}, banner "${banner}"`);
+
+    // a poor link: audio only
+    rate('change', 48);
+    a = await agree(page, base, (l) => l === -1, 45000);
+    await sleep(500);
+    banner = await bannerText(page);
+    const badge = await badgeText(page);
+    const s1 = await stats(page);
+    await sleep(2000);
+    const s2 = await stats(page);
+    check('48 kbit/s: the relay goes to audio only and the page says so',
+      a.relay === -1 && a.s.layer === -1 && banner === '网络较差，仅显示课件/声音' && badge === '仅声音' && s2.audio_only === true,
+      `page ${a.s.layer}, relay ${a.relay}, banner "${banner}", badge "${badge}"`);
+    check('48 kbit/s: sound goes on', s2.audio_frames_decoded > s1.audio_frames_decoded,
+      `${s1.audio_frames_decoded} → ${s2.audio_frames_decoded} packets`);
+
+    // the link recovers: back up by itself
+    rate('change', 4000);
+    a = await agree(page, base, (l) => l >= 0, 90000);
+    await sleep(500);
+    banner = await bannerText(page);
+    check('4 Mbit/s again: back on a camera layer by itself, the banner gone',
+      a.relay !== null && a.relay >= 0 && a.s.layer === a.relay && banner === '',
+      `page ${a.s.layer}, relay ${a.relay}, banner "${banner}"`);
+    check('no console errors', watch.errors.length === 0, watch.errors.slice(0, 3).join(' | '));
+  } catch (e) {
+    check(`poornet: ${e && e.message ? e.message.split('\n')[0] : e}`, false);
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await stop(node);
+    await stop(relay);
+    linkDown();
+  }
+  console.log(`${results.passed} passed, ${results.failed} failed`);
+  process.exit(results.failed ? 1 : 0);
+}
+
+main();
