@@ -15,6 +15,25 @@ GstElement *bbt_make(const char *factory, const char *name)
     return e;
 }
 
+void bbt_log_bus_problem(const char *who, GstMessage *m)
+{
+    bool error = GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR;
+    if (!error && GST_MESSAGE_TYPE(m) != GST_MESSAGE_WARNING)
+        return;
+    GError *e = NULL;
+    gchar *debug = NULL;
+    if (error)
+        gst_message_parse_error(m, &e, &debug);
+    else
+        gst_message_parse_warning(m, &e, &debug);
+    gchar *path = gst_object_get_path_string(GST_MESSAGE_SRC(m));
+    bbt_log(error ? BBT_LOG_ERROR : BBT_LOG_WARN, "%s %s in %s: %s (%s)", who,
+            error ? "error" : "warning", path, e ? e->message : "?", debug ? debug : "no details");
+    g_free(path);
+    g_free(debug);
+    g_clear_error(&e);
+}
+
 GstElement *bbt_capsfilter(const char *text)
 {
     GstElement *f = bbt_make("capsfilter", NULL);

@@ -56,6 +56,9 @@ struct bbt_enc_params {
 GstElement *bbt_make(const char *factory, const char *name);
 /* A capsfilter with these caps (floating), or NULL. */
 GstElement *bbt_capsfilter(const char *caps);
+/* Log a bus ERROR or WARNING message in one line: `who` (e.g. "pipeline"), the element's path,
+ * the message and GStreamer's debug details. Other messages are ignored. */
+void bbt_log_bus_problem(const char *who, GstMessage *m);
 /* Unref whichever of these is not NULL (floating or not); returns false. */
 bool bbt_discard(GstElement *a, GstElement *b, GstElement *c, GstElement *d);
 /* The configured H.264 encoder set up for `ep` (falls back to x264 with a log line when the

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "node/link.h"
+#include "node/pipeline_internal.h"
 #include "node/play_internal.h"
 #include "proto/frame.h"
 #include "proto/log.h"
@@ -188,21 +189,9 @@ static gboolean on_ui_tick(gpointer ud)
 
 static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer ud)
 {
-    if (GST_MESSAGE_TYPE(m) != GST_MESSAGE_ERROR && GST_MESSAGE_TYPE(m) != GST_MESSAGE_WARNING)
-        return G_SOURCE_CONTINUE;
-    bool error = GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR;
-    GError *e = NULL;
-    gchar *debug = NULL;
-    if (error)
-        gst_message_parse_error(m, &e, &debug);
-    else
-        gst_message_parse_warning(m, &e, &debug);
-    gchar *path = gst_object_get_path_string(GST_MESSAGE_SRC(m));
-    bbt_log(error ? BBT_LOG_ERROR : BBT_LOG_WARN, "play: %s in %s: %s (%s)",
-            error ? "error" : "warning", path, e ? e->message : "?", debug ? debug : "no details");
-    g_free(path);
-    g_free(debug);
-    g_clear_error(&e);
+    (void)bus;
+    (void)ud;
+    bbt_log_bus_problem("play:", m);
     return G_SOURCE_CONTINUE;
 }
 

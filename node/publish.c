@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "node/pipeline.h"
+#include "node/pipeline_internal.h"
 #include "node/uplink.h"
 #include "proto/log.h"
 #include "proto/status.h"
@@ -75,32 +76,16 @@ static void schedule_rebuild(bbt_publisher *p)
         p->rebuild_timer = g_timeout_add(REBUILD_DELAY_MS, do_rebuild, p);
 }
 
-static void log_bus_problem(GstMessage *m, bool error)
-{
-    GError *e = NULL;
-    gchar *debug = NULL;
-    if (error)
-        gst_message_parse_error(m, &e, &debug);
-    else
-        gst_message_parse_warning(m, &e, &debug);
-    gchar *path = gst_object_get_path_string(GST_MESSAGE_SRC(m));
-    bbt_log(error ? BBT_LOG_ERROR : BBT_LOG_WARN, "pipeline %s in %s: %s (%s)",
-            error ? "error" : "warning", path, e ? e->message : "?", debug ? debug : "no details");
-    g_free(path);
-    g_free(debug);
-    g_clear_error(&e);
-}
-
 static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer ud)
 {
     bbt_publisher *p = ud;
     switch (GST_MESSAGE_TYPE(m)) {
     case GST_MESSAGE_ERROR:
-        log_bus_problem(m, true);
+        bbt_log_bus_problem("pipeline", m);
         schedule_rebuild(p); /* a device that failed is probed again and left out if gone */
         break;
     case GST_MESSAGE_WARNING:
-        log_bus_problem(m, false);
+        bbt_log_bus_problem("pipeline", m);
         break;
     case GST_MESSAGE_APPLICATION:
         if (gst_message_has_name(m, BBT_TRACKS_READY_MSG))
