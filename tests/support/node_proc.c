@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "relay_proc.h"
+
 const char *node_bin(void)
 {
     const char *b = getenv("BBT_NODE_BIN");
@@ -76,21 +78,7 @@ int node_start(node_proc *n, bool play, int relay_port, const char *session,
 
 int node_stop(node_proc *n, int sig, int timeout_ms)
 {
-    if (n->pid <= 0)
-        return -1;
-    kill(n->pid, sig);
-    int st = 0;
-    for (int waited = 0; waited <= timeout_ms; waited += 10) {
-        if (waitpid(n->pid, &st, WNOHANG) == n->pid) {
-            n->pid = 0;
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        }
-        usleep(10000);
-    }
-    kill(n->pid, SIGKILL);
-    waitpid(n->pid, &st, 0);
-    n->pid = 0;
-    return -1;
+    return proc_stop(&n->pid, sig, timeout_ms); /* relay_proc.c */
 }
 
 char *node_log(const node_proc *n)

@@ -156,23 +156,28 @@ int relay_start(relay_proc *p, int port, const char *const *sets)
     return 0;
 }
 
-int relay_stop(relay_proc *p, int sig, int timeout_ms)
+int proc_stop(pid_t *pid, int sig, int timeout_ms)
 {
-    if (p->pid <= 0)
+    if (*pid <= 0)
         return -1;
-    kill(p->pid, sig);
+    kill(*pid, sig);
     int st = 0;
     for (int waited = 0; waited <= timeout_ms; waited += 10) {
-        if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-            p->pid = 0;
+        if (waitpid(*pid, &st, WNOHANG) == *pid) {
+            *pid = 0;
             return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         }
         usleep(10000);
     }
-    kill(p->pid, SIGKILL);
-    waitpid(p->pid, &st, 0);
-    p->pid = 0;
+    kill(*pid, SIGKILL);
+    waitpid(*pid, &st, 0);
+    *pid = 0;
     return -1;
+}
+
+int relay_stop(relay_proc *p, int sig, int timeout_ms)
+{
+    return proc_stop(&p->pid, sig, timeout_ms);
 }
 
 double metric_value(const char *text, const char *name)

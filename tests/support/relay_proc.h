@@ -23,6 +23,9 @@ int relay_start(relay_proc *p, int port, const char *const *sets);
 /* Send `sig` and wait up to timeout_ms; returns the exit status (or 128+signal), -1 on timeout
  * (the process is then killed). */
 int relay_stop(relay_proc *p, int sig, int timeout_ms);
+/* The same for any child process: send `sig` to *pid, wait up to timeout_ms, then SIGKILL.
+ * Returns the exit status (or 128+signal), -1 on timeout or when *pid <= 0; *pid becomes 0. */
+int proc_stop(pid_t *pid, int sig, int timeout_ms);
 
 /* HTTP/1.0 GET on loopback: body (malloc'd, NUL-terminated) or NULL; *status gets the code. */
 char *http_get(int port, const char *path, int *status);
