@@ -179,6 +179,8 @@ static void on_publish(struct bbt_conn *c, json_t *m)
 {
     bbt_relay *r = c->relay;
     const char *id = json_string_value(json_object_get(m, "session"));
+    if (!bbt_conn_authorize(c, BBT_MSG_PUBLISH, m)) /* conn_authz.c: whose lesson, and when */
+        return;
     bbt_track_info tracks[BBT_MAX_TRACKS];
     size_t n;
     char err[256];
@@ -235,6 +237,8 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
 {
     bbt_relay *r = c->relay;
     const char *id = json_string_value(json_object_get(m, "session"));
+    if (!bbt_conn_authorize(c, BBT_MSG_SUBSCRIBE, m)) /* conn_authz.c: members only */
+        return;
     detach_viewer(c);
     if (r->nviewers >= (size_t)r->cfg.limits.max_viewers) {
         r->metrics.refused[BBT_REFUSE_MAX_VIEWERS]++;

@@ -153,6 +153,9 @@ const char *bbt_conn_role_name(enum conn_role role);
 bool bbt_conn_auth_refused(bbt_relay *r, const char *addr);
 size_t bbt_conn_auth_revoked(bbt_relay *r, const char *jti); /* returns how many closed */
 void bbt_conn_auth_tick(struct bbt_conn *c);
+/* conn_authz.c: may this connection publish / subscribe to the request's session? true, or
+ * false after answering an `error` BBT_EDENIED (docs/SECURITY.md, Authorisation rules). */
+bool bbt_conn_authorize(struct bbt_conn *c, bbt_msg_type type, const json_t *m);
 /* conn_tokens.c: token_issue / token_list / token_revoke (operators, docs/PROTOCOL.md §3.20);
  * the revoked ids of the store into the revocation set at start (after the timetable opened). */
 void bbt_conn_token_request(struct bbt_conn *c, json_t *m);
