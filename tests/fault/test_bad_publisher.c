@@ -5,8 +5,11 @@
  * viewer and a publisher that, after some good frames, sends 200 malformed frames in a burst.
  * Each of the six kinds of malformed frame (docs/PROTOCOL.md §2 and §4) in turn, on a fresh
  * publisher connection. Asserted for each kind:
- *   - the bad publisher is closed with 4000 + |code|: 4020 short, 4021 version, 4022 flags,
- *     4023 track, 4024 empty, 4025 too big;
+ *   - the relay closes the bad publisher with 4000 + |code|: 4020 short, 4021 version, 4022
+ *     flags, 4023 track, 4024 empty, 4025 too big — its log line "closing connection ...
+ *     code=40xx" — and the client sees its connection closed, with that close code or (when
+ *     the relay's socket still had unread flood data as it closed, so the kernel answered with
+ *     a reset that overtook the close frame) with none; never with another code;
  *   - the viewer of "bad" is told: a `state` message with state `interrupted`, and it stays
  *     connected;
  *   - the viewer of "good" is unaffected: it stays connected, misses no frame (sequence
@@ -59,9 +62,28 @@ static size_t bad_frame(int k, uint32_t seq, uint8_t *buf, size_t cap)
     }
 }
 
-static void flood_one_kind(int k, int port, tc_ctx *t, fu_pub *good, fu_viewer *gview,
-                           fu_viewer *bview)
+/* Occurrences of needle in the file (the relay's log). */
+static int count_in_file(const char *path, const char *needle)
 {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, "closing connection") && strstr(line, needle);
+    fclose(f);
+    return n;
+}
+
+static int logged_before[6];
+
+static void flood_one_kind(int k, int port, const char *log, tc_ctx *t, fu_pub *good,
+                           fu_viewer *gview, fu_viewer *bview)
+{
+    char want0[32];
+    snprintf(want0, sizeof want0, "code=%d ", kinds[k].close_code);
+    logged_before[k] = count_in_file(log, want0);
     fu_pub bad;
     assert_int_equal(fu_pub_start(&bad, t, port, "bad", 2000), 0);
     fu_pub *pubs[] = {good, &bad};
@@ -77,16 +99,27 @@ static void flood_one_kind(int k, int port, tc_ctx *t, fu_pub *good, fu_viewer *
             break; /* closed already */
     }
     int code = tc_wait_closed(bad.c, 3000);
+    char want[32];
+    snprintf(want, sizeof want, "code=%d ", kinds[k].close_code);
+    int64_t until = fu_mono_us() + 2000000;
+    int logged = count_in_file(log, want);
+    while (logged <= logged_before[k] && fu_mono_us() < until) {
+        fu_run(t, pubs, 1, views, 2, 50);
+        logged = count_in_file(log, want);
+    }
     int64_t end = fu_mono_us() + 3000000;
     while (!bview->interrupted && fu_mono_us() < end)
         fu_run(t, pubs, 1, views, 2, 20);
     fu_run(t, pubs, 1, views, 2, 500); /* the good session goes on afterwards too */
-    printf("# %-8s: bad publisher closed with %d (want %d); its viewer: interrupted %u, "
+    printf("# %-8s: relay closed the bad publisher with %d (its log), the client saw %d; its "
+           "viewer: interrupted %u, "
            "connected %d; good viewer: %u frames, %u missing, longest pause %.0f ms, "
            "connected %d\n",
-           kinds[k].name, code, kinds[k].close_code, bview->interrupted, !bview->closed,
+           kinds[k].name, logged > logged_before[k] ? kinds[k].close_code : -1, code,
+           bview->interrupted, !bview->closed,
            gview->frames, gview->gaps, (double)gview->max_gap_us / 1000.0, !gview->closed);
-    assert_int_equal(code, kinds[k].close_code);
+    assert_true(logged > logged_before[k]);
+    assert_true(code == kinds[k].close_code || code == 0);
     assert_true(bview->interrupted >= 1);
     assert_false(bview->closed);
     assert_false(gview->closed);
@@ -110,7 +143,7 @@ static void malformed_frames_close_only_their_publisher(void **state)
     assert_int_equal(fu_viewer_start(&gview, t, relay.port, "good"), 0);
     assert_int_equal(fu_viewer_start(&bview, t, relay.port, "bad"), 0);
     for (int k = 0; k < (int)(sizeof kinds / sizeof kinds[0]); k++)
-        flood_one_kind(k, relay.port, t, &good, &gview, &bview);
+        flood_one_kind(k, relay.port, relay.log, t, &good, &gview, &bview);
     double invalid = fu_metric(relay.port, "bbt_frames_invalid_total");
     double refused = fu_metric(relay.port, "bbt_connections_refused_total{reason=\"bad_frame\"}");
     printf("# metrics: bbt_frames_invalid_total %.0f, refused{bad_frame} %.0f\n", invalid, refused);
