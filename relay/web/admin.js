@@ -129,6 +129,8 @@ function lessonRow(s) {
   st.append(el('span', `state s-${s.state}`, has(`s_${s.state}`) ? t(`s_${s.state}`) : s.state));
   if (s.reason) st.append(el('span', 'why', failText(s.reason)));
   tr.append(st, el('td', 'viewers', s.viewers), el('td', 'kbps', t('kbps', { n: Math.round(s.kbps) })));
+  const cols = ['time', 'lesson', 'source', 'receivers', 'state', 'viewers', 'kbps'];
+  [...tr.children].forEach((td, i) => { td.dataset.label = t(`col_${cols[i]}`); }); // phone layout
   return tr;
 }
 
