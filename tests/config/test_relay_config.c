@@ -60,6 +60,11 @@ static void test_defaults(void **state)
     assert_int_equal(c.adapt.upswitch_hold_ms, 5000);
     assert_int_equal(c.adapt.start_bitrate, 600000);
     assert_int_equal(c.adapt.downswitch_delay_ms, 300);
+    assert_true(c.auth.required);
+    assert_string_equal(c.auth.secret_file, "");
+    assert_int_equal(c.auth.leeway_ms, 60000);
+    assert_int_equal(c.auth.fail_limit, 10);
+    assert_int_equal(c.auth.backoff_ms, 60000);
     bbt_relay_config_free(&c);
     bbt_relay_config_free(&c);
 }
@@ -196,6 +201,15 @@ static void test_check(void **state)
     set(&c, "relay.tls_key=/etc/banbantong/relay.key");
     set(&c, "relay.allow_insecure=false");
     assert_int_equal(bbt_relay_config_check(&c, err, sizeof err), BBT_OK);
+    /* Lab mode (no tokens) only with allow_insecure. */
+    set(&c, "auth.required=false");
+    assert_int_equal(bbt_relay_config_check(&c, err, sizeof err), BBT_ECONFIG_VALUE);
+    assert_string_equal(err, "[auth] required = false (lab mode) needs [relay] allow_insecure = "
+                             "true (实验室模式只能用于测试环境)");
+    set(&c, "relay.allow_insecure=true");
+    assert_int_equal(bbt_relay_config_check(&c, err, sizeof err), BBT_OK);
+    set(&c, "relay.allow_insecure=false");
+    set(&c, "auth.required=true");
     set(&c, "relay.tls_cert=");
     assert_int_equal(bbt_relay_config_check(&c, err, sizeof err), BBT_ECONFIG_VALUE);
     assert_string_equal(err, "[relay] tls_cert is empty: tls_key needs its certificate");
