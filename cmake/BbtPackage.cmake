@@ -31,6 +31,8 @@ install(FILES ${CMAKE_SOURCE_DIR}/config/timetable.example.csv
 install(FILES ${CMAKE_SOURCE_DIR}/docs/operator-guide.zh-CN.md
               ${CMAKE_SOURCE_DIR}/docs/operator-guide.en.md ${CMAKE_SOURCE_DIR}/docs/SCHEDULE.md
               ${CMAKE_SOURCE_DIR}/docs/CONFIG.md ${CMAKE_SOURCE_DIR}/docs/METRICS.md
+              ${CMAKE_SOURCE_DIR}/docs/DASHBOARD.md ${CMAKE_SOURCE_DIR}/docs/PLAYER.md
+              ${CMAKE_SOURCE_DIR}/docs/SECURITY.md ${CMAKE_SOURCE_DIR}/docs/NODE.md
         DESTINATION share/doc/banbantong-relay COMPONENT relay)
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/prometheus/banbantong-alerts.yml
         DESTINATION share/doc/banbantong-relay/examples COMPONENT relay)

@@ -38,6 +38,8 @@ contains "$RELAY_DEB" -rw-r--r-- /lib/systemd/system/bbt-relay.service
 contains "$RELAY_DEB" -rw-r--r-- /usr/share/banbantong/web/index.html
 contains "$RELAY_DEB" -rw-r--r-- /usr/share/banbantong/web/player.js
 contains "$RELAY_DEB" -rw-r--r-- /usr/share/doc/banbantong-relay/operator-guide.zh-CN.md
+contains "$RELAY_DEB" -rw-r--r-- /usr/share/doc/banbantong-relay/operator-guide.en.md
+contains "$RELAY_DEB" -rw-r--r-- /usr/share/doc/banbantong-relay/DASHBOARD.md
 contains "$RELAY_DEB" -rw-r--r-- /usr/share/doc/banbantong-relay/examples/timetable.example.csv
 contains "$RELAY_DEB" -rw-r--r-- /usr/share/doc/banbantong-relay/examples/banbantong-alerts.yml
 contains "$NODE_DEB" -rwxr-xr-x /usr/bin/bbt-node
