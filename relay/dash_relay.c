@@ -199,9 +199,9 @@ void bbt_dash_relay_subscribe(struct bbt_conn *c, json_t *m)
     c->dash_interval_ms = interval ? (int)json_integer_value(interval) : DEFAULT_INTERVAL_MS;
     int64_t now = bbt_mono_us();
     c->dash_next_us = now + (int64_t)c->dash_interval_ms * 1000 - UPDATE_US / 2;
-    if (dash_of(c->relay) && !bbt_dash_snapshot(c->relay->dash))
-        update(c->relay, now);
-    send_snapshot(c, m); /* the answer, at once */
+    if (dash_of(c->relay))
+        update(c->relay, now); /* the answer, at once, and current */
+    send_snapshot(c, m);
     BBT_INFO("dashboard subscribed subject=%s peer=%s interval_ms=%d", c->subject, c->peer,
              c->dash_interval_ms);
 }
