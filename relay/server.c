@@ -406,6 +406,7 @@ void bbt_relay_free(bbt_relay *r)
         return;
     lws_sul_cancel(&r->sul_house);
     lws_sul_cancel(&r->sul_pace);
+    bbt_sched_ops_stop_worker(r); /* its wake hook uses the context: stopped before it goes */
     lws_context_destroy(r->ctx); /* closes what is left: CLOSED callbacks detach everything */
     free_loop(r);
     bbt_sched_ops_stop(r);       /* timetable: after the last connection */

@@ -103,6 +103,11 @@ int bbt_sched_ops_start(bbt_relay *r)
     return BBT_OK;
 }
 
+void bbt_sched_ops_stop_worker(bbt_relay *r)
+{
+    bbt_sched_stop_worker(r->sched);
+}
+
 void bbt_sched_ops_stop(bbt_relay *r)
 {
     bbt_sched_free(r->sched);

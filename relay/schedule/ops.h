@@ -15,6 +15,9 @@ struct bbt_conn;
  * housekeeping every tick. */
 int bbt_sched_ops_start(struct bbt_relay *r);
 void bbt_sched_ops_stop(struct bbt_relay *r);
+/* server.c, before destroying the lws context: the worker thread's wake hook calls
+ * lws_cancel_service on it, so the worker stops first (found by tests/fuzz/fuzz_dispatch.c). */
+void bbt_sched_ops_stop_worker(struct bbt_relay *r);
 void bbt_sched_ops_tick(struct bbt_relay *r);
 /* server.c, on LWS_CALLBACK_EVENT_WAIT_CANCELLED: answer the timetable worker's finished jobs
  * (imports, attendance exports run off the event loop: relay/schedule/jobs.c). */

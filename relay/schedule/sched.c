@@ -96,6 +96,12 @@ static void slot_free(struct slot *sl)
     free(sl);
 }
 
+void bbt_sched_stop_worker(bbt_sched *s)
+{
+    if (s)
+        jobs_stop(s);
+}
+
 void bbt_sched_free(bbt_sched *s)
 {
     if (!s)

@@ -83,6 +83,9 @@ bbt_sched *bbt_sched_new(const bbt_sched_opts *o, const bbt_sched_hooks *h, int 
                          char *err, size_t errlen);
 /* Writes what attendance it holds, closes the database. */
 void bbt_sched_free(bbt_sched *s);
+/* Stop the worker thread (pending jobs are dropped); what follows runs inline. Before the
+ * event loop that its wake hook pokes goes away. NULL is ignored. */
+void bbt_sched_stop_worker(bbt_sched *s);
 
 /* Housekeeping (the relay calls it every 250 ms): plans that fell due, start/stop, the
  * attendance clock and flush; finished worker jobs. */
