@@ -17,8 +17,27 @@ OPS_UNSHARE_NET=1 ops_enter_namespace "$0" "$@"
 
 work=$(mktemp -d /tmp/bbt-walk-XXXXXX)
 pids=()
+# Every process whose root is the throwaway root (the services run under chroot: killing the
+# shell that started one would leave bbt-relay/bbt-node running, orphaned). Prints their pids.
+in_root_pids() {
+    local p
+    [ -n "${ROOT:-}" ] || return 0
+    for p in /proc/[0-9]*; do
+        [ "$(readlink "$p/root" 2>/dev/null)" = "$ROOT" ] && echo "${p#/proc/}"
+    done
+    return 0
+}
 cleanup() {
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    local left
+    for _ in $(seq 30); do
+        left=$(in_root_pids)
+        [ -z "$left" ] && break
+        kill -TERM $left 2>/dev/null || true
+        sleep 0.1
+    done
+    left=$(in_root_pids)
+    [ -z "$left" ] || kill -KILL $left 2>/dev/null || true
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     umount -R "$work/root" 2>/dev/null || umount -l "$work/root" 2>/dev/null || true
     rm -rf "$work"
