@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@ static int write_ini(const node_proc *n, int port, const char *session, const ch
 static void exec_node(const node_proc *n, bool play, const char *ini, const char *const *sets,
                       const char *const *extra)
 {
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* a test that dies (a failed assert) leaves no process */
     const char *argv[160];
     int k = 0;
     argv[k++] = node_bin();

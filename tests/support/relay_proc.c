@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -98,6 +99,7 @@ static int wait_healthy(relay_proc *p, int timeout_ms)
 
 static void exec_relay(relay_proc *p, const char *const *sets)
 {
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* a test that dies (a failed assert) leaves no process */
     const char *argv[160];
     int n = 0;
     char opt[3][320];
