@@ -148,7 +148,7 @@ async function checkChinese(page) {
     const m = document.querySelector(`tr[data-session="${ids[0]}"]`);
     const a = document.querySelector(`tr[data-session="${ids[1]}"]`);
     return m && a && m.dataset.state === 'live' && a.dataset.state === 'failed';
-  }, [MUSIC, ART], { timeout: 20000, polling: 200 });
+  }, [MUSIC, ART], { timeout: 45000, polling: 200 }); // the node starts GStreamer first
   const music = await row(page, MUSIC);
   const art = await row(page, ART);
   check('zh: the live lesson: 直播中, its title, the signal up', music.text.includes('直播中') &&
@@ -162,12 +162,13 @@ async function checkChinese(page) {
     JSON.stringify({ absent, src2 }));
   // the player decodes on a busy machine: its light may say stalls or latency (judged from its
   // own reports), but it is in the lesson and shows what it plays
+  const plays = (text) => /画质|仅声音|仅课件/.test(text); // a poor moment may be audio only
   await page.waitForFunction(() => {
     const e = document.querySelector('.room[data-classroom="e2e-room"]');
-    return e && e.innerText.includes('画质');
+    return e && /画质|仅声音|仅课件/.test(e.innerText);
   }, null, { timeout: 30000, polling: 200 }).catch(() => {});
   const room = await card(page, 'e2e-room');
-  check('zh: the watching classroom is in its lesson and shows its quality', room && room.text.includes('画质') &&
+  check('zh: the watching classroom is in its lesson and shows its quality', room && plays(room.text) &&
     !room.text.includes('未连接') && !room.text.includes('未进入课堂'), JSON.stringify(room));
   const source = await card(page, 'e2e-source');
   check('zh: the publishing classroom is green', source && source.light === 'green', JSON.stringify(source));
