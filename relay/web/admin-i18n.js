@@ -36,7 +36,7 @@ const STRINGS = {
   light_idle: { zh: '空闲', en: 'Idle' },
   // reasons (relay/dash.h)
   r_offline: { zh: '未连接', en: 'not connected' },
-  r_not_publishing: { zh: '未开始直播', en: 'not broadcasting' },
+  r_not_publishing: { zh: '未推流（没有开始直播）', en: 'not broadcasting' },
   r_not_watching: { zh: '已连接但未进入课堂', en: 'connected but not in the lesson' },
   r_no_source: { zh: '主讲教室无信号', en: 'no signal from the teaching classroom' },
   r_latency: { zh: '延迟过高', en: 'high latency' },
