@@ -98,6 +98,21 @@ await test('i18n: every string in zh and en, with the same placeholders', async 
   assert.equal(t('reconnecting_sub', { s: 3, n: 2 }, 'zh'), '网络连接中断，3 秒后自动重试（第 2 次）');
 });
 
+await test('admin-i18n: every dashboard string in zh and en, with the same placeholders', async () => {
+  const { ALL, t } = await import(join(web, 'admin-i18n.js'));
+  const ph = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join(',');
+  for (const [k, v] of Object.entries(ALL)) {
+    assert.ok(v.zh && v.en, `${k}: both languages`);
+    assert.equal(ph(v.zh), ph(v.en), `${k}: placeholders`);
+  }
+  // every reason and light relay/dash.c names has its text
+  const dash = readFileSync(join(root, 'relay', 'dash.c'), 'utf8');
+  const names = dash.slice(dash.indexOf('bbt_dash_reason_name'));
+  for (const m of names.slice(0, names.indexOf('};')).matchAll(/"(\w+)"/g)) assert.ok(`r_${m[1]}` in ALL, `reason ${m[1]}`);
+  for (const l of ['green', 'amber', 'red', 'idle']) assert.ok(`light_${l}` in ALL, `light ${l}`);
+  assert.equal(t('s_live', {}, 'zh'), '直播中');
+});
+
 await test('i18n: the status texts of the issue and docs/PLAYER.md', async () => {
   const { t } = await import(join(web, 'i18n.js'));
   const want = { waiting: '等待上课', connecting: '正在连接', reconnecting: '正在重新连接',
