@@ -23,6 +23,7 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/relay/web/ DESTINATION share/banbantong/we
         FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 install(FILES ${CMAKE_SOURCE_DIR}/config/relay.example.ini DESTINATION /etc/banbantong
         RENAME relay.ini PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ COMPONENT relay)
+install(PROGRAMS ${CMAKE_SOURCE_DIR}/deploy/mkca.sh DESTINATION share/banbantong COMPONENT relay)
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/systemd/bbt-relay.service
         DESTINATION /lib/systemd/system COMPONENT relay)
 install(FILES ${CMAKE_SOURCE_DIR}/config/timetable.example.csv
@@ -65,7 +66,7 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
 
 set(CPACK_DEBIAN_RELAY_PACKAGE_NAME banbantong-relay)
 set(CPACK_DEBIAN_RELAY_PACKAGE_DEPENDS "adduser, libwebsockets-evlib-ev")
-set(CPACK_DEBIAN_RELAY_PACKAGE_RECOMMENDS "sqlite3, ca-certificates")
+set(CPACK_DEBIAN_RELAY_PACKAGE_RECOMMENDS "sqlite3, ca-certificates, openssl")
 set(CPACK_DEBIAN_RELAY_PACKAGE_SUGGESTS "prometheus, chromium")
 set(CPACK_COMPONENT_RELAY_DESCRIPTION
     "班班通 county relay: bbt-relay, bbtctl and the player/dashboard pages\n banbantong relay: fans live lessons out to rural classrooms over WebSockets, adapting\n quality per viewer; runs the county timetable, tokens, metrics and attendance.\n Includes bbtctl, the operators' command line, and the web player and dashboard.")

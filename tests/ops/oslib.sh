@@ -18,6 +18,8 @@
 #   ops_root_up WORK              mount the overlay root at WORK/root; sets ROOT
 #   in_root CMD...                run CMD (a shell command line) inside it, as root
 #   as_service CMD...             run CMD inside it as the banbantong user (no new privileges)
+#   service_bg LOG CMD            the same in the background, stdout+stderr to LOG; sets BG_PID
+#                                 (the process itself: chroot, setpriv and sh all exec)
 
 ops_fail() { echo "FAIL: $*" >&2; exit 1; }
 ops_step() { echo "== $*"; }
@@ -33,7 +35,9 @@ ops_enter_namespace() { # OPS_UNSHARE_NET=1: also a private network namespace (l
     if [ -z "${BBT_OPS_IN_NS:-}" ]; then
         local net=()
         [ -z "${OPS_UNSHARE_NET:-}" ] || net=(--net)
-        BBT_OPS_IN_NS=1 exec unshare --mount "${net[@]}" --propagation private bash "$@"
+        # a pid namespace too: the script is its init, so when it ends (pass, fail or killed by
+        # the CTest timeout) the kernel ends every process it started in the throwaway root
+        BBT_OPS_IN_NS=1 exec unshare --mount "${net[@]}" --pid --fork --propagation private bash "$@"
     fi
     [ -z "${OPS_UNSHARE_NET:-}" ] || ip link set lo up
 }
@@ -77,4 +81,11 @@ in_root() { chroot "$ROOT" /bin/sh -c "$*"; }
 as_service() {
     chroot "$ROOT" setpriv --reuid=banbantong --regid=banbantong --init-groups \
         --no-new-privs /bin/sh -c "$*"
+}
+
+service_bg() {
+    local log=$1; shift
+    chroot "$ROOT" setpriv --reuid=banbantong --regid=banbantong --init-groups \
+        --no-new-privs /bin/sh -c "exec $*" >"$log" 2>&1 &
+    BG_PID=$!
 }

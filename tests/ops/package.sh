@@ -33,6 +33,7 @@ contains() { # deb, mode-prefix, path
 }
 contains "$RELAY_DEB" -rwxr-xr-x /usr/bin/bbt-relay
 contains "$RELAY_DEB" -rwxr-xr-x /usr/bin/bbtctl
+contains "$RELAY_DEB" -rwxr-xr-x /usr/share/banbantong/mkca.sh
 contains "$RELAY_DEB" -rw-r----- /etc/banbantong/relay.ini
 contains "$RELAY_DEB" -rw-r--r-- /lib/systemd/system/bbt-relay.service
 contains "$RELAY_DEB" -rw-r--r-- /usr/share/banbantong/web/index.html

@@ -79,8 +79,8 @@ ops_step "2 first start (the unit's ExecStart, as banbantong)"
 unit=$ROOT/lib/systemd/system/bbt-relay.service
 pre=$(sed -n 's/^ExecStartPre=//p' "$unit"); cmd=$(sed -n 's/^ExecStart=//p' "$unit")
 as_service "$pre" >/dev/null || die "ExecStartPre: $pre"
-as_service "exec $cmd" >"$ROOT/tmp/relay.log" 2>&1 &
-pids+=($!)
+service_bg "$ROOT/tmp/relay.log" "$cmd"
+pids+=("$BG_PID")
 wait_for 20 "operator.token" "test -s /var/lib/banbantong/operator.token"
 wait_for 20 "relay listening" "grep -q 'listening on' /tmp/relay.log"
 for f in secret tls/ca.pem tls/ca.key tls/server.pem tls/server.key operator.token schedule.db; do
@@ -95,6 +95,20 @@ grep -qF "$(in_root 'cat /var/lib/banbantong/operator.token')" "$ROOT/tmp/relay.
 ops_step "2.1 trust the county CA"
 in_root "cp /var/lib/banbantong/tls/ca.pem /usr/local/share/ca-certificates/banbantong-ca.crt && update-ca-certificates" >/dev/null 2>&1
 [ "$(in_root 'curl -fsS https://localhost:8443/healthz')" = ok ] || die "https://localhost:8443/healthz"
+
+ops_step "2.1 a certificate for the county's name from the same CA (mkca.sh), relay restarted"
+in_root "/usr/share/banbantong/mkca.sh /var/lib/banbantong/tls relay.example-county.cn 10.12.0.5" >/dev/null 2>&1 ||
+    die "mkca.sh on the relay's own CA"
+kill -TERM "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+token_before=$(in_root 'cat /var/lib/banbantong/operator.token')
+service_bg "$ROOT/tmp/relay.log" "$cmd"
+pids[0]=$BG_PID
+wait_for 20 "relay listening again" "grep -q 'listening on' /tmp/relay.log"
+in_root "openssl s_client -connect localhost:8443 -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName" |
+    grep -q 'relay.example-county.cn' || die "the relay does not serve the mkca.sh certificate"
+if grep -q '管理员令牌' "$ROOT/tmp/relay.log"; then die "the operator token was printed again"; fi
+[ "$(in_root 'cat /var/lib/banbantong/operator.token')" = "$token_before" ] || die "operator.token changed"
+[ "$(in_root 'curl -fsS https://localhost:8443/healthz')" = ok ] || die "healthz after the restart"
 
 ops_step "2.2 bbtctl"
 env_ctl="export BBT_RELAY=wss://localhost:8443; export BBT_TOKEN=\$(cat /var/lib/banbantong/operator.token);"
@@ -131,9 +145,8 @@ in_root "sed -i -e 's|^#relay = .*|relay = wss://localhost:8443/ws|' -e 's|^#cla
     -e 's|^#token_file = .*|token_file = /etc/banbantong/node.token|' /etc/banbantong/node.ini"
 nunit=$ROOT/lib/systemd/system/bbt-node.service
 as_service "$(sed -n 's/^ExecStartPre=//p' "$nunit")" >/dev/null || die "bbt-node --check"
-as_service "exec $(sed -n 's/^ExecStart=//p' "$nunit") --set encode.ladder=320x180@15:120" \
-    >"$ROOT/tmp/node.log" 2>&1 &
-pids+=($!)
+service_bg "$ROOT/tmp/node.log" "$(sed -n 's/^ExecStart=//p' "$nunit") --set encode.ladder=320x180@15:120"
+pids+=("$BG_PID")
 # the viewing classroom: its own configuration, as the guide's 5.2 (a fake sink: no screen here)
 in_root "install -m 0640 -o root -g banbantong /tmp/ls-1.token /tmp/ls-1.node.token"
 in_root "sed -e 's|^#relay = .*|relay = wss://localhost:8443/ws|' -e 's|^#classroom = .*|classroom = ls-1|' \
@@ -141,8 +154,8 @@ in_root "sed -e 's|^#relay = .*|relay = wss://localhost:8443/ws|' -e 's|^#classr
     -e 's|^#state_dir = .*|state_dir = /tmp/ls-1-state|' /usr/share/doc/banbantong-node/examples/node.example.ini \
     >/tmp/ls-1.ini && chmod 644 /tmp/ls-1.ini"
 in_root "mkdir -p /tmp/ls-1-state && chown banbantong /tmp/ls-1-state"
-as_service "exec bbt-node play --config /tmp/ls-1.ini" >"$ROOT/tmp/play.log" 2>&1 &
-pids+=($!)
+service_bg "$ROOT/tmp/play.log" "bbt-node play --config /tmp/ls-1.ini"
+pids+=("$BG_PID")
 
 ops_step "6 metrics, dashboard, bbtctl sessions"
 metrics() { in_root "curl -fsS https://localhost:8443/metrics"; }
