@@ -24,17 +24,20 @@ const bbt_directive bbt_relay_directives[] = {
     {"relay", "state_dir", BBT_CFG_PATH, "/var/lib/banbantong", 1, 4095, F(relay.state_dir), NULL,
      "数据目录：课表数据库、录像。\nState directory: schedule database, recordings.", NULL},
     {"relay", "tls_cert", BBT_CFG_PATH, "", 0, 4095, F(relay.tls_cert), NULL,
-     "TLS 证书（PEM，可含证书链）；为空则不启用 TLS。\n"
-     "TLS certificate (PEM, may hold the chain); empty: no TLS.", NULL},
+     "TLS 证书（PEM，可含证书链）；为空则使用中继首次启动时在 state_dir/tls 生成的县级 CA 与"
+     "证书（allow_insecure = true 时不启用 TLS）。\n"
+     "TLS certificate (PEM, may hold the chain); empty: the county CA and certificate the relay "
+     "makes in state_dir/tls on its first start (no TLS with allow_insecure = true).", NULL},
     {"relay", "tls_key", BBT_CFG_PATH, "", 0, 4095, F(relay.tls_key), NULL,
      "TLS 证书的私钥（PEM）。\nPrivate key (PEM) of tls_cert.", NULL},
     {"relay", "tls_ca", BBT_CFG_PATH, "", 0, 4095, F(relay.tls_ca), NULL,
      "中继之间互连时用于验证对方的 CA 证书；为空则用系统证书库。\n"
      "CA bundle to verify other relays; empty: the system store.", NULL},
     {"relay", "allow_insecure", BBT_CFG_BOOL, "false", 0, 0, F(relay.allow_insecure), NULL,
-     "允许不加密的 ws:// 和 http://（仅限测试环境）；没有证书且为 false 时中继拒绝启动。\n"
-     "Allow plain ws:// and http:// (test set-ups only); with no certificate and false, the "
-     "relay refuses to start.", NULL},
+     "允许不加密的 ws:// 和 http://（仅限测试环境）；为 false 且没有配置证书时，中继使用自己生成的"
+     "证书。\n"
+     "Allow plain ws:// and http:// (test set-ups only); false with no certificate configured: "
+     "the relay uses one it makes itself.", NULL},
     {"relay", "log_level", BBT_CFG_ENUM, "info", 0, 0, F(relay.log_level), bbt_cfg_log_levels,
      "日志详细程度。\nHow much to log.", NULL},
     {"relay", "server_name", BBT_CFG_STRING, "", 0, 128, F(relay.server_name), NULL,
