@@ -51,6 +51,8 @@ struct sess {
     int64_t at_us;
     double kbps;
     bool publisher_up, listed;
+    bool in_day;                   /* one of today's lessons (this update) */
+    const bbt_dash_session *reg;   /* the registry's session (this update), NULL none */
     char failed[48];
 };
 
@@ -457,14 +459,26 @@ static int rooms_update(bbt_dash *d, const bbt_dash_input *in)
 
 /* ---- sessions ------------------------------------------------------------------------------- */
 
+/* The entry of `id` (kept sorted by id; an insertion moves the entries after it), created when
+ * asked and new; NULL otherwise, when full, or for an id that is not a session id. */
 static struct sess *sess_find(bbt_dash *d, const char *id, bool create)
 {
-    for (size_t i = 0; i < d->nsess; i++)
-        if (strcmp(d->sess[i].id, id) == 0)
-            return &d->sess[i];
+    size_t lo = 0, hi = d->nsess;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(d->sess[mid].id, id);
+        if (c == 0)
+            return &d->sess[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     if (!create || d->nsess == BBT_DASH_MAX_SESSIONS || !is_ident(id))
         return NULL;
-    struct sess *s = &d->sess[d->nsess++];
+    memmove(&d->sess[lo + 1], &d->sess[lo], (d->nsess - lo) * sizeof *d->sess);
+    d->nsess++;
+    struct sess *s = &d->sess[lo];
     memset(s, 0, sizeof *s);
     snprintf(s->id, sizeof s->id, "%s", id);
     return s;
@@ -473,8 +487,10 @@ static struct sess *sess_find(bbt_dash *d, const char *id, bool create)
 /* Egress of the registry's sessions since the last update. */
 static void sess_measure(bbt_dash *d, const bbt_dash_input *in)
 {
-    for (size_t i = 0; i < d->nsess; i++)
-        d->sess[i].listed = false;
+    for (size_t i = 0; i < d->nsess; i++) {
+        d->sess[i].listed = d->sess[i].in_day = false;
+        d->sess[i].reg = NULL;
+    }
     for (size_t i = 0; i < in->nsessions; i++) {
         const bbt_dash_session *x = &in->sessions[i];
         bool known = sess_find(d, x->id, false) != NULL;
@@ -482,6 +498,7 @@ static void sess_measure(bbt_dash *d, const bbt_dash_input *in)
         if (!s)
             continue;
         s->listed = true;
+        s->reg = x;
         s->publisher_up = x->publisher_up;
         int64_t dt = in->mono_us - s->at_us;
         if (!known || x->bytes_out < s->bytes) {
@@ -494,14 +511,6 @@ static void sess_measure(bbt_dash *d, const bbt_dash_input *in)
         s->bytes = x->bytes_out;
         s->at_us = in->mono_us;
     }
-}
-
-static const bbt_dash_session *reg_find(const bbt_dash_input *in, const char *id)
-{
-    for (size_t i = 0; i < in->nsessions; i++)
-        if (strcmp(in->sessions[i].id, id) == 0)
-            return &in->sessions[i];
-    return NULL;
 }
 
 /* A failed lesson goes into the errors once per reason. */
@@ -522,6 +531,36 @@ static void sess_failed(bbt_dash *d, const char *id, const char *reason, const c
     bbt_dash_error(d, wall, source, 0, reason, id);
 }
 
+/* Which sessions are today's lessons, and which have failed (logged once); then forget the
+ * entries neither in the registry nor failing. */
+static void sessions_scan(bbt_dash *d, const bbt_dash_input *in)
+{
+    const json_t *list = json_object_get(in->day, "sessions");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *o = json_array_get(list, i);
+        const char *occ = jstr(o, "session");
+        bool failed = strcmp(jstr(o, "state"), "failed") == 0;
+        const char *why = json_string_value(json_object_get(o, "reason"));
+        sess_failed(d, occ, failed ? (why ? why : "failed") : NULL,
+                    jstr(json_object_get(o, "source"), "classroom"), in->wall_us);
+        struct sess *s = sess_find(d, occ, false);
+        if (s)
+            s->in_day = true;
+    }
+    for (size_t i = 0; i < in->nsessions; i++) {
+        const bbt_dash_session *x = &in->sessions[i];
+        const struct sess *s = sess_find(d, x->id, false);
+        if (s && !s->in_day)
+            sess_failed(d, x->id, strcmp(x->state, "interrupted") == 0 ? "publisher lost" : NULL,
+                        x->publisher, in->wall_us);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < d->nsess; i++)
+        if (d->sess[i].listed)
+            d->sess[k++] = d->sess[i];
+    d->nsess = k;
+}
+
 static unsigned watching_count(bbt_dash *d, const json_t *rv, const char *occ)
 {
     unsigned n = 0;
@@ -535,12 +574,11 @@ static unsigned watching_count(bbt_dash *d, const json_t *rv, const char *occ)
 }
 
 /* One of today's lessons as a row of `dash`. */
-static json_t *lesson_row(bbt_dash *d, const bbt_dash_input *in, const json_t *o)
+static json_t *lesson_row(bbt_dash *d, const json_t *o)
 {
-    const char *occ = jstr(o, "session"), *state = jstr(o, "state");
-    const char *src = jstr(json_object_get(o, "source"), "classroom");
-    const bbt_dash_session *x = reg_find(in, occ);
-    const struct sess *s = x ? sess_find(d, occ, false) : NULL;
+    const char *occ = jstr(o, "session");
+    const struct sess *s = sess_find(d, occ, false);
+    const bbt_dash_session *x = s ? s->reg : NULL;
     json_t *rv = json_object_get(o, "receivers"), *ids = json_array();
     for (size_t k = 0; ids && k < json_array_size(rv); k++)
         json_array_append_new(ids, json_string(jstr(json_array_get(rv, k), "classroom")));
@@ -549,22 +587,22 @@ static json_t *lesson_row(bbt_dash *d, const bbt_dash_input *in, const json_t *o
                             "session", occ, "schedule", jstr(o, "schedule"), "title",
                             jstr(o, "title"), "subject", jstr(o, "subject"), "teacher",
                             jstr(o, "teacher"), "start", jstr(o, "start"), "end", jstr(o, "end"),
-                            "state", state, "source", src, "receivers", ids, "relay_state",
-                            jstr(o, "relay_state"), "publisher_up", x && x->publisher_up,
-                            "viewers", (json_int_t)(x ? x->viewers : 0), "watching",
-                            (json_int_t)watching_count(d, rv, occ), "kbps", s ? s->kbps : 0.0);
+                            "state", jstr(o, "state"), "source",
+                            jstr(json_object_get(o, "source"), "classroom"), "receivers", ids,
+                            "relay_state", jstr(o, "relay_state"), "publisher_up",
+                            x && x->publisher_up, "viewers", (json_int_t)(x ? x->viewers : 0),
+                            "watching", (json_int_t)watching_count(d, rv, occ), "kbps",
+                            x ? s->kbps : 0.0);
     const char *why = json_string_value(json_object_get(o, "reason"));
     if (row && why)
         json_object_set_new(row, "reason", json_string(why));
-    sess_failed(d, occ, strcmp(state, "failed") == 0 ? (why ? why : "failed") : NULL, src,
-                in->wall_us);
     return row;
 }
 
 /* A session of the relay that is not in today's timetable (a lesson started by hand). */
-static json_t *adhoc_row(bbt_dash *d, const bbt_dash_input *in, const bbt_dash_session *x)
+static json_t *adhoc_row(const struct sess *s)
 {
-    const struct sess *s = sess_find(d, x->id, false);
+    const bbt_dash_session *x = s->reg;
     bool lost = strcmp(x->state, "interrupted") == 0;
     const char *state = lost                                ? "failed"
                         : strcmp(x->state, "live") == 0     ? "live"
@@ -572,36 +610,28 @@ static json_t *adhoc_row(bbt_dash *d, const bbt_dash_input *in, const bbt_dash_s
                                                             : "starting";
     json_t *row = json_pack("{s:s, s:s, s:s, s:b, s:I, s:f}", "session", x->id, "state", state,
                             "relay_state", x->state, "publisher_up", x->publisher_up, "viewers",
-                            (json_int_t)x->viewers, "kbps", s ? s->kbps : 0.0);
+                            (json_int_t)x->viewers, "kbps", s->kbps);
     if (row && lost)
         json_object_set_new(row, "reason", json_string("publisher lost"));
     if (row && is_ident(x->publisher))
         json_object_set_new(row, "source", json_string(x->publisher));
-    sess_failed(d, x->id, lost ? "publisher lost" : NULL, x->publisher, in->wall_us);
     return row;
 }
 
+/* Today's lessons in timetable order, then the relay's sessions that are not among them. */
 static json_t *sessions_json(bbt_dash *d, const bbt_dash_input *in)
 {
     json_t *a = json_array();
     const json_t *list = json_object_get(in->day, "sessions");
     size_t n = 0;
     for (size_t i = 0; a && i < json_array_size(list) && n < BBT_DASH_MAX_SESSIONS; i++, n++)
-        json_array_append_new(a, lesson_row(d, in, json_array_get(list, i)));
-    for (size_t i = 0; a && i < in->nsessions && n < BBT_DASH_MAX_SESSIONS; i++) {
-        bool scheduled = false;
-        for (size_t k = 0; k < json_array_size(list) && !scheduled; k++)
-            scheduled = strcmp(jstr(json_array_get(list, k), "session"), in->sessions[i].id) == 0;
-        if (!scheduled) {
-            json_array_append_new(a, adhoc_row(d, in, &in->sessions[i]));
+        json_array_append_new(a, lesson_row(d, json_array_get(list, i)));
+    for (size_t i = 0; a && i < d->nsess && n < BBT_DASH_MAX_SESSIONS; i++) {
+        if (d->sess[i].reg && !d->sess[i].in_day) {
+            json_array_append_new(a, adhoc_row(&d->sess[i]));
             n++;
         }
     }
-    size_t k = 0; /* forget sessions neither in the registry nor failing */
-    for (size_t i = 0; i < d->nsess; i++)
-        if (d->sess[i].listed)
-            d->sess[k++] = d->sess[i];
-    d->nsess = k;
     return a;
 }
 
@@ -684,11 +714,14 @@ int bbt_dash_update(bbt_dash *d, const bbt_dash_input *in)
     if (rooms_update(d, in) != BBT_OK)
         return BBT_ENOMEM;
     sess_measure(d, in);
+    sessions_scan(d, in); /* before the errors are listed: failed lessons are logged */
+    if (!in->snapshot)
+        return BBT_OK; /* nobody watches: the lights and gauges are enough */
     json_t *relay = json_pack("{s:I, s:I, s:I, s:I}", "connections", (json_int_t)in->connections,
                               "publishers", (json_int_t)in->publishers, "viewers",
                               (json_int_t)in->viewers, "uptime_s",
                               (json_int_t)(in->uptime_s > 0 ? in->uptime_s : 0));
-    json_t *sessions = sessions_json(d, in); /* before errors: failed lessons are logged */
+    json_t *sessions = sessions_json(d, in);
     json_t *snap = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o}", "type", "dash", "time_us",
                              (json_int_t)in->wall_us, "relay", relay, "sessions", sessions,
                              "classrooms", rooms_json(d, in), "errors", errors_json(d));

@@ -101,6 +101,7 @@ typedef struct bbt_dash_input {
     const json_t *day;           /* the timetable's `day` of today (§3.18.10), NULL: none */
     size_t connections, publishers, viewers;
     int64_t uptime_s;
+    bool snapshot;               /* build the `dash` message too (a dashboard is watching) */
 } bbt_dash_input;
 
 /* What is known of one classroom at one instant, for bbt_dash_judge(). */
@@ -136,7 +137,8 @@ void bbt_dash_error(bbt_dash *d, int64_t wall_us, const char *subject, int statu
 size_t bbt_dash_error_count(const bbt_dash *d);
 
 /* Take what the relay sees now: lights, egress, failed lessons (added to the errors once per
- * lesson and reason), and the next snapshot. BBT_OK or BBT_ENOMEM (the last snapshot stays). */
+ * lesson and reason), and, with in->snapshot, the next `dash` message (the costly part: about a
+ * kilobyte per lesson and classroom). BBT_OK or BBT_ENOMEM (the last snapshot stays). */
 int bbt_dash_update(bbt_dash *d, const bbt_dash_input *in);
 
 /* The `dash` message of the last update (borrowed: valid until the next update or free), or

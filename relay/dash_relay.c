@@ -137,8 +137,8 @@ static bbt_dash_session *sessions_view(const bbt_relay *r, size_t *n)
     return v;
 }
 
-/* Hand the dash what the relay sees now. */
-static void update(bbt_relay *r, int64_t now)
+/* Hand the dash what the relay sees now; the `dash` message too when someone will read it. */
+static void update(bbt_relay *r, int64_t now, bool snapshot)
 {
     bbt_dash_conn *conns = calloc(r->nconns + 1, sizeof *conns);
     char (*labels)[LABEL_MAX] = calloc(r->nconns + 1, LABEL_MAX);
@@ -152,7 +152,8 @@ static void update(bbt_relay *r, int64_t now)
                              .nconns = n, .sessions = sessions, .nsessions = nsessions,
                              .day = day, .connections = r->nconns,
                              .publishers = r->npublishers, .viewers = r->nviewers,
-                             .uptime_s = (now - r->started_us) / 1000000};
+                             .uptime_s = (now - r->started_us) / 1000000,
+                             .snapshot = snapshot};
         if (bbt_dash_update(r->dash, &in) != BBT_OK)
             BBT_WARN("dashboard: out of memory, snapshot not updated");
     }
@@ -178,8 +179,11 @@ void bbt_dash_relay_tick(bbt_relay *r, int64_t now)
     if (now < r->dash_next_us || !dash_of(r))
         return;
     r->dash_next_us = now + UPDATE_US;
-    update(r, now);
-    for (struct bbt_conn *c = r->conns; c; c = c->next) {
+    bool due = false;
+    for (const struct bbt_conn *c = r->conns; c && !due; c = c->next)
+        due = c->dash_interval_ms && c->state == CONN_READY && now >= c->dash_next_us;
+    update(r, now, due);
+    for (struct bbt_conn *c = r->conns; c && due; c = c->next) {
         if (!c->dash_interval_ms || c->state != CONN_READY || now < c->dash_next_us)
             continue;
         if (c->ctl_count > MAX_PENDING)
@@ -200,7 +204,7 @@ void bbt_dash_relay_subscribe(struct bbt_conn *c, json_t *m)
     int64_t now = bbt_mono_us();
     c->dash_next_us = now + (int64_t)c->dash_interval_ms * 1000 - UPDATE_US / 2;
     if (dash_of(c->relay))
-        update(c->relay, now); /* the answer, at once, and current */
+        update(c->relay, now, true); /* the answer, at once, and current */
     send_snapshot(c, m);
     BBT_INFO("dashboard subscribed subject=%s peer=%s interval_ms=%d", c->subject, c->peer,
              c->dash_interval_ms);

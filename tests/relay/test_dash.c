@@ -1,7 +1,8 @@
 /* tests/relay/test_dash.c — relay/dash.c: the light rules one by one, the bounded error ring,
  * and whole updates driven with a `day`, connections and sessions under a test clock: lights
  * and reasons, stalls in the window, egress, failed lessons logged once, the snapshot valid
- * against the `dash` table (docs/PROTOCOL.md §3.19), the metrics, and the bounds. */
+ * against the `dash` table (docs/PROTOCOL.md §3.19), the metrics, updates without a snapshot
+ * (nobody watching), and the bounds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,7 +116,7 @@ static const json_t *snap_member(const bbt_dash *d, const char *k)
 
 static void update_empty(bbt_dash *d, int64_t t)
 {
-    bbt_dash_input in = {.mono_us = t, .wall_us = 1740967200 * S + t};
+    bbt_dash_input in = {.mono_us = t, .wall_us = 1740967200 * S + t, .snapshot = true};
     assert_int_equal(bbt_dash_update(d, &in), BBT_OK);
 }
 
@@ -238,7 +239,8 @@ static void step(bbt_dash *d, struct world *w, int64_t dt)
     w->t += dt;
     bbt_dash_input in = {.mono_us = w->t, .wall_us = 1740967800 * S + w->t, .conns = w->conns,
                          .nconns = 4, .sessions = w->sessions, .nsessions = 2, .day = w->day,
-                         .connections = 5, .publishers = 1, .viewers = 2, .uptime_s = 60};
+                         .connections = 5, .publishers = 1, .viewers = 2, .uptime_s = 60,
+                         .snapshot = true};
     assert_int_equal(bbt_dash_update(d, &in), BBT_OK);
     char err[256];
     if (bbt_control_validate(BBT_MSG_DASH, bbt_dash_snapshot(d), err, sizeof err) != BBT_OK)
@@ -394,6 +396,31 @@ static void test_quality_and_egress(void **state)
     bbt_dash_free(d);
 }
 
+/* Nobody watching: no snapshot is built, yet the lights, the gauges and the failed lessons
+ * are kept (the relay's once-a-second update without a dashboard open). */
+static void test_without_snapshot(void **state)
+{
+    (void)state;
+    bbt_dash *d = bbt_dash_new();
+    json_t *day = day_json("failed");
+    bbt_dash_input in = {.mono_us = S, .wall_us = 1740967800 * S, .day = day};
+    assert_int_equal(bbt_dash_update(d, &in), BBT_OK);
+    assert_null(bbt_dash_snapshot(d));
+    assert_int_equal(bbt_dash_error_count(d), 1); /* art failed */
+    bbt_strbuf b = BBT_STRBUF_INIT;
+    bbt_dash_render_metrics(d, &b);
+    assert_non_null(strstr(b.data, "bbt_classroom_light{classroom=\"hz-302\"} 2\n"));
+    assert_non_null(strstr(b.data, "bbt_session_publisher_up{session=\"2025-03-03.art\"} 0\n"));
+    bbt_strbuf_free(&b);
+    in.mono_us += S;
+    in.snapshot = true;
+    assert_int_equal(bbt_dash_update(d, &in), BBT_OK);
+    assert_int_equal(bbt_dash_error_count(d), 1); /* still once */
+    assert_int_equal(json_array_size(snap_member(d, "errors")), 1);
+    json_decref(day);
+    bbt_dash_free(d);
+}
+
 /* A county's worth of classrooms: the table and the snapshot stay bounded; ids that are not
  * classroom ids are never labels. */
 static void test_bounds(void **state)
@@ -411,7 +438,8 @@ static void test_bounds(void **state)
                                .stalls = -1, .latency_p95_ms = -1, .audio_ok = -1};
     }
     c[0].classroom = "bad\"label";
-    bbt_dash_input in = {.mono_us = S, .wall_us = 1740967800 * S, .conns = c, .nconns = N};
+    bbt_dash_input in = {.mono_us = S, .wall_us = 1740967800 * S, .conns = c, .nconns = N,
+                         .snapshot = true};
     assert_int_equal(bbt_dash_update(d, &in), BBT_OK);
     char err[256];
     assert_int_equal(bbt_control_validate(BBT_MSG_DASH, bbt_dash_snapshot(d), err, sizeof err),
@@ -438,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_error_ring),
         cmocka_unit_test(test_lights_and_lessons),
         cmocka_unit_test(test_quality_and_egress),
+        cmocka_unit_test(test_without_snapshot),
         cmocka_unit_test(test_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
