@@ -405,6 +405,12 @@ int fu_raise_nofile(long n)
         return -1;
     if ((long)rl.rlim_cur >= n)
         return 0;
+    if (rl.rlim_max != RLIM_INFINITY && (long)rl.rlim_max < n)
+        rl.rlim_max = (rlim_t)n; /* allowed as root (CAP_SYS_RESOURCE); else capped below */
+    rl.rlim_cur = (rlim_t)n;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+        return 0;
+    getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || (long)rl.rlim_max >= n ? (rlim_t)n : rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
         return -1;
