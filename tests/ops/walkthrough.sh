@@ -115,6 +115,7 @@ env_ctl="export BBT_RELAY=wss://localhost:8443; export BBT_TOKEN=\$(cat /var/lib
 ctl() { in_root "$env_ctl bbtctl $*" || die "bbtctl $*"; }
 ctl next | tee "$work/next.txt" | head -3
 grep -q 'import' "$work/next.txt" || die "bbtctl next does not name the timetable import"
+in_root "$env_ctl bbtctl --lang en" | grep -q 'what to do next' || die "bbtctl alone (English) does not say what to do next"
 
 ops_step "3 schools, classrooms, the example timetable"
 ctl school add hz-shiyan 杭州市实验小学 >/dev/null
