@@ -132,6 +132,7 @@ static const bbt_param session_fields[] = {
     P_FMT("term_start", OPT, BBT_P_DATE),
     P_FMT("term_end", OPT, BBT_P_DATE),
     P_FMT("date", OPT, BBT_P_DATE),
+    P_BOOL("public", OPT),
     P_END,
 };
 

@@ -69,7 +69,7 @@ int bbt_sched_may_watch(struct bbt_sched *s, const char *classroom, const char *
     if (v == BBT_AUTHZ_NOT_SCHEDULED)
         return v;
     const bbt_tt_session *ts = &s->tt.sessions[si];
-    if (strcmp(ts->source, classroom) == 0 || is_receiver(ts, classroom))
+    if (ts->is_public || strcmp(ts->source, classroom) == 0 || is_receiver(ts, classroom))
         return BBT_AUTHZ_YES;
     return say(why, whylen, BBT_AUTHZ_NO, "this classroom does not take part in the lesson");
 }

@@ -5,7 +5,8 @@
  *   publish: YES when the classroom is the lesson's source, the lesson takes place that day
  *            (not cancelled, not on a holiday, after moves) and the scheduler clock is within
  *            [start - lead, end + stop_delay]; otherwise NO with a reason;
- *   watch:   YES when the classroom is the lesson's source or one of its receivers; else NO.
+ *   watch:   YES when the classroom is the lesson's source or one of its receivers, or the
+ *            session is public (`public` in session_set, the CSV column 公开/public); else NO.
  * Any other id (a lesson started by hand, not in the timetable): NOT_SCHEDULED, the caller's
  * rule applies. Pure reads of the scheduler's timetable and clock; event-loop thread only. */
 #ifndef BBT_SCHED_AUTHZ_H

@@ -10,7 +10,7 @@
 
 enum col {
     C_SESSION, C_TITLE, C_SUBJECT, C_TEACHER, C_SOURCE, C_RECEIVERS, C_WEEKDAY, C_START, C_END,
-    C_TERM_START, C_TERM_END, C_DATE, C__COUNT
+    C_TERM_START, C_TERM_END, C_DATE, C_PUBLIC, C__COUNT
 };
 
 static const struct column {
@@ -29,6 +29,7 @@ static const struct column {
     [C_TERM_START] = {"学期开始/term_start", {"term_start", "学期开始", NULL}},
     [C_TERM_END] = {"学期结束/term_end", {"term_end", "学期结束", NULL}},
     [C_DATE] = {"日期/date", {"date", "日期", NULL}},
+    [C_PUBLIC] = {"公开/public", {"public", "公开", NULL}},
 };
 
 void bbt_import_result_init(bbt_import_result *r)
@@ -321,6 +322,24 @@ static void schedule_cells(struct row_ctx *x, bbt_tt_session *s)
     }
 }
 
+/* The optional column "public" (every classroom may watch): empty, 否, no, false, 0 or 是, yes,
+ * true, 1 (ASCII in any case). */
+static void public_cell(struct row_ctx *x, bool *out)
+{
+    static const char *const yes[] = {"是", "yes", "true", "1", NULL};
+    static const char *const no[] = {"", "否", "no", "false", "0", NULL};
+    const char *v = cell(x, C_PUBLIC);
+    for (int i = 0; yes[i]; i++)
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = true;
+            return;
+        }
+    for (int i = 0; no[i]; i++)
+        if (strcasecmp(v, no[i]) == 0)
+            return;
+    bad(x, C_PUBLIC, "yes or no", "“是”或“否”");
+}
+
 /* One data row into *s (receivers malloc'd even on failure). Problems go to p. */
 static void read_row(const bbt_csv_row *row, const int *map, size_t ncols, bbt_tt_session *s,
                      bbt_problems *p)
@@ -344,6 +363,7 @@ static void read_row(const bbt_csv_row *row, const int *map, size_t ncols, bbt_t
     schedule_cells(&x, s);
     time_cell(&x, C_START, &s->start_min);
     time_cell(&x, C_END, &s->end_min);
+    public_cell(&x, &s->is_public);
 }
 
 static bool row_empty(const bbt_csv_row *row)

@@ -458,7 +458,7 @@ bool bbt_tt_session_equal(const bbt_tt_session *a, const bbt_tt_session *b)
     if (strcmp(a->id, b->id) || strcmp(a->title, b->title) || strcmp(a->subject, b->subject) ||
         strcmp(a->teacher, b->teacher) || strcmp(a->source, b->source) ||
         a->nreceivers != b->nreceivers || a->weekday != b->weekday ||
-        a->start_min != b->start_min || a->end_min != b->end_min)
+        a->start_min != b->start_min || a->end_min != b->end_min || a->is_public != b->is_public)
         return false;
     if (a->weekday ? (a->term_start != b->term_start || a->term_end != b->term_end)
                    : a->date != b->date)

@@ -104,6 +104,7 @@ typedef struct bbt_tt_session {
     bbt_day term_start, term_end;  /* weekly */
     bbt_day date;                  /* one-off */
     int line;                      /* CSV line it came from (0: not from a file) */
+    bool is_public;                /* any classroom may watch it (docs/SECURITY.md) */
     /* set by bbt_tt_index(): */
     int src;                       /* classroom index, -1 when unknown */
     int tz_min;                    /* the source's zone offset (0 when unknown) */

@@ -105,6 +105,8 @@ json_t *session_json(const bbt_tt_session *v)
         return NULL;
     if (v->weekday)
         json_object_set_new(j, "weekday", json_integer(v->weekday));
+    if (v->is_public)
+        json_object_set_new(j, "public", json_true());
     json_object_set_new(j, "start", hhmm_string(v->start_min));
     json_object_set_new(j, "end", hhmm_string(v->end_min));
     if (v->weekday) {
@@ -190,6 +192,7 @@ int session_from_json(const json_t *j, bbt_tt_session *out)
     out->term_start = json_day(j, "term_start");
     out->term_end = json_day(j, "term_end");
     out->date = json_day(j, "date");
+    out->is_public = json_is_true(json_object_get(j, "public"));
     out->src = -1;
     int rc = ids_from_json(json_object_get(j, "receivers"), &out->receivers, &out->nreceivers);
     if (rc != BBT_OK)

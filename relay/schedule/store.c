@@ -55,6 +55,8 @@ static const char *const migrations[] = {
     "CREATE TABLE tokens(jti TEXT PRIMARY KEY, subject TEXT NOT NULL, role TEXT NOT NULL,"
     "  expires INTEGER NOT NULL, issued_at INTEGER NOT NULL, note TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE revoked_tokens(jti TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);",
+    /* 4: a lesson every classroom may watch (relay/schedule/authz.c) */
+    "ALTER TABLE sessions ADD COLUMN public INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -73,11 +75,11 @@ const char *const bbt_store_sql[ST__COUNT] = {
     [ST_DEL_MEMBERS] = "DELETE FROM edu_group_members WHERE grp = ?1",
     [ST_PUT_MEMBER] = "INSERT INTO edu_group_members(grp, school, pos) VALUES(?1, ?2, ?3)",
     [ST_PUT_SESSION] = "INSERT INTO sessions(id, title, subject, teacher, source, weekday, "
-                       "start_time, end_time, term_start, term_end, date) "
-                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(id) "
+                       "start_time, end_time, term_start, term_end, date, public) "
+                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT(id) "
                        "DO UPDATE SET title = ?2, subject = ?3, teacher = ?4, source = ?5, "
                        "weekday = ?6, start_time = ?7, end_time = ?8, term_start = ?9, "
-                       "term_end = ?10, date = ?11",
+                       "term_end = ?10, date = ?11, public = ?12",
     [ST_DEL_RECEIVERS] = "DELETE FROM session_receivers WHERE session = ?1",
     [ST_PUT_RECEIVER] = "INSERT INTO session_receivers(session, classroom, pos) VALUES(?1, ?2, ?3)",
     [ST_PUT_HOLIDAY] = "INSERT OR REPLACE INTO holidays(id, name, first_day, last_day) "
@@ -346,7 +348,8 @@ static int row_session(sqlite3_stmt *st, bbt_timetable *t)
                         .end_min = bbt_store_col_hhmm(st, 7),
                         .term_start = bbt_store_col_day(st, 8),
                         .term_end = bbt_store_col_day(st, 9),
-                        .date = bbt_store_col_day(st, 10), .src = -1};
+                        .date = bbt_store_col_day(st, 10), .src = -1,
+                        .is_public = sqlite3_column_int(st, 11) != 0};
     copy_id(v.id, sizeof v.id, bbt_store_col_text(st, 0));
     copy_id(v.source, sizeof v.source, bbt_store_col_text(st, 4));
     return bbt_tt_add_session(t, &v);
@@ -406,7 +409,7 @@ int bbt_store_load(bbt_store *s, bbt_timetable *t, char *err, size_t errlen)
                          "FROM exceptions", row_exception, t, err, errlen);
     if (rc == BBT_OK)
         rc = each_row(s, "SELECT id, title, subject, teacher, source, IFNULL(weekday, 0), "
-                         "start_time, end_time, term_start, term_end, date FROM sessions",
+                         "start_time, end_time, term_start, term_end, date, public FROM sessions",
                       row_session, t, err, errlen);
     if (rc == BBT_OK)
         rc = each_row(s, "SELECT id, name, strong_school, term_start, term_end FROM edu_groups",

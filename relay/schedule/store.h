@@ -10,7 +10,8 @@
  * records its version in the table schema_version; opening applies the missing migrations in
  * one transaction each, and refuses (BBT_ESCHEMA) a database newer than this program.
  * Tables: schools, classrooms, edu_groups + edu_group_members, sessions + session_receivers,
- * holidays, exceptions, attendance, import_log, tokens + revoked_tokens (store_tokens.h). Dates are stored as 'YYYY-MM-DD' text and times
+ * holidays, exceptions, attendance, import_log, tokens + revoked_tokens (store_tokens.h);
+ * sessions.public (migration 4). Dates are stored as 'YYYY-MM-DD' text and times
  * as 'HH:MM', so `sqlite3 schedule.db` shows what county IT staff expect to read.
  *
  * Status: every function returns BBT_OK or a negative BBT_E* code, and writes a one-line

@@ -89,6 +89,7 @@ int bbt_store_put_session(bbt_store *s, const bbt_tt_session *v, char *err, size
     bbt_store_bind_day(st, 9, weekly ? v->term_start : BBT_DAY_NONE);
     bbt_store_bind_day(st, 10, weekly ? v->term_end : BBT_DAY_NONE);
     bbt_store_bind_day(st, 11, weekly ? BBT_DAY_NONE : v->date);
+    sqlite3_bind_int(st, 12, v->is_public ? 1 : 0);
     int rc = bbt_store_step_done(s, st, "session", err, errlen);
     if (rc == BBT_OK) {
         bbt_store_bind_text(ST(ST_DEL_RECEIVERS), 1, v->id);

@@ -318,6 +318,8 @@ static const struct row rows[] = {
     {BBT_MSG_HOLIDAY_LIST, 0, "limit", "0", BAD, "holiday_list.limit: expected an integer 1..1000, got 0"},
     {BBT_MSG_HOLIDAYS, 0, "holidays[0].last", "-", BAD, "holidays.holidays[0]: missing required field \"last\""},
     {BBT_MSG_SESSION_SET, 0, "session.weekday", "8", BAD, "session_set.session.weekday: expected an integer 1..7, got 8"},
+    {BBT_MSG_SESSION_SET, 0, "session.public", "\"yes\"", BAD, "session_set.session.public: expected true or false, got \"yes\""},
+    {BBT_MSG_SESSION_SET, 0, "session.public", "true", OK},
     {BBT_MSG_SESSION_SET, 0, "session.receivers", "[]", BAD, "session_set.session.receivers: expected an array of 1..256 items, got an array of 0 items"},
     {BBT_MSG_SESSION_SET, 0, "session.start", "\"8:00\"", BAD, "session_set.session.start: expected a time HH:MM, got \"8:00\""},
     {BBT_MSG_SESSION_SET, 0, "session.title", "-", OK},

@@ -2,7 +2,7 @@
  * real bbt-relay with tokens required and a timetable on a driven clock: a source publishes its
  * own lesson only when it is scheduled (lead before the start), never another classroom's;
  * outside the timetable only session ids named after its classroom; a classroom watches only
- * lessons it takes part in; each refusal is BBT_EDENIED (83) and the connection stays. */
+ * lessons it takes part in, or public ones; each refusal is BBT_EDENIED (83) and the connection stays. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -127,6 +127,11 @@ static void timetable(tc_conn *op)
            "\"source\":\"hz-301\",\"receivers\":[\"ls-1\"],\"weekday\":1,\"start\":\"10:00\","
            "\"end\":\"10:40\",\"term_start\":\"2025-02-17\",\"term_end\":\"2025-07-04\"}}",
        "sessions");
+    ok(op, "{\"type\":\"session_set\",\"id\":5,\"session\":{\"id\":\"assembly\",\"title\":\"A\","
+           "\"source\":\"hz-302\",\"receivers\":[\"ls-1\"],\"weekday\":1,\"start\":\"11:00\","
+           "\"end\":\"11:40\",\"term_start\":\"2025-02-17\",\"term_end\":\"2025-07-04\","
+           "\"public\":true}}",
+       "sessions");
 }
 
 static void test_publish_and_watch(void **state)
@@ -151,6 +156,7 @@ static void test_publish_and_watch(void **state)
     assert_int_equal(attempt(stranger, "subscribe", LESSON), 83);
     assert_int_equal(attempt(member, "subscribe", LESSON), 0);
     assert_int_equal(attempt(stranger, "subscribe", "hz-302.extra"), 0);
+    assert_int_equal(attempt(stranger, "subscribe", "2025-03-03.assembly"), 0); /* public */
     assert_false(tc_is_closed(stranger)); /* a refusal does not cost the connection */
     int st;
     char *m = http_get(r.port, "/metrics", &st);

@@ -222,6 +222,27 @@ static void test_import_missing_columns(void **state)
                     "1: missing column \"学期结束/term_end\"");
 }
 
+/* The optional column 公开/public: a lesson every classroom may watch (docs/SECURITY.md). */
+static void test_import_public_column(void **state)
+{
+    (void)state;
+    struct imp x;
+    import(&x, "session,source,receivers,weekday,start,end,term_start,term_end,公开\n"
+               "p1,src-1,rcv-1,1,10:00,10:40,2025-03-03,2025-07-04,是\n"
+               "p2,src-1,rcv-1,2,10:00,10:40,2025-03-03,2025-07-04,\n"
+               "p3,src-1,rcv-1,3,10:00,10:40,2025-03-03,2025-07-04,YES\n"
+               "p4,src-1,rcv-1,4,10:00,10:40,2025-03-03,2025-07-04,no\n");
+    assert_int_equal(x.rc, BBT_OK);
+    assert_true(x.m.sessions[bbt_tt_find_session(&x.m, "p1")].is_public);
+    assert_false(x.m.sessions[bbt_tt_find_session(&x.m, "p2")].is_public);
+    assert_true(x.m.sessions[bbt_tt_find_session(&x.m, "p3")].is_public);
+    assert_false(x.m.sessions[bbt_tt_find_session(&x.m, "p4")].is_public);
+    done(&x);
+    import(&x, "session,source,receivers,weekday,start,end,term_start,term_end,public\n"
+               "p1,src-1,rcv-1,1,10:00,10:40,2025-03-03,2025-07-04,maybe\n");
+    expect_problems(&x, BBT_ECSV, "2: 公开/public \"maybe\" is not yes or no");
+}
+
 static void test_import_bad_cells(void **state)
 {
     (void)state;
@@ -322,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_import_english_and_changes),
         cmocka_unit_test(test_import_encoding_errors),
         cmocka_unit_test(test_import_missing_columns),
+        cmocka_unit_test(test_import_public_column),
         cmocka_unit_test(test_import_bad_cells),
         cmocka_unit_test(test_import_duplicates_and_unknown),
         cmocka_unit_test(test_import_conflicts),
