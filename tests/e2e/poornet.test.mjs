@@ -53,13 +53,27 @@ function skip(why) {
 // ---- the link: a namespace for the browser, a veth pair, tbf on the host end --------------------
 
 const id = process.pid % 100000;
-const NS = `bbt-pn-${id}`;
+const NS = `bbt-pn-${process.pid}`;
 const HOST = `bbtp${id}h`;
 const PEER = `bbtp${id}n`;
 const NET = `10.216.${id % 250}`;
 const HOST_IP = `${NET}.1`;
 
+// Namespaces (and their veth pairs) left by an earlier run that was killed with SIGKILL.
+function removeStale() {
+  const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  for (const m of (r.stdout || '').matchAll(/^bbt-pn-(\d+)/gm)) {
+    const pid = Number(m[1]);
+    let alive = true;
+    try { process.kill(pid, 0); } catch (_) { alive = false; }
+    if (alive) continue;
+    sh(['ip', 'link', 'del', `bbtp${pid % 100000}h`], { quiet: true });
+    sh(['ip', 'netns', 'del', m[0]], { quiet: true });
+  }
+}
+
 function linkUp() {
+  removeStale();
   sh(['ip', 'netns', 'add', NS]);
   sh(['ip', 'link', 'add', HOST, 'type', 'veth', 'peer', 'name', PEER]);
   sh(['ip', 'link', 'set', PEER, 'netns', NS]);
