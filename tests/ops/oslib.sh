@@ -6,9 +6,10 @@
 # with its real dependency checks and maintainer scripts (adduser, systemctl enable ...); nothing
 # reaches the real system, and the whole view disappears with the namespace. /run and /tmp are
 # fresh tmpfs mounts, so systemd is not running in the view (as in a container or an installer).
-# Why not debootstrap: a minbase bootstrap downloads and unpacks ~100 packages (minutes, and
-# network) before the project's own ~40 dependencies; the overlay gives the same dpkg
-# transaction in a second. What it cannot show: that Depends pull in a package this machine does
+# Why not debootstrap: measured on the 2-core project machine, `debootstrap --variant=minbase
+# bookworm` from deb.debian.org took 3 min 26 s (26 s user, 14 s system) for a 205 MB root, before
+# the project's own run-time dependencies (GStreamer and the rest) are even downloaded; the
+# overlay gives the same dpkg transaction in about a second. What it cannot show: that Depends pull in a package this machine does
 # not have — package.sh checks Depends against the list of what the binaries load instead.
 #
 #   ops_need_root                 exit 77 (skip) unless root
