@@ -151,5 +151,30 @@ await test('report: field names and ranges of PROTOCOL.md §3.8 (and proto/contr
   assert.ok(!('latency_ms' in s.report('x', { buffer_ms: 0 })), 'no latency_ms without samples (all three are required)');
 });
 
+await test('boot.js: ?token= is kept in localStorage and removed from the address bar', async () => {
+  const vm = await import('node:vm');
+  const store = new Map();
+  let replaced = null;
+  const at = (search) => ({ search, href: `http://relay.example${search ? '/' + search : '/'}`,
+                            protocol: 'http:', host: 'relay.example' });
+  const ctx = {
+    location: at('?classroom=ls-1&token=aaa.bbb.ccc'),
+    localStorage: { getItem: (k) => (store.has(k) ? store.get(k) : null),
+                    setItem: (k, v) => store.set(k, String(v)) },
+    history: { state: null, replaceState: (s, t, u) => { replaced = u; } },
+    URLSearchParams, URL,
+  };
+  ctx.window = ctx;
+  vm.runInNewContext(read('boot.js'), ctx);
+  assert.equal(ctx.bbtParams.token, 'aaa.bbb.ccc');
+  assert.equal(store.get('bbt.player.token'), 'aaa.bbb.ccc');
+  assert.equal(replaced, '/?classroom=ls-1', 'the token leaves the address bar');
+  replaced = null; // a later visit without it: the stored token, the address untouched
+  ctx.location = at('?classroom=ls-1');
+  vm.runInNewContext(read('boot.js'), ctx);
+  assert.equal(ctx.bbtParams.token, 'aaa.bbb.ccc');
+  assert.equal(replaced, null);
+});
+
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
