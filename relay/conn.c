@@ -35,6 +35,7 @@ static int queue_text(struct bbt_conn *c, const char *text, size_t len)
 {
     if (c->ctl_count >= CTL_MAX_PENDING) {
         if (!c->close_code) { /* a client that does not read its control messages */
+            c->relay->metrics.refused[BBT_REFUSE_CONTROL_BACKLOG]++;
             c->close_code = 4000 - BBT_EFULL;
             snprintf(c->close_reason, sizeof c->close_reason, "control queue full");
         }

@@ -32,7 +32,7 @@ const char *bbt_refusal_name(enum bbt_refusal r)
     static const char *const names[BBT_REFUSE__COUNT] = {
         "per_ip_limit", "max_viewers", "max_sessions", "auth_timeout", "bad_frame",
         "bad_message", "denied", "publisher_busy", "stalled", "protocol", "auth_failed",
-        "auth_backoff", "token_revoked"};
+        "auth_backoff", "token_revoked", "control_backlog"};
     return (unsigned)r < BBT_REFUSE__COUNT ? names[r] : "?";
 }
 

@@ -28,6 +28,7 @@ enum bbt_refusal {
     BBT_REFUSE_AUTH,           /* hello with no, bad, expired or revoked token, or wrong role */
     BBT_REFUSE_AUTH_BACKOFF,   /* address refused after too many auth failures (handshake) */
     BBT_REFUSE_REVOKED,        /* live connection closed because its token was revoked/expired */
+    BBT_REFUSE_CONTROL_BACKLOG, /* 256 control messages unread: the client does not read */
     BBT_REFUSE__COUNT
 };
 
