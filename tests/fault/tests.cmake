@@ -12,6 +12,7 @@ bbt_fault_test(unauth)
 bbt_fault_test(bad_publisher)
 bbt_fault_test(stalled_viewer)
 bbt_fault_test(slowloris)
+bbt_fault_test(silent_publisher)
 # The real node (GStreamer test sources) beside the relay: encoding in real time, so these are
 # also labelled realtime (left out of the sanitizer run, as node/node is).
 bbt_fault_test(relay_kill LIBS PkgConfig::SQLITE LABELS realtime)
