@@ -2,6 +2,8 @@
 // and English, in the style of i18n.js (the player's): the language comes from ?lang=en|zh, else
 // from the choice saved by the toggle (shared with the player), else zh-CN.
 
+import { createI18n } from './lang.js';
+
 const STRINGS = {
   title: { zh: '班班通 县级监控', en: 'banbantong county dashboard' },
   lang_toggle: { zh: 'English', en: '中文' },
@@ -100,42 +102,8 @@ const STRINGS = {
   u_d: { zh: '{n} 天', en: '{n} d' },
 };
 
-function pick() {
-  try {
-    const q = new URLSearchParams(location.search).get('lang');
-    if (q) return q.toLowerCase().startsWith('en') ? 'en' : 'zh';
-    const saved = localStorage.getItem('bbt.lang');
-    if (saved === 'en' || saved === 'zh') return saved;
-  } catch (_) { /* storage may be disabled: the default */ }
-  return 'zh';
-}
-
-let current = typeof location === 'undefined' ? 'zh' : pick();
-
-export function lang() {
-  return current;
-}
-
-export function setLang(l) {
-  current = l === 'en' ? 'en' : 'zh';
-  try { localStorage.setItem('bbt.lang', current); } catch (_) { /* ignore */ }
-  if (typeof document !== 'undefined') {
-    document.documentElement.lang = current === 'en' ? 'en' : 'zh-CN';
-    document.title = t('title');
-  }
-}
-
-export function has(key) {
-  return Object.prototype.hasOwnProperty.call(STRINGS, key);
-}
-
-// The text for `key` in the current language, with {name} placeholders filled from vars.
-export function t(key, vars = {}, l = current) {
-  const entry = STRINGS[key];
-  if (!entry) return key;
-  const s = entry[l] || entry.zh;
-  return s.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : ''));
-}
+const i18n = createI18n(STRINGS);
+export const { lang, setLang, has, t } = i18n;
 
 export const KEYS = Object.keys(STRINGS);
 export const ALL = STRINGS;

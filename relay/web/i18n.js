@@ -1,6 +1,8 @@
 // i18n.js — every string the player shows, in Simplified Chinese (the default) and English.
 // The language comes from ?lang=en|zh, else from a choice saved by the toggle, else zh-CN.
 
+import { createI18n } from './lang.js';
+
 const STRINGS = {
   title: { zh: '班班通 课堂直播', en: 'banbantong live classroom' },
   connecting: { zh: '正在连接', en: 'Connecting' },
@@ -62,38 +64,8 @@ const STRINGS = {
   stats_title: { zh: '播放统计', en: 'Playback statistics' },
 };
 
-function pick() {
-  try {
-    const q = new URLSearchParams(location.search).get('lang');
-    if (q) return q.toLowerCase().startsWith('en') ? 'en' : 'zh';
-    const saved = localStorage.getItem('bbt.lang');
-    if (saved === 'en' || saved === 'zh') return saved;
-  } catch (_) { /* storage may be disabled: the default */ }
-  return 'zh';
-}
-
-let current = typeof location === 'undefined' ? 'zh' : pick();
-
-export function lang() {
-  return current;
-}
-
-export function setLang(l) {
-  current = l === 'en' ? 'en' : 'zh';
-  try { localStorage.setItem('bbt.lang', current); } catch (_) { /* ignore */ }
-  if (typeof document !== 'undefined') {
-    document.documentElement.lang = current === 'en' ? 'en' : 'zh-CN';
-    document.title = t('title');
-  }
-}
-
-// The text for `key` in the current language, with {name} placeholders filled from vars.
-export function t(key, vars = {}, l = current) {
-  const entry = STRINGS[key];
-  if (!entry) return key;
-  const s = entry[l] || entry.zh;
-  return s.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : ''));
-}
+const i18n = createI18n(STRINGS);
+export const { lang, setLang, t } = i18n;
 
 export const KEYS = Object.keys(STRINGS);
 export const ALL = STRINGS;
