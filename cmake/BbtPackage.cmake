@@ -34,6 +34,7 @@ install(FILES ${CMAKE_SOURCE_DIR}/docs/operator-guide.zh-CN.md
               ${CMAKE_SOURCE_DIR}/docs/CONFIG.md ${CMAKE_SOURCE_DIR}/docs/METRICS.md
               ${CMAKE_SOURCE_DIR}/docs/DASHBOARD.md ${CMAKE_SOURCE_DIR}/docs/PLAYER.md
               ${CMAKE_SOURCE_DIR}/docs/SECURITY.md ${CMAKE_SOURCE_DIR}/docs/NODE.md
+              ${CMAKE_SOURCE_DIR}/docs/PERFORMANCE.md
         DESTINATION share/doc/banbantong-relay COMPONENT relay)
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/prometheus/banbantong-alerts.yml
         DESTINATION share/doc/banbantong-relay/examples COMPONENT relay)
