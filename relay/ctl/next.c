@@ -4,18 +4,64 @@
  *   1. schools  2. classrooms  3. the timetable (import)  4. classroom tokens
  *   5. classroom PCs (kiosk player URL, bbt-node)  6. the dashboard
  * With a token and a reachable relay it asks the relay how many schools, classrooms and
- * sessions there are (school_list, classroom_list, session_list: one page each) and marks the
- * steps that are done; otherwise it says how to get there. Always exits 0 unless the relay
+ * sessions there are (school_list, classroom_list, session_list: one page each) and which
+ * classrooms have no live token it issued (token_list; tokens signed offline are not listed)
+ * and marks the steps that are done; otherwise it says how to get there. Always exits 0 unless the relay
  * refuses the token (1) — it is a help text, not a check. Bilingual through T(). */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "relay/ctl/ctl.h"
+
+#define NEXT_MISSING_SHOWN 5
 
 struct counts {
     long schools, classrooms, sources, receivers, sessions;
     char first_receiver[72], first_source[72];
+    int tokens_known;  /* 1: token_list answered */
+    long missing;      /* classrooms with no valid token issued by the relay */
+    char missing_ids[NEXT_MISSING_SHOWN][72];
+    char missing_roles[NEXT_MISSING_SHOWN][16];
 };
+
+/* Does a live (not revoked, not expired) token of the relay name this classroom? */
+static bool has_token(const json_t *tokens, const char *id, json_int_t now)
+{
+    for (size_t i = 0; i < json_array_size(tokens); i++) {
+        const json_t *t = json_array_get(tokens, i);
+        const char *sub = json_string_value(json_object_get(t, "subject"));
+        if (sub && strcmp(sub, id) == 0 && !json_is_true(json_object_get(t, "revoked")) &&
+            json_integer_value(json_object_get(t, "expires")) > now)
+            return true;
+    }
+    return false;
+}
+
+/* Step 4: which classrooms have no token yet (token_list; tokens signed offline are not in it). */
+static void missing_tokens(ctl *c, const json_t *rooms, struct counts *k)
+{
+    json_t *r = NULL;
+    if (ctl_call(c, json_pack("{s:s}", "type", "token_list"), "tokens", &r) != CTL_OK)
+        return;
+    const json_t *tokens = json_object_get(r, "tokens");
+    json_int_t now = (json_int_t)time(NULL);
+    k->tokens_known = 1;
+    for (size_t i = 0; i < json_array_size(rooms); i++) {
+        const json_t *room = json_array_get(rooms, i);
+        const char *id = json_string_value(json_object_get(room, "id"));
+        const char *role = json_string_value(json_object_get(room, "role"));
+        if (!id || !role || has_token(tokens, id, now))
+            continue;
+        if (k->missing < NEXT_MISSING_SHOWN) {
+            snprintf(k->missing_ids[k->missing], sizeof k->missing_ids[0], "%s", id);
+            snprintf(k->missing_roles[k->missing], sizeof k->missing_roles[0], "%s",
+                     strcmp(role, "receiver") == 0 ? "receiver" : "source");
+        }
+        k->missing++;
+    }
+    json_decref(r);
+}
 
 /* One page of a list: the number of items (capped at the page), -1 on failure. */
 static long count_list(ctl *c, const char *type, const char *key, json_t **items_out)
@@ -57,6 +103,8 @@ static int ask(ctl *c, struct counts *k)
         if (rcv && !k->first_receiver[0])
             snprintf(k->first_receiver, sizeof k->first_receiver, "%s", id);
     }
+    if (k->classrooms > 0)
+        missing_tokens(c, rooms, k);
     json_decref(rooms);
     return 0;
 }
@@ -94,10 +142,21 @@ static void later_steps(ctl *c, const struct counts *k, bool known)
     web_base(c, base, sizeof base);
     const char *rcv = k->first_receiver[0] ? k->first_receiver : "ls-1";
     const char *src = k->first_source[0] ? k->first_source : "hz-301";
-    step(c, 4, false, "为每个教室签发令牌：", "Issue a token for each classroom:");
-    fprintf(c->out, "       bbtctl token issue --subject %s --role source --days 365 > %s.token\n"
-                    "       bbtctl token issue --subject %s --role receiver --days 365 > %s.token\n",
-            src, src, rcv, rcv);
+    if (k->tokens_known && k->classrooms > 0 && k->missing == 0) {
+        step(c, 4, true, "每个教室都有令牌", "Every classroom has a token");
+    } else if (k->tokens_known && k->missing > 0) {
+        fprintf(c->out, T(c, "[ ] 4. 为教室签发令牌（还有 %ld 个教室没有）：\n",
+                          "[ ] 4. Issue classroom tokens (%ld classrooms have none):\n"),
+                k->missing);
+        for (long i = 0; i < k->missing && i < NEXT_MISSING_SHOWN; i++)
+            fprintf(c->out, "       bbtctl token issue --subject %s --role %s --days 365 > %s.token\n",
+                    k->missing_ids[i], k->missing_roles[i], k->missing_ids[i]);
+    } else {
+        step(c, 4, false, "为每个教室签发令牌：", "Issue a token for each classroom:");
+        fprintf(c->out, "       bbtctl token issue --subject %s --role source --days 365 > %s.token\n"
+                        "       bbtctl token issue --subject %s --role receiver --days 365 > %s.token\n",
+                src, src, rcv, rcv);
+    }
     step(c, 5, false, "设置教室电脑（听课教室用浏览器一体机模式，主讲教室装 banbantong-node）：",
          "Set up classroom PCs (receivers: the browser in kiosk mode; sources: banbantong-node):");
     fprintf(c->out,

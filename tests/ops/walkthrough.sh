@@ -136,6 +136,9 @@ for t in hz-301 ls-1; do
     [ "$(tr -cd . <"$ROOT/tmp/$t.token" | wc -c)" = 2 ] || die "$t.token is not a token"
 done
 ctl token list | grep -q ls-1 || die "token list does not show ls-1"
+ctl next >"$work/next.txt"
+grep -q '\[✓\] 3\.' "$work/next.txt" && grep -q 'subject ls-2 --role receiver' "$work/next.txt" &&
+    ! grep -q 'subject ls-1 ' "$work/next.txt" || die "bbtctl next: timetable done, ls-2 (only) still without a token"
 
 ops_step "5.4 a lesson now ($today $start-$end), 5.3 the source node, 5.2 a viewing classroom"
 printf '%s\n' "课程编号,标题,主讲教室,听课教室,日期,开始,结束" \
