@@ -19,7 +19,7 @@ for tool in cpack dpkg-deb dpkg-shlibdeps systemd-analyze file; do
 done
 
 work=$(mktemp -d /tmp/bbt-pkgtest-XXXXXX)
-trap 'umount -R "$work/root" 2>/dev/null || umount -l "$work/root" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'umount -R "$work/root" 2>/dev/null || umount -l "$work/root" 2>/dev/null || true; rm -rf --one-file-system "$work"' EXIT
 
 ops_step "cpack -G DEB"
 ops_build_debs "$build" "$work/debs"
