@@ -26,7 +26,10 @@
 #include "proto/status.h"
 #include "relay/relay_internal.h"
 
-#define WBUF_CAP (64 * 1024) /* one write's worth: ~0.8 s of a 600 kbit/s viewer */
+/* One write's worth: ~0.2 s of a 600 kbit/s viewer, far more than one flush interval's frames.
+ * Small on purpose: what a slow link's socket does not take stays in lws's buffer, out of reach
+ * of the drop policy, and the next control message (a layer switch) waits behind it. */
+#define WBUF_CAP (16 * 1024)
 #define WS_HDR_MAX 10
 
 void bbt_conn_want_write(struct bbt_conn *c)
