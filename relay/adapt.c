@@ -67,6 +67,18 @@ void bbt_adapt_init(bbt_adapt *a, const bbt_adapt_params *p, const bbt_adapt_lev
     a->level = level < 0 ? 0 : level >= nlevels ? nlevels - 1 : level;
 }
 
+int bbt_adapt_level_of(const bbt_adapt *a, int camera, bool courseware)
+{
+    bool any_cw = false;
+    for (int i = 0; i < a->nlevels; i++)
+        any_cw |= a->levels[i].courseware;
+    courseware = courseware && any_cw;
+    for (int i = a->nlevels - 1; i >= 0; i--)
+        if (a->levels[i].camera_track == camera && a->levels[i].courseware == courseware)
+            return i;
+    return 0;
+}
+
 int bbt_adapt_fit(const bbt_adapt *a, double bps)
 {
     int best = 0;
@@ -103,6 +115,7 @@ static void move_down(bbt_adapt *a, const bbt_adapt_input *in)
     a->probed_ok = false;
     a->level = target;
     a->downs++;
+    a->last_down_us = in->now_us;
     a->congested_since = in->now_us; /* another step down needs another down_delay */
 }
 
@@ -132,21 +145,37 @@ static void maybe_move_up(bbt_adapt *a, const bbt_adapt_input *in)
 int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
 {
     int64_t now = in->now_us;
-    if (a->probing && now >= a->probe_until) {
-        a->probing = false; /* survived the probe window: the level holds */
+    bool congested = in->delay_us >= a->p.congest_us, clear = in->delay_us <= a->p.clear_us;
+    /* The probe window is over: the level holds if the link is clear now. A queue that is
+     * still building (between the thresholds) leaves the probe open, up to a second window:
+     * on a link with deep buffers congestion shows late, and a level that fails then must
+     * still count as a failed probe (back-off), or the machine keeps probing it. */
+    if (a->probing && now >= a->probe_until && (clear || now >= a->probe_until + a->p.probe_us)) {
+        a->probing = false;
         a->probed_ok = true;
         a->backoff_us[a->level] = 0;
     }
-    bool congested = in->delay_us >= a->p.congest_us, clear = in->delay_us <= a->p.clear_us;
+    /* A congestion episode starts with a congested sample and ends only when the link is
+     * clear: a dip between the thresholds does not restart the wait (the relay's batched
+     * writes empty the queue into the socket in one go, so an overloaded link reads as a
+     * sawtooth). Clear time builds up only while clear. */
     if (congested && !a->congested)
         a->congested_since = now;
     if (clear && !a->clear)
         a->clear_since = now;
-    a->congested = congested; /* in between the two thresholds neither builds up */
+    a->congested = congested || (a->congested && !clear);
     a->clear = clear;
-    if (congested && a->level > 0 && now - a->congested_since >= a->p.down_delay_us)
-        move_down(a, in);
-    else if (clear)
+    /* twice the threshold is no spike: the first step of an episode goes at once */
+    bool severe = in->delay_us >= 2 * a->p.congest_us &&
+                  (!a->last_down_us || now - a->last_down_us >= a->p.down_delay_us);
+    if (congested && a->level > 0 &&
+        (now - a->congested_since >= a->p.down_delay_us || severe)) {
+        bool draining = a->last_down_us && now - a->last_down_us < a->p.drain_us &&
+                        capacity_fresh(a, in) && bbt_adapt_fit(a, in->capacity_bps) >= a->level;
+        if (!draining)
+            move_down(a, in);
+    } else if (clear) {
         maybe_move_up(a, in);
+    }
     return a->level;
 }

@@ -13,12 +13,20 @@
  *   down   congested (delay ≥ congest_us) for down_delay_us → the highest level whose bitrate
  *          fits safety × capacity (or one level down when capacity is unknown), at least one
  *          level down. Fast: a rural link that collapses is followed within about a second.
+ *          The wait runs from the first congested sample until the link is clear (delay ≤
+ *          clear_us): samples in between do not restart it. A delay of 2 × congest_us moves
+ *          down at once, unless the last move down was less than down_delay_us ago.
  *   up     clear (delay ≤ clear_us) for up_hold_us (probe_us after a successful probe) → one
  *          level up, unless that level is backing off, or a fresh capacity says it does not fit.
  *          The move up is a probe: congestion within probe_us moves back down and holds the
  *          failed level for a back-off that doubles on each failure (backoff_min..max) and
- *          resets when a probe of it succeeds. A fresh capacity that fits several levels allows
- *          a jump over them.
+ *          resets when a probe of it succeeds. A probe succeeds when the link is clear at the
+ *          end of probe_us; a delay still between the thresholds then keeps it open for up to
+ *          another probe_us (deep link buffers show congestion late). A fresh capacity that
+ *          fits several levels allows a jump over them.
+ *   drain  after a move down, while the level fits a fresh capacity, congestion is the
+ *          backlog of the level before draining through the link: no further step down for
+ *          drain_us (it took another step to audio only on a 400 kbit/s link where 180p fits).
  * The caller applies the level at the next keyframe of its camera track (relay/session.h).
  */
 #ifndef BBT_ADAPT_H
@@ -48,6 +56,8 @@ typedef struct bbt_adapt_params {
     int64_t backoff_min_us; /* first hold of a level whose probe failed */
     int64_t backoff_max_us;
     int64_t capacity_ttl_us; /* a capacity older than this is unknown */
+    int64_t drain_us;        /* after a move down to a level that fits a fresh capacity, the
+                              * backlog gets this long to drain before another step (0: none) */
 } bbt_adapt_params;
 
 typedef struct bbt_adapt_input {
@@ -62,7 +72,7 @@ typedef struct bbt_adapt {
     bbt_adapt_level levels[BBT_ADAPT_MAX_LEVELS];
     int nlevels;
     int level;                 /* current choice */
-    bool congested, clear;     /* the signal's current condition ... */
+    bool congested, clear;     /* a congestion episode is on / the link is clear ... */
     int64_t congested_since;   /* ... and since when */
     int64_t clear_since;
     bool probing;
@@ -71,6 +81,7 @@ typedef struct bbt_adapt {
     int64_t backoff_until[BBT_ADAPT_MAX_LEVELS];
     int64_t backoff_us[BBT_ADAPT_MAX_LEVELS];
     uint32_t ups, downs;       /* switches made */
+    int64_t last_down_us;      /* time of the last move down, 0: none */
 } bbt_adapt;
 
 /* Build the levels from a track list (audio-only first). With pin_track ≥ 0 the only camera
@@ -81,6 +92,11 @@ int bbt_adapt_levels(const bbt_track_info *tracks, size_t n, bool want_video, bo
 /* Start at `level` (clamped). */
 void bbt_adapt_init(bbt_adapt *a, const bbt_adapt_params *p, const bbt_adapt_level *levels,
                     int nlevels, int level);
+
+/* The level a viewer is on: the one carrying camera track `camera` (-1: none) and, when any
+ * level carries courseware, courseware as `courseware` (a viewer's "courseware wanted" flag is
+ * true also where the session has no courseware track). 0 when none matches. */
+int bbt_adapt_level_of(const bbt_adapt *a, int camera, bool courseware);
 
 /* The highest level that fits `bps` at the safety fraction (0 if none). */
 int bbt_adapt_fit(const bbt_adapt *a, double bps);

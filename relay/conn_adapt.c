@@ -12,8 +12,16 @@
 #include "relay/relay_internal.h"
 
 /* Unsent bytes the kernel may hold per viewer: beyond this the backlog stays in the relay's
- * queue, where delay is measured and the drop policy can act. */
-#define NOTSENT_LOWAT 32768
+ * queue, where delay is measured and the drop policy can act. It starts at
+ * BBT_ESTIMATE_UNSENT_MAX and follows the delivered rate (bbt_estimate_unsent_cap: ~100 ms of
+ * it), so a slow link does not hide most of a second of pictures in the kernel. */
+static void set_unsent_cap(struct bbt_conn *c, int cap)
+{
+    int fd = lws_get_socket_fd(c->wsi);
+    if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &cap, sizeof cap) != 0)
+        BBT_DEBUG("TCP_NOTSENT_LOWAT not set peer=%s", c->peer);
+    c->est.unsent_cap = cap;
+}
 
 static bbt_adapt_params params_from(const bbt_relay_config *cfg)
 {
@@ -27,24 +35,20 @@ static bbt_adapt_params params_from(const bbt_relay_config *cfg)
         .probe_us = 3000000,
         .backoff_min_us = 10000000,
         .backoff_max_us = 120000000,
-        .capacity_ttl_us = 5000000};
+        .capacity_ttl_us = 5000000,
+        .drain_us = 2000000};
 }
 
 void bbt_conn_tune_socket(struct bbt_conn *c)
 {
-    int fd = lws_get_socket_fd(c->wsi), v = NOTSENT_LOWAT;
-    if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof v) != 0)
-        BBT_DEBUG("TCP_NOTSENT_LOWAT not set peer=%s", c->peer);
+    set_unsent_cap(c, BBT_ESTIMATE_UNSENT_MAX);
 }
 
 /* The level that matches what the viewer receives now (its pending camera counts). */
 static int current_level(const bbt_adapt *a, const bbt_viewer *v)
 {
     int cam = v->pending_track >= 0 ? v->pending_track : v->video_track;
-    for (int i = a->nlevels - 1; i >= 0; i--)
-        if (a->levels[i].camera_track == cam && a->levels[i].courseware == v->courseware)
-            return i;
-    return 0;
+    return bbt_adapt_level_of(a, cam, v->courseware);
 }
 
 void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now)
@@ -85,6 +89,9 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
     if (fd < 0 || ioctl(fd, SIOCOUTQ, &outq) != 0)
         outq = -1;
     bbt_estimate_sample(&c->est, now, c->sent_bytes, outq, bbt_queue_delay(v->q, now));
+    int cap = bbt_estimate_unsent_cap(&c->est);
+    if (cap != c->est.unsent_cap)
+        set_unsent_cap(c, cap);
     if (!c->adapt_on)
         return;
     int before = c->adapt.level;

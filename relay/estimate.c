@@ -7,6 +7,17 @@
 
 void bbt_estimate_init(bbt_estimate *e) { memset(e, 0, sizeof *e); }
 
+int bbt_estimate_unsent_cap(const bbt_estimate *e)
+{
+    if (e->delivered_bps <= 0)
+        return BBT_ESTIMATE_UNSENT_MAX;
+    double want = e->delivered_bps / 8.0 * (double)BBT_ESTIMATE_UNSENT_US / 1e6;
+    int cap = BBT_ESTIMATE_UNSENT_MIN;
+    while (cap < BBT_ESTIMATE_UNSENT_MAX && (double)cap * 2 <= want)
+        cap *= 2;
+    return cap;
+}
+
 static double ewma(double old, double sample)
 {
     return old <= 0 ? sample : old * (1 - EWMA_NEW) + sample * EWMA_NEW;

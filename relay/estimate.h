@@ -28,6 +28,7 @@ typedef struct bbt_estimate {
     double capacity_bps;      /* smoothed rate while backlogged, 0: never measured */
     int64_t capacity_at_us;   /* when capacity was last measured */
     int64_t delay_us;         /* congestion signal of the last sample */
+    int unsent_cap;           /* the caller's: the kernel unsent cap now in force (0: none) */
 } bbt_estimate;
 
 /* An interval shorter than this is ignored (too noisy); 100 ms. */
@@ -35,7 +36,20 @@ typedef struct bbt_estimate {
 /* Backlogged means the relay queue held data at least this long; 50 ms. */
 #define BBT_ESTIMATE_BACKLOG_US 50000
 
+/* The kernel's unsent backlog per viewer (TCP_NOTSENT_LOWAT) should hold about
+ * BBT_ESTIMATE_UNSENT_US of what the link delivers: that queue is invisible to the delay signal
+ * and out of reach of the drop policy, and what sits there when the viewer switches down still
+ * has to cross the link before the new layer's keyframe. A fixed 32 KiB was 650 ms of pictures
+ * at 400 kbit/s (bbt-bench rural, docs/PERFORMANCE.md "Rural links"). */
+#define BBT_ESTIMATE_UNSENT_US 100000
+#define BBT_ESTIMATE_UNSENT_MIN 4096
+#define BBT_ESTIMATE_UNSENT_MAX 32768
+
 void bbt_estimate_init(bbt_estimate *e);
+
+/* The unsent cap for the delivered rate: BBT_ESTIMATE_UNSENT_US of it, rounded down to a power
+ * of two (so it changes rarely) within MIN..MAX bytes; MAX while the rate is not known. */
+int bbt_estimate_unsent_cap(const bbt_estimate *e);
 
 /* One sample. outq < 0 means unknown (then the kernel backlog is taken as zero). */
 void bbt_estimate_sample(bbt_estimate *e, int64_t now_us, uint64_t sent_total, int64_t outq,

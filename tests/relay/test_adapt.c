@@ -116,17 +116,49 @@ static void test_spike_is_ignored(void **state)
     assert_int_equal(step(&a, 1 * S + 700 * MS, 300 * MS, 0, 0), P180); /* 300 ms: one down */
 }
 
+/* An overloaded link seen through batched writes: the queue empties into the socket now and
+ * then, so the delay dips between the thresholds. The dip does not restart the wait (it did:
+ * bbt-bench rural's cliff took a second longer to move down); a clear link does. */
+static void test_sawtooth_is_congestion(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P720);
+    assert_int_equal(step(&a, 8500 * MS, 369 * MS, 0, 0), P720);
+    assert_int_equal(step(&a, 8750 * MS, 420 * MS, 0, 0), P720);
+    assert_int_equal(step(&a, 9000 * MS, 83 * MS, 0, 0), P720); /* dip, not clear */
+    assert_int_equal(step(&a, 9250 * MS, 333 * MS, 0, 0), P360); /* 750 ms into the episode */
+    /* a clear sample ends the episode */
+    bbt_adapt b = fresh(P720);
+    step(&b, 1 * S, 300 * MS, 0, 0);
+    step(&b, 1250 * MS, 10 * MS, 0, 0);
+    assert_int_equal(step(&b, 1500 * MS, 300 * MS, 0, 0), P720);
+    assert_int_equal(step(&b, 1800 * MS, 300 * MS, 0, 0), P360);
+}
+
+/* Twice the congestion threshold is no spike: the first step goes at once (at 2 × 250 ms the
+ * queue is half way to its 1 s bound, where audio would be dropped); the next waits. */
+static void test_severe_congestion_moves_at_once(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P720);
+    assert_int_equal(step(&a, 1 * S, 499 * MS, 0, 0), P720);
+    assert_int_equal(step(&a, 1250 * MS, 620 * MS, 400000, 1250 * MS), P180);
+    assert_int_equal(step(&a, 1500 * MS, 900 * MS, 100000, 1500 * MS), P180); /* waits */
+    assert_int_equal(step(&a, 1550 * MS, 900 * MS, 100000, 1550 * MS), AUDIO);
+    assert_int_equal(a.downs, 2);
+}
+
 /* Without a capacity, down is one level at a time. */
 static void test_down_one_level_without_capacity(void **state)
 {
     (void)state;
     bbt_adapt a = fresh(P720);
-    step(&a, 0, 500 * MS, 0, 0);
-    assert_int_equal(step(&a, 300 * MS, 500 * MS, 0, 0), P360);
+    step(&a, 0, 400 * MS, 0, 0); /* (below 2 × congest_us: not severe) */
+    assert_int_equal(step(&a, 300 * MS, 400 * MS, 0, 0), P360);
     /* a stale capacity counts as none */
     bbt_adapt b = fresh(P720);
-    step(&b, 10 * S, 500 * MS, 400000, 1 * S);
-    assert_int_equal(step(&b, 10 * S + 300 * MS, 500 * MS, 400000, 1 * S), P360);
+    step(&b, 10 * S, 400 * MS, 400000, 1 * S);
+    assert_int_equal(step(&b, 10 * S + 300 * MS, 400 * MS, 400000, 1 * S), P360);
 }
 
 /* Up after up_hold of clear link, one level, as a probe; the next needs only probe_us. */
@@ -195,6 +227,73 @@ static void test_successful_probe_resets_backoff(void **state)
     assert_int_equal(a.backoff_us[P720], 0);
 }
 
+/* Deep buffers: the queue is still building (between the thresholds) when the probe window
+ * ends. The probe stays open, and congestion after the window still counts as a failed probe
+ * (found by bbt-bench rural: 360p probed every 8 s on a 400 kbit/s link, never backed off). */
+static void test_probe_open_while_queue_builds(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P180);
+    step(&a, 0, 10 * MS, 0, 0);
+    assert_int_equal(step(&a, 5 * S, 10 * MS, 0, 0), P360); /* probe until 8 s */
+    step(&a, 7 * S, 120 * MS, 0, 0);                        /* building, not congested */
+    assert_int_equal(step(&a, 8 * S, 150 * MS, 0, 0), P360);
+    assert_true(a.probing); /* not clear at the end of the window: still a probe */
+    step(&a, 9 * S, 260 * MS, 0, 0);
+    assert_int_equal(step(&a, 9 * S + 300 * MS, 300 * MS, 0, 0), P180); /* failed */
+    assert_int_equal(a.backoff_us[P360], 10 * S);
+    assert_int_equal(a.backoff_until[P360], 19 * S + 300 * MS);
+    /* clear at the end of the window: success, as before */
+    bbt_adapt b = fresh(P180);
+    step(&b, 0, 10 * MS, 0, 0);
+    assert_int_equal(step(&b, 5 * S, 10 * MS, 0, 0), P360);
+    /* (and being clear for probe_us since the move, it goes on up: the next probe) */
+    assert_int_equal(step(&b, 8 * S, 30 * MS, 0, 0), P720);
+    assert_int_equal(b.ups, 2);
+    /* between the thresholds for a whole second window: the level carries it, success */
+    bbt_adapt c = fresh(P180);
+    step(&c, 0, 10 * MS, 0, 0);
+    assert_int_equal(step(&c, 5 * S, 10 * MS, 0, 0), P360);
+    for (int64_t t = 6 * S; t < 11 * S; t += 250 * MS)
+        step(&c, t, 150 * MS, 0, 0);
+    assert_true(c.probing);
+    assert_int_equal(step(&c, 11 * S, 150 * MS, 0, 0), P360);
+    assert_false(c.probing);
+    assert_int_equal(c.backoff_us[P360], 0);
+}
+
+/* After a move down to a level that fits the measured capacity, the backlog drains: no
+ * second step (to audio only) while it does, unless the capacity says the level does not fit
+ * or the drain time is over. */
+static void test_drain_after_move_down(void **state)
+{
+    (void)state;
+    bbt_adapt_params p = params;
+    p.drain_us = 2 * S;
+    bbt_adapt_level lv[BBT_ADAPT_MAX_LEVELS];
+    int n = bbt_adapt_levels(ladder, 5, true, true, -1, lv, BBT_ADAPT_MAX_LEVELS);
+    bbt_adapt a;
+    bbt_adapt_init(&a, &p, lv, n, P360);
+    step(&a, 0, 300 * MS, 400000, 0);
+    /* 400 kbit/s × 0.8 fits 180p (160 kbit/s) and courseware (140) */
+    assert_int_equal(step(&a, 300 * MS, 400 * MS, 400000, 300 * MS), P180);
+    for (int64_t t = 600 * MS; t < 2300 * MS; t += 250 * MS) /* still congested: draining */
+        assert_int_equal(step(&a, t, 800 * MS, 400000, t), P180);
+    assert_int_equal(a.downs, 1);
+    /* after the drain time, congestion moves down again */
+    assert_int_equal(step(&a, 2300 * MS, 800 * MS, 400000, 2300 * MS), SLIDES);
+    /* a capacity that says the level does not fit moves down at once */
+    bbt_adapt_init(&a, &p, lv, n, P360);
+    step(&a, 0, 300 * MS, 400000, 0);
+    assert_int_equal(step(&a, 300 * MS, 400 * MS, 400000, 300 * MS), P180);
+    assert_int_equal(step(&a, 600 * MS, 800 * MS, 150000, 600 * MS), AUDIO);
+    /* and without a fresh capacity nothing is known: the old rule (one step per down_delay) */
+    bbt_adapt_init(&a, &p, lv, n, P360);
+    step(&a, 0, 300 * MS, 0, 0);
+    assert_int_equal(step(&a, 300 * MS, 400 * MS, 0, 0), P180);
+    assert_int_equal(step(&a, 600 * MS, 800 * MS, 0, 0), SLIDES);
+}
+
 /* A fresh capacity that says the next level does not fit blocks the probe; one that fits
  * several levels allows a jump. */
 static void test_capacity_gates_and_jumps(void **state)
@@ -221,6 +320,37 @@ static void test_jump_respects_backoff(void **state)
     assert_int_equal(step(&a, 5 * S, 10 * MS, 4000000, 5 * S), P360);
 }
 
+/* The level a viewer is on, from what it receives. A viewer's courseware flag is true from its
+ * subscribe on, also where the session has no courseware track: without one, the flag must not
+ * make every camera level look unknown (it did: a viewer on 360p was taken for audio only, so
+ * congestion never moved it down — found by bbt-bench rural). */
+static void test_level_of_what_the_viewer_receives(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(AUDIO);
+    assert_int_equal(bbt_adapt_level_of(&a, 1, true), P360);
+    assert_int_equal(bbt_adapt_level_of(&a, 0, true), P720);
+    assert_int_equal(bbt_adapt_level_of(&a, -1, true), SLIDES);
+    assert_int_equal(bbt_adapt_level_of(&a, -1, false), AUDIO);
+    assert_int_equal(bbt_adapt_level_of(&a, 2, true), P180);
+    /* with courseware levels a camera level always carries it: camera without it is unknown */
+    assert_int_equal(bbt_adapt_level_of(&a, 2, false), AUDIO);
+    assert_int_equal(bbt_adapt_level_of(&a, 7, true), AUDIO); /* no such track */
+    /* no courseware track in the session: the flag is ignored */
+    bbt_adapt_level lv[BBT_ADAPT_MAX_LEVELS];
+    int n = bbt_adapt_levels(ladder, 4, true, true, -1, lv, BBT_ADAPT_MAX_LEVELS);
+    bbt_adapt b;
+    bbt_adapt_init(&b, &params, lv, n, 0);
+    assert_int_equal(bbt_adapt_level_of(&b, 1, true), 2);
+    assert_int_equal(bbt_adapt_level_of(&b, 1, false), 2);
+    assert_int_equal(bbt_adapt_level_of(&b, 0, true), 3);
+    assert_int_equal(bbt_adapt_level_of(&b, -1, true), 0);
+    /* and from there congestion moves it down (it is not at the bottom) */
+    b.level = bbt_adapt_level_of(&b, 1, true);
+    assert_int_equal(step(&b, 1 * S, 300 * MS, 0, 0), 2);
+    assert_int_equal(step(&b, 1 * S + 300 * MS, 300 * MS, 0, 0), 1);
+}
+
 static void test_init_clamps(void **state)
 {
     (void)state;
@@ -242,13 +372,18 @@ int main(void)
         cmocka_unit_test(test_fit),
         cmocka_unit_test(test_down_to_fitting_level_after_delay),
         cmocka_unit_test(test_spike_is_ignored),
+        cmocka_unit_test(test_sawtooth_is_congestion),
+        cmocka_unit_test(test_severe_congestion_moves_at_once),
         cmocka_unit_test(test_down_one_level_without_capacity),
         cmocka_unit_test(test_up_after_hold_then_faster),
         cmocka_unit_test(test_in_between_holds),
         cmocka_unit_test(test_failed_probe_backs_off),
         cmocka_unit_test(test_successful_probe_resets_backoff),
+        cmocka_unit_test(test_probe_open_while_queue_builds),
+        cmocka_unit_test(test_drain_after_move_down),
         cmocka_unit_test(test_capacity_gates_and_jumps),
         cmocka_unit_test(test_jump_respects_backoff),
+        cmocka_unit_test(test_level_of_what_the_viewer_receives),
         cmocka_unit_test(test_init_clamps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,32 @@ static void test_follows_a_cliff(void **state)
     assert_true(e.capacity_bps < 900000);
 }
 
+/* The kernel's unsent cap follows the delivered rate: ~100 ms of it, a power of two within
+ * 4..32 KiB, 32 KiB while the rate is unknown. */
+static void test_unsent_cap_follows_the_rate(void **state)
+{
+    (void)state;
+    bbt_estimate e;
+    bbt_estimate_init(&e);
+    assert_int_equal(bbt_estimate_unsent_cap(&e), BBT_ESTIMATE_UNSENT_MAX);
+    static const struct {
+        double bps;
+        int cap;
+    } cases[] = {{100000, 4096},   {400000, 4096},   {655360, 8192},  {1000000, 8192},
+                 {1400000, 16384}, {4000000, 32768}, {1e9, 32768}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        e.delivered_bps = cases[i].bps;
+        assert_int_equal(bbt_estimate_unsent_cap(&e), cases[i].cap);
+    }
+    /* fed through samples: 400 kbit/s delivered */
+    bbt_estimate_init(&e);
+    uint64_t sent = 0;
+    for (int i = 0; i <= 8; i++, sent += 12500)
+        bbt_estimate_sample(&e, (int64_t)i * 250 * MS + 1, sent, 0, 5 * MS);
+    assert_int_equal(bbt_estimate_unsent_cap(&e), 4096);
+    assert_int_equal(e.unsent_cap, 0); /* the caller's to set */
+}
+
 static void test_short_interval_ignored_and_unknown_outq(void **state)
 {
     (void)state;
@@ -92,6 +118,7 @@ int main(void)
         cmocka_unit_test(test_unbacklogged_link_gives_no_capacity),
         cmocka_unit_test(test_backlogged_link_measures_capacity),
         cmocka_unit_test(test_follows_a_cliff),
+        cmocka_unit_test(test_unsent_cap_follows_the_rate),
         cmocka_unit_test(test_short_interval_ignored_and_unknown_outq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
