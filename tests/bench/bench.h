@@ -35,7 +35,7 @@ typedef struct bench_opts {
     const char *relay_url;   /* ws://host:port/path (NULL with --spawn-relay) */
     int viewers;
     double seconds;          /* measured interval (idle: soak length, 0 = none) */
-    int layer;               /* video track id the viewers pin */
+    int layer;               /* video track id the viewers pin, -1: "auto" (the relay picks) */
     const char *session;
     const char *stream_path;
     bool spawn_relay;
@@ -54,6 +54,7 @@ typedef struct bench_opts {
     int rss_interval_s;
     double drain_seconds;
     double connect_timeout_s;
+    bool answer_keyframes;   /* the publisher answers keyframe requests (as bbt-node does) */
 } bench_opts;
 
 enum viewer_state { V_IDLE, V_CONNECTING, V_HELLO, V_SUBSCRIBING, V_SUBSCRIBED, V_CLOSED };
@@ -111,6 +112,8 @@ typedef struct publisher {
     uint32_t seq[BBT_FRAME_MAX_TRACKS]; /* next seq per track */
     uint32_t sent_mask;      /* tracks with at least one frame sent */
     uint64_t frames_sent, bytes_sent, keyframe_requests, late_frames;
+    uint32_t key_wanted;     /* tracks whose keyframe request is to be answered */
+    uint64_t keyframes_forced;
     char *text;              /* text message being reassembled */
     size_t text_len;
     uint8_t *buf;            /* LWS_PRE + largest frame */
@@ -150,7 +153,23 @@ typedef struct bench {
     uint64_t rng;            /* xorshift state: WebSocket masks and keys */
     struct ev_loop *evloop;  /* --loop ev: the libev loop lws runs on (owned) */
     char tmpdir[256];
+    /* `bbt-bench rural` (rural.c) watches its viewer through these; NULL otherwise */
+    void (*on_frame)(struct bench *b, viewer *v, const bbt_frame *f, size_t len);
+    void (*on_state)(struct bench *b, viewer *v, json_t *msg);
+    int (*make_report)(struct bench *b, viewer *v, char *buf, size_t cap); /* text length */
+    void *hook_ud;
+    volatile int *stop;      /* bench_run_for() returns once *stop is non-zero (may be NULL) */
 } bench;
+
+/* bench_main.c: the lws context of b (protocols, loop, the 10 ms tick), and serving it for
+ * `seconds` or until done(b) or *b->stop. */
+typedef bool (*bench_pred)(const struct bench *b);
+int bench_create_context(bench *b);
+void bench_destroy_context(bench *b); /* closes every connection; b->closing set */
+void bench_run_for(bench *b, double seconds, bench_pred done);
+
+/* rural.c: `bbt-bench rural` (its own options; argv[1] is "rural"). Returns the exit status. */
+int rural_main(int argc, char **argv);
 
 /* Clocks, µs. */
 int64_t bench_mono_us(void);

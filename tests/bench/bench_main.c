@@ -35,6 +35,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: bbt-bench fanout|idle [options]\n"
+        "       bbt-bench rural [options]   (rural links: bbt-bench rural --help)\n"
         "  --relay URL         ws://127.0.0.1:PORT/ws of a running relay\n"
         "  --relay-pid PID     that relay's process, for CPU and RSS readings\n"
         "  --spawn-relay       start bbt-relay on a free loopback port (pinned to --relay-cpu)\n"
@@ -233,7 +234,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(b->ctx, 0, &b->sul_tick, on_tick, BENCH_TICK_US);
 }
 
-static int create_context(bench *b)
+int bench_create_context(bench *b)
 {
     b->protocols[0] = (struct lws_protocols){"bench-publisher", publisher_callback, 0, 65536, 0,
                                              NULL, 0};
@@ -273,13 +274,11 @@ static int create_context(bench *b)
 
 /* ---- phases ------------------------------------------------------------------------------- */
 
-typedef bool (*bench_pred)(const bench *b);
-
-/* Serve until `done` (if given) is true or `seconds` have passed. */
-static void run_for(bench *b, double seconds, bench_pred done)
+/* Serve until `done` (if given) is true, *b->stop is set or `seconds` have passed. */
+void bench_run_for(bench *b, double seconds, bench_pred done)
 {
     int64_t until = bench_mono_us() + (int64_t)(seconds * 1e6);
-    while (bench_mono_us() < until && !(done && done(b))) {
+    while (bench_mono_us() < until && !(done && done(b)) && !(b->stop && *b->stop)) {
 #ifdef BBT_BENCH_HAVE_LIBEV
         if (b->evloop) {
             ev_run(b->evloop, EVRUN_ONCE); /* the 10 ms tick bounds the wait */
@@ -306,7 +305,7 @@ static int ramp_viewers(bench *b)
     b->ramping = b->o.viewers > 0;
     b->next_ramp_us = 0;
     double ramp_s = (double)b->o.viewers / b->o.ramp_batch * b->o.ramp_interval_ms / 1000.0;
-    run_for(b, ramp_s + b->o.connect_timeout_s, all_resolved);
+    bench_run_for(b, ramp_s + b->o.connect_timeout_s, all_resolved);
     b->ramping = false;
     return b->c.connected == b->o.viewers ? BBT_OK : BBT_ETIMEOUT;
 }
@@ -331,7 +330,7 @@ static void measure(bench *b, bench_result *r, double seconds)
     add_rss_sample(r, r->relay0.rss_kb);
     for (double done = 0; done < seconds;) {
         double step = seconds - done < b->o.rss_interval_s ? seconds - done : b->o.rss_interval_s;
-        run_for(b, step, NULL);
+        bench_run_for(b, step, NULL);
         done += step;
         proc_sample s;
         sample_relay(b, &s);
@@ -351,7 +350,7 @@ static int run_fanout(bench *b, bench_result *r)
 {
     if (publisher_connect(b) != BBT_OK)
         return BBT_EIO;
-    run_for(b, 10, pub_ready);
+    bench_run_for(b, 10, pub_ready);
     if (!b->pub.published) {
         fprintf(stderr, "bbt-bench: the publisher was not accepted\n");
         return BBT_EIO;
@@ -359,7 +358,7 @@ static int run_fanout(bench *b, bench_result *r)
     ramp_viewers(b);
     measure(b, r, b->o.seconds);
     publisher_stop(b);
-    run_for(b, b->o.drain_seconds, viewers_caught_up);
+    bench_run_for(b, b->o.drain_seconds, viewers_caught_up);
     return BBT_OK;
 }
 
@@ -368,7 +367,7 @@ static int run_idle(bench *b, bench_result *r)
     sample_relay(b, &r->relay0);
     r->rss_before_kb = r->relay0.rss_kb;
     ramp_viewers(b);
-    run_for(b, 2, NULL); /* let the relay settle */
+    bench_run_for(b, 2, NULL); /* let the relay settle */
     proc_sample s;
     sample_relay(b, &s);
     r->rss_after_kb = s.rss_kb;
@@ -407,10 +406,10 @@ static int setup(bench *b)
         return BBT_EIO;
     if (pin_self(b->o.bench_cpu) != BBT_OK)
         fprintf(stderr, "bbt-bench: cannot pin to CPU %d\n", b->o.bench_cpu);
-    return create_context(b);
+    return bench_create_context(b);
 }
 
-static void teardown(bench *b)
+void bench_destroy_context(bench *b)
 {
     b->closing = true;
     if (b->ctx)
@@ -419,7 +418,13 @@ static void teardown(bench *b)
 #ifdef BBT_BENCH_HAVE_LIBEV
     if (b->evloop)
         ev_loop_destroy(b->evloop);
+    b->evloop = NULL;
 #endif
+}
+
+static void teardown(bench *b)
+{
+    bench_destroy_context(b);
     if (b->o.spawn_relay && b->o.relay_pid > 0) {
         int st = relay_stop(b->o.relay_pid);
         if (st != 0)
@@ -437,6 +442,8 @@ static void teardown(bench *b)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "rural"))
+        return rural_main(argc, argv);
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
         return 0;

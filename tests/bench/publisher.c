@@ -5,8 +5,12 @@
  * Each frame goes out as recorded except two header fields: seq continues per track across
  * loops (so viewers see one unbroken sequence), and capture_us is the wall clock at the moment
  * of sending (so a viewer's now − capture_us is the relay's and the sockets' latency only).
- * Keyframe requests from the relay are counted, not answered: the recording has a keyframe
- * every 2 s on every layer anyway. Also the small text helpers the viewers share.
+ * Keyframe requests from the relay are counted and, by default, not answered: the recording has
+ * a keyframe every 2 s on every layer anyway. With o.answer_keyframes (`bbt-bench rural`) the
+ * publisher answers like bbt-node's encoder: the next frame it sends on that track is a copy of
+ * the track's first recorded keyframe (same size and flags, the track's next seq), and the
+ * recording then goes on. Nothing here decodes pictures, so only sizes and flags matter.
+ * Also the small text helpers the viewers share.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +108,34 @@ static void put_be(uint8_t *p, uint64_t v, int n)
         p[i] = (uint8_t)v;
 }
 
+/* The first recorded keyframe of `track`, or NULL. */
+static const bbt_rec_frame *first_key(const bbt_recording *r, unsigned track)
+{
+    for (size_t i = 0; i < r->nframes; i++)
+        if (r->frames[i].track == track && (r->frames[i].flags & BBT_FRAME_KEY))
+            return &r->frames[i];
+    return NULL;
+}
+
+/* A forced keyframe on `track` now (answering a request). */
+static int send_forced_key(publisher *p, unsigned track)
+{
+    const bbt_rec_frame *f = first_key(&p->b->rec, track);
+    p->key_wanted &= ~(1u << track);
+    if (!f)
+        return 0;
+    uint8_t *w = p->buf + LWS_PRE;
+    memcpy(w, f->wire, f->wire_len);
+    put_be(w + 4, p->seq[track]++, 4);
+    put_be(w + 8, (uint64_t)bench_wall_us(), 8);
+    if (lws_write(p->wsi, w, f->wire_len, LWS_WRITE_BINARY) < (int)f->wire_len)
+        return -1;
+    p->keyframes_forced++;
+    p->frames_sent++;
+    p->bytes_sent += f->wire_len;
+    return 0;
+}
+
 static int send_frame(publisher *p)
 {
     const bbt_recording *r = &p->b->rec;
@@ -113,6 +145,17 @@ static int send_frame(publisher *p)
         return 0;
     if (now - due_us(p) > LATE_US)
         p->late_frames++;
+    if ((p->key_wanted & (1u << f->track)) && (f->flags & BBT_FRAME_KEY)) {
+        p->key_wanted &= ~(1u << f->track); /* a keyframe was due anyway */
+    } else if (p->key_wanted & (1u << f->track)) {
+        /* the encoder's forced keyframe replaces this picture; the recording goes on after it */
+        int rc = send_forced_key(p, f->track);
+        if (++p->pos == r->nframes) {
+            p->pos = 0;
+            p->loops++;
+        }
+        return rc;
+    }
     uint8_t *w = p->buf + LWS_PRE;
     memcpy(w, f->wire, f->wire_len);
     put_be(w + 4, p->seq[f->track]++, 4);
@@ -179,6 +222,9 @@ static void on_text(publisher *p, const char *text, size_t len)
         start_sending(p);
     } else if (type == BBT_MSG_KEYFRAME) {
         p->keyframe_requests++;
+        json_int_t t = json_integer_value(json_object_get(m, "track"));
+        if (p->b->o.answer_keyframes && t >= 0 && t < BBT_FRAME_MAX_TRACKS)
+            p->key_wanted |= 1u << t;
     } else if (type == BBT_MSG_ERROR) {
         fprintf(stderr, "bbt-bench: publisher: relay error: %s\n",
                 json_string_value(json_object_get(m, "message")));

@@ -11,6 +11,8 @@
  *
  * The payload is never copied: only the 16 header bytes are kept from each message. Viewers
  * also send a `report` every report_ms like a player does (spread over the interval).
+ * `bbt-bench rural` (rural.c) subscribes with "layer":"auto" (o.layer −1), sees every frame and
+ * `state` message through the bench's hooks, and writes the player's reports itself.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +73,8 @@ static void finish_frame(viewer *v)
         b->c.unexpected++;
         return;
     }
+    if (b->on_frame)
+        b->on_frame(b, v, &f, v->msg_len);
     if (!(v->started >> f.track & 1u) && is_video(b, f.track) && !(f.flags & BBT_FRAME_KEY)) {
         v->before_key++;
         return;
@@ -130,6 +134,9 @@ static void on_text(viewer *v, const char *text, size_t len)
         lws_callback_on_writable(v->wsi);
     } else if (type == BBT_MSG_TRACKS) {
         on_tracks(v);
+    } else if (type == BBT_MSG_STATE) {
+        if (b->on_state)
+            b->on_state(b, v, m);
     } else if (type == BBT_MSG_ERROR) {
         if (b->c.errors++ < ERRORS_SHOWN)
             fprintf(stderr, "bbt-bench: viewer %d: relay error: %s\n", v->idx,
@@ -190,10 +197,18 @@ static int send_pending(viewer *v)
     }
     if (v->pending & SEND_SUBSCRIBE) {
         v->pending &= ~(unsigned)SEND_SUBSCRIBE;
+        char layer[16] = "\"auto\"";
+        if (b->o.layer >= 0)
+            snprintf(layer, sizeof layer, "%d", b->o.layer);
         n = snprintf(buf, sizeof buf,
-                     "{\"type\":\"subscribe\",\"id\":2,\"session\":\"%s\",\"layer\":%d,"
+                     "{\"type\":\"subscribe\",\"id\":2,\"session\":\"%s\",\"layer\":%s,"
                      "\"audio\":true,\"video\":true}",
-                     b->o.session, b->o.layer);
+                     b->o.session, layer);
+    } else if (b->make_report) {
+        v->pending &= ~(unsigned)SEND_REPORT;
+        n = b->make_report(b, v, buf, sizeof buf);
+        if (n <= 0 || (size_t)n >= sizeof buf)
+            return BBT_OK; /* nothing to say this time */
     } else {
         v->pending &= ~(unsigned)SEND_REPORT;
         n = snprintf(buf, sizeof buf,
