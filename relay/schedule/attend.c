@@ -368,7 +368,7 @@ json_t *att_export(bbt_sched *s, struct slot *sl, const json_t *req, int *status
     json_int_t offset = json_integer_value(json_object_get(req, "offset"));
     json_int_t limit = json_object_get(req, "limit") ? json_integer_value(json_object_get(req, "limit"))
                                                      : PAGE_DEFAULT;
-    if (to < from || to - from >= EXPORT_DAYS_MAX) {
+    if (to < from || (int64_t)to - from >= EXPORT_DAYS_MAX) { /* 64-bit: a day may be far off */
         *status = BBT_EINVAL;
         snprintf(err, errlen, "from..to must be 1..%d days, from first", EXPORT_DAYS_MAX);
         return NULL;
