@@ -109,8 +109,15 @@ static void move_down(bbt_adapt *a, const bbt_adapt_input *in)
         target = a->level - 1;
     if (target < 0)
         target = 0;
-    if (a->probing) /* the probe failed: hold that level */
+    a->returned = false;
+    if (a->probing) { /* the probe failed: hold that level, go back to where it started */
         back_off(a, a->level, in->now_us);
+        if (target < a->probe_from && a->probe_from < a->level) {
+            target = a->probe_from; /* it held there; a capacity read while the probe
+                                     * overloaded the link is no reason to go lower */
+            a->returned = true;
+        }
+    }
     a->probing = false;
     a->probed_ok = false;
     a->level = target;
@@ -135,6 +142,7 @@ static void maybe_move_up(bbt_adapt *a, const bbt_adapt_input *in)
         next--;
     if (next <= a->level)
         return;
+    a->probe_from = a->level;
     a->level = next;
     a->ups++;
     a->probing = true;
@@ -171,7 +179,8 @@ int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
     if (congested && a->level > 0 &&
         (now - a->congested_since >= a->p.down_delay_us || severe)) {
         bool draining = a->last_down_us && now - a->last_down_us < a->p.drain_us &&
-                        capacity_fresh(a, in) && bbt_adapt_fit(a, in->capacity_bps) >= a->level;
+                        (a->returned || (capacity_fresh(a, in) &&
+                                         bbt_adapt_fit(a, in->capacity_bps) >= a->level));
         if (!draining)
             move_down(a, in);
     } else if (clear) {

@@ -20,13 +20,16 @@
  *          level up, unless that level is backing off, or a fresh capacity says it does not fit.
  *          The move up is a probe: congestion within probe_us moves back down and holds the
  *          failed level for a back-off that doubles on each failure (backoff_min..max) and
- *          resets when a probe of it succeeds. A probe succeeds when the link is clear at the
+ *          resets when a probe of it succeeds. A failed probe goes back to the level it
+ *          started from (not lower, whatever capacity was read while it overloaded the link);
+ *          further steps need further congestion. A probe succeeds when the link is clear at the
  *          end of probe_us; a delay still between the thresholds then keeps it open for up to
  *          another probe_us (deep link buffers show congestion late). A fresh capacity that
  *          fits several levels allows a jump over them.
- *   drain  after a move down, while the level fits a fresh capacity, congestion is the
- *          backlog of the level before draining through the link: no further step down for
- *          drain_us (it took another step to audio only on a 400 kbit/s link where 180p fits).
+ *   drain  after a move down, while the level fits a fresh capacity, or after a failed
+ *          probe's return to a level that held, congestion is the backlog of the level before
+ *          draining through the link: no further step down for drain_us (it took another step
+ *          to audio only on a 400 kbit/s link where 180p fits).
  * The caller applies the level at the next keyframe of its camera track (relay/session.h).
  */
 #ifndef BBT_ADAPT_H
@@ -82,6 +85,8 @@ typedef struct bbt_adapt {
     int64_t backoff_us[BBT_ADAPT_MAX_LEVELS];
     uint32_t ups, downs;       /* switches made */
     int64_t last_down_us;      /* time of the last move down, 0: none */
+    int probe_from;            /* the level the current (or last) probe started from */
+    bool returned;             /* the last move down was a failed probe's return */
 } bbt_adapt;
 
 /* Build the levels from a track list (audio-only first). With pin_track ≥ 0 the only camera

@@ -214,6 +214,41 @@ static void test_failed_probe_backs_off(void **state)
     assert_int_equal(a.backoff_us[P720], 80 * S);
 }
 
+/* A failed probe goes back to where it started, not lower: the capacity read while the probe
+ * overloaded the link is too low (found by bbt-bench rural: each failed 720p probe on a
+ * 1 Mbit/s link dropped the viewer to 180p for 5 s, the capacity read as 540 kbit/s). Further
+ * congestion still moves on down. */
+static void test_failed_probe_returns_to_its_start(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P360);
+    step(&a, 0, 10 * MS, 0, 0);
+    assert_int_equal(step(&a, 5 * S, 10 * MS, 0, 0), P720); /* probe from 360p */
+    step(&a, 6 * S, 300 * MS, 540000, 6 * S);
+    /* the fit of 540 kbit/s × 0.8 would be 180p; back to 360p instead */
+    assert_int_equal(step(&a, 6 * S + 300 * MS, 300 * MS, 540000, 6 * S + 300 * MS), P360);
+    assert_int_equal(a.backoff_us[P720], 10 * S);
+    /* the probe's backlog drains: no further step for drain_us (2 s here) … */
+    bbt_adapt_params p = params;
+    p.drain_us = 2 * S;
+    bbt_adapt c;
+    bbt_adapt_init(&c, &p, a.levels, a.nlevels, P360);
+    step(&c, 0, 10 * MS, 0, 0);
+    assert_int_equal(step(&c, 5 * S, 10 * MS, 0, 0), P720);
+    step(&c, 6 * S, 300 * MS, 540000, 6 * S);
+    assert_int_equal(step(&c, 6300 * MS, 300 * MS, 540000, 6300 * MS), P360);
+    for (int64_t t = 6600 * MS; t < 8300 * MS; t += 250 * MS)
+        assert_int_equal(step(&c, t, 400 * MS, 540000, t), P360);
+    /* … then congestion that persists moves on down, following the capacity */
+    assert_int_equal(step(&c, 8300 * MS, 400 * MS, 540000, 8300 * MS), P180);
+    /* without a drain time the next step follows after down_delay */
+    assert_int_equal(step(&a, 6 * S + 600 * MS, 300 * MS, 540000, 6 * S + 600 * MS), P180);
+    /* not a probe: a plain move down follows the capacity as before */
+    bbt_adapt b = fresh(P720);
+    step(&b, 1 * S, 300 * MS, 540000, 1 * S);
+    assert_int_equal(step(&b, 1 * S + 300 * MS, 300 * MS, 540000, 1 * S + 300 * MS), P180);
+}
+
 /* A probe that survives probe_us clears the level's back-off. */
 static void test_successful_probe_resets_backoff(void **state)
 {
@@ -379,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_in_between_holds),
         cmocka_unit_test(test_failed_probe_backs_off),
         cmocka_unit_test(test_successful_probe_resets_backoff),
+        cmocka_unit_test(test_failed_probe_returns_to_its_start),
         cmocka_unit_test(test_probe_open_while_queue_builds),
         cmocka_unit_test(test_drain_after_move_down),
         cmocka_unit_test(test_capacity_gates_and_jumps),
