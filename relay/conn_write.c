@@ -13,9 +13,10 @@
  * The write happens from the pacing timer, outside a WRITEABLE callback, only when lws holds no
  * unsent remainder of an earlier write (lws_partial_buffered): a socket that did not take
  * everything makes lws keep the rest and ask for WRITEABLE, and from then on the connection is
- * written from its WRITEABLE callbacks until it has drained. TCP_NOTSENT_LOWAT (conn_adapt.c)
- * makes send() refuse data beyond ~32 KiB unsent, so the kernel never hides a backlog from the
- * queue's drop policy. Closing (close_code) always happens in a WRITEABLE callback.
+ * written from its WRITEABLE callbacks until it has drained. TCP_NOTSENT_LOWAT (conn_adapt.c,
+ * ~100 ms of the delivered rate, 4..32 KiB) makes send() refuse data beyond it, so the kernel never
+ * hides a backlog from the queue's drop policy. Closing (close_code) always happens in a
+ * WRITEABLE callback.
  * Failure: a write that fails outside a callback marks the connection to be killed by lws (the
  * socket is gone); inside one, returning -1 closes it.
  */
