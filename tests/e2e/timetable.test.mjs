@@ -19,6 +19,7 @@
 // Environment: see harness.mjs (CTest passes BBT_RELAY_BIN and BBT_NODE_BIN).
 
 import { mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import {
   ConsoleWatch, config, freePort, launchBrowser, sleep, startNode, startRelay, stats, statusText, stop,
@@ -101,7 +102,16 @@ async function main() {
       `source ${presence}, phase ${s.phase}`);
 
     // 10:00: the plan names the lesson live — the page joins by itself
+    const t0 = Date.now();
     await clock(op, '10:00');
+    // Issue 7's target: receivers show video within 3 s of the start (the source, told to start
+    // at 09:58, is publishing already). Judged on a quiet machine; a looser bound (said) when busy.
+    s = await waitStats(page, { above: { frames_decoded: 0 }, equal: { session: LIVE } }, 30000);
+    const joinMs = Date.now() - t0;
+    const quiet = loadavg()[0] <= 3;
+    const joinLimit = quiet ? 3000 : 10000;
+    check(`10:00: video within ${joinLimit / 1000} s of the lesson's start${quiet ? '' : ' (busy machine: loose bound)'}`,
+      joinMs < joinLimit, `first frame decoded ${joinMs} ms after the clock reached 10:00, load ${loadavg()[0].toFixed(1)}`);
     s = await waitStats(page, { above: { frames_decoded: 10, audio_frames_decoded: 10 }, equal: { session: LIVE } }, 30000);
     const st = await statusText(page);
     check('10:00: the page subscribes to plan.live by itself and decodes', st === '' && s.plan_live === LIVE,
