@@ -129,6 +129,10 @@ static int w_session(bbt_store *st, const void *a, char *e, size_t n)
     return bbt_store_put_session(st, a, e, n);
 }
 
+/* The control tables accept any calendar date; the timetable knows the years 1900..2999. */
+#define DATE_RANGE_EN "a date outside the years 1900..2999"
+#define DATE_RANGE_ZH "日期超出 1900 至 2999 年的范围"
+
 static json_t *school_set(bbt_sched *s, const json_t *m)
 {
     bbt_school v;
@@ -196,6 +200,8 @@ static json_t *group_set(bbt_sched *s, const json_t *m)
         snprintf(zh, sizeof zh, "学校“%s”不存在：请先添加学校", sc);
         e = sched_error(BBT_ENOTFOUND, en, zh, BBT_MSG_GROUP_SET);
     }
+    if (!e && rc == BBT_OK && (v.term_start == BBT_DAY_NONE || v.term_end == BBT_DAY_NONE))
+        e = sched_error(BBT_EINVAL, DATE_RANGE_EN, DATE_RANGE_ZH, BBT_MSG_GROUP_SET);
     if (!e && rc == BBT_OK && v.term_end < v.term_start)
         e = sched_error(BBT_EINVAL, "the term ends before it starts", "学期结束日期早于开始日期",
                         BBT_MSG_GROUP_SET);
@@ -225,6 +231,8 @@ static json_t *holiday_set(bbt_sched *s, const json_t *m)
     bbt_holiday v;
     bbt_timetable next;
     holiday_from_json(json_object_get(m, "holiday"), &v);
+    if (v.first == BBT_DAY_NONE || v.last == BBT_DAY_NONE)
+        return sched_error(BBT_EINVAL, DATE_RANGE_EN, DATE_RANGE_ZH, BBT_MSG_HOLIDAY_SET);
     if (v.last < v.first)
         return sched_error(BBT_EINVAL, "the holiday ends before it starts", "假期结束日期早于开始日期",
                            BBT_MSG_HOLIDAY_SET);

@@ -358,6 +358,12 @@ static void test_edits_push_plans(void **state)
                  BBT_ENOTFOUND, "unknown school \"nope\": add it first (school_set)");
     expect_error(req(s, "{\"type\":\"classroom_set\",\"classroom\":{\"id\":\"rcv-1\",\"name\":\"x\",\"school\":\"ls\",\"role\":\"source\"}}"),
                  BBT_ECONFLICT, "session \"music\": classroom \"rcv-1\" is a source classroom and cannot receive");
+    /* dates the control tables accept but the timetable's calendar does not (found by fuzzing:
+     * they reached the database as NULL) */
+    expect_error(req(s, "{\"type\":\"holiday_set\",\"holiday\":{\"id\":\"h\",\"name\":\"x\",\"first\":\"0001-03-04\",\"last\":\"2025-03-04\"}}"),
+                 BBT_EINVAL, "a date outside the years 1900..2999");
+    expect_error(req(s, "{\"type\":\"group_set\",\"group\":{\"id\":\"g\",\"name\":\"x\",\"strong\":\"hz\",\"weak\":[\"ls\"],\"term_start\":\"2025-02-17\",\"term_end\":\"9999-07-04\"}}"),
+                 BBT_EINVAL, "a date outside the years 1900..2999");
     /* a holiday takes today's moved lesson away */
     expect_type(req(s, "{\"type\":\"holiday_set\",\"holiday\":{\"id\":\"h\",\"name\":\"停电\",\"first\":\"2025-03-04\",\"last\":\"2025-03-04\"}}"),
                 "holidays");
