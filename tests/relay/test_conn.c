@@ -275,6 +275,37 @@ static void test_slow_viewer_isolated(void **state)
     tc_close(p);
 }
 
+/* A client that sends requests but reads none of the answers: once 256 control messages wait
+ * for it (its socket already full of media), it is closed (4000 + |BBT_EFULL|) and counted as
+ * reason="control_backlog"; the publisher and the other viewer are not affected. */
+static void test_unread_control_messages_close(void **state)
+{
+    struct env *e = *state;
+    tc_conn *p = publisher(e, "backlog");
+    tc_conn *good = viewer(e, "backlog", "live"), *deaf = viewer(e, "backlog", "live");
+    tc_pause_reading(deaf, true);
+    uint32_t seq = 1;
+    for (int i = 0; i < 12; i++, seq++) { /* 6 MB: its socket and queue fill up */
+        send_frame(p, 0, i == 0 ? BBT_FRAME_KEY : 0, seq, 500000);
+        assert_int_equal(expect_frame(good, 0, seq), 500000);
+    }
+    for (int i = 0; i < 300; i++) /* each answered with a pong that cannot be written */
+        assert_int_equal(tc_send_text(deaf, "{\"type\":\"ping\"}"), 0);
+    tc_service(e->t, 300);
+    int st;
+    char *m = http_get(e->relay.port, "/metrics", &st);
+    assert_non_null(m);
+    assert_true(metric_value(m, "bbt_connections_refused_total{reason=\"control_backlog\"}") >= 1);
+    free(m);
+    tc_pause_reading(deaf, false);
+    assert_int_not_equal(tc_wait_closed(deaf, 8000), -1);
+    assert_false(tc_is_closed(good));
+    send_frame(p, 0, 0, seq, 100);
+    expect_frame(good, 0, seq);
+    tc_close(good);
+    tc_close(p);
+}
+
 /* A malformed media frame closes its publisher (4000 + code) and nobody else; the viewer is
  * told the session is interrupted. */
 static void test_malformed_frame_closes_only_publisher(void **state)
@@ -366,6 +397,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_publish_subscribe),
         cmocka_unit_test(test_frames_batched_in_order),
+        cmocka_unit_test(test_unread_control_messages_close),
         cmocka_unit_test(test_late_join_starts_at_keyframe),
         cmocka_unit_test(test_publisher_loss_and_return),
         cmocka_unit_test(test_publisher_bye_ends_lesson),
