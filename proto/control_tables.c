@@ -3,29 +3,12 @@
  * One table per message type; docs/PROTOCOL.md §3 has one subsection per table with the same
  * fields, and tests/proto/test_control.c holds the two together. To add a field: add a row
  * here, a line to the spec table, and a rejection test. */
-#include "control_internal.h"
+#include "control_params.h"
 
 #include <stddef.h>
 #include <stdio.h>
 
 #include "status.h"
-
-#define P_STR(n, fl, lo, hi) { (n), BBT_PT_STRING, (fl), (lo), (hi), NULL, NULL, BBT_PT_STRING }
-#define P_IDENT(n, fl) { (n), BBT_PT_STRING, (fl) | BBT_P_IDENT, 1, BBT_IDENT_MAX, NULL, NULL, 0 }
-#define P_FMT(n, fl, f) { (n), BBT_PT_STRING, (fl) | (f), 0, 0, NULL, NULL, BBT_PT_STRING }
-#define P_ENUM(n, fl, ch) { (n), BBT_PT_STRING, (fl), 0, 0, NULL, (ch), BBT_PT_STRING }
-#define P_INT(n, fl, lo, hi) { (n), BBT_PT_INT, (fl), (lo), (hi), NULL, NULL, BBT_PT_STRING }
-#define P_NUM(n, fl, lo, hi) { (n), BBT_PT_NUMBER, (fl), (lo), (hi), NULL, NULL, BBT_PT_STRING }
-#define P_BOOL(n, fl) { (n), BBT_PT_BOOL, (fl), 0, 0, NULL, NULL, BBT_PT_STRING }
-#define P_OBJ(n, fl, f) { (n), BBT_PT_OBJECT, (fl), 0, 0, (f), NULL, BBT_PT_STRING }
-#define P_ARR(n, fl, lo, hi, f) { (n), BBT_PT_ARRAY, (fl), (lo), (hi), (f), NULL, BBT_PT_OBJECT }
-#define P_REF(n, fl) { (n), BBT_PT_REF, (fl), 0, 0, NULL, NULL, BBT_PT_STRING }
-#define P_END { NULL, BBT_PT_STRING, 0, 0, 0, NULL, NULL, BBT_PT_STRING }
-
-#define REQ BBT_P_REQUIRED
-#define OPT 0u
-#define NUL_OK BBT_P_NULLABLE
-#define BIG BBT_JSON_INT_MAX
 
 static const char *const roles[] = {"source", "receiver", "operator", "relay", NULL};
 static const char *const kinds[] = {"video", "audio", "courseware", NULL};

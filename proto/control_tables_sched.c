@@ -2,25 +2,10 @@
  * (docs/PROTOCOL.md §3.13 plan, §3.17 start/stop, §3.18 operator messages). control_tables.c
  * lists them in its spec array; the row macros are the same. To add a field: a row here, a
  * line in the spec, a rejection row in tests/proto/test_control_rules.c. */
-#include "control_internal.h"
+#include "control_params.h"
 
 #include <stddef.h>
 
-#define P_STR(n, fl, lo, hi) { (n), BBT_PT_STRING, (fl), (lo), (hi), NULL, NULL, BBT_PT_STRING }
-#define P_IDENT(n, fl) { (n), BBT_PT_STRING, (fl) | BBT_P_IDENT, 1, BBT_IDENT_MAX, NULL, NULL, 0 }
-#define P_FMT(n, fl, f) { (n), BBT_PT_STRING, (fl) | (f), 0, 0, NULL, NULL, BBT_PT_STRING }
-#define P_ENUM(n, fl, ch) { (n), BBT_PT_STRING, (fl), 0, 0, NULL, (ch), BBT_PT_STRING }
-#define P_INT(n, fl, lo, hi) { (n), BBT_PT_INT, (fl), (lo), (hi), NULL, NULL, BBT_PT_STRING }
-#define P_NUM(n, fl, lo, hi) { (n), BBT_PT_NUMBER, (fl), (lo), (hi), NULL, NULL, BBT_PT_STRING }
-#define P_BOOL(n, fl) { (n), BBT_PT_BOOL, (fl), 0, 0, NULL, NULL, BBT_PT_STRING }
-#define P_OBJ(n, fl, f) { (n), BBT_PT_OBJECT, (fl), 0, 0, (f), NULL, BBT_PT_STRING }
-#define P_ARR(n, fl, lo, hi, f) { (n), BBT_PT_ARRAY, (fl), (lo), (hi), (f), NULL, BBT_PT_OBJECT }
-#define P_IDS(n, fl, lo, hi) { (n), BBT_PT_ARRAY, (fl), (lo), (hi), NULL, NULL, BBT_PT_STRING }
-#define P_END { NULL, BBT_PT_STRING, 0, 0, 0, NULL, NULL, BBT_PT_STRING }
-
-#define REQ BBT_P_REQUIRED
-#define OPT 0u
-#define BIG BBT_JSON_INT_MAX
 #define PAGE_MAX 1000
 #define TEXT_MAX 512
 
