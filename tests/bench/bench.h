@@ -242,6 +242,9 @@ int free_port(void);
 pid_t relay_spawn(const char *bin, const char *cmd, const char *dir, int port, int cpu);
 /* SIGTERM, wait up to 5 s, then SIGKILL. Returns the exit status (waitpid) or -1. */
 int relay_stop(pid_t pid);
+/* Wait up to timeout_ms for child `pid` to end, then SIGKILL it. Returns the exit status
+ * (waitpid) or -1. */
+int child_wait(pid_t pid, int timeout_ms);
 int pin_self(int cpu);
 
 #endif

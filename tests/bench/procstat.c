@@ -233,12 +233,9 @@ pid_t relay_spawn(const char *bin, const char *cmd, const char *dir, int port, i
     return -1;
 }
 
-int relay_stop(pid_t pid)
+int child_wait(pid_t pid, int timeout_ms)
 {
-    if (pid <= 0)
-        return -1;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 500; i++) {
+    for (int i = 0; i < timeout_ms / 10; i++) {
         int st;
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid)
@@ -250,4 +247,12 @@ int relay_stop(pid_t pid)
     kill(pid, SIGKILL);
     int st;
     return waitpid(pid, &st, 0) == pid ? st : -1;
+}
+
+int relay_stop(pid_t pid)
+{
+    if (pid <= 0)
+        return -1;
+    kill(pid, SIGTERM);
+    return child_wait(pid, 5000);
 }

@@ -213,22 +213,6 @@ static const char *first_line(char *s)
     return s;
 }
 
-static int64_t wait_child(pid_t pid, int timeout_ms)
-{
-    for (int i = 0; i < timeout_ms / 10; i++) {
-        int st;
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return st;
-        if (r < 0)
-            return -1;
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    int st;
-    return waitpid(pid, &st, 0) == pid ? st : -1;
-}
-
 /* ---- the network ----------------------------------------------------------------------------- */
 
 static void tbf_args(char *buf, size_t len, int64_t kbit, int64_t buffer_ms)
@@ -258,7 +242,7 @@ static void net_down(rural_net *n)
     char out[256];
     if (n->linkemu > 0) {
         kill(n->linkemu, SIGTERM);
-        wait_child(n->linkemu, 3000);
+        child_wait(n->linkemu, 3000);
         n->linkemu = -1;
     }
     if (n->nsfd >= 0)
@@ -378,7 +362,7 @@ static int net_up(rural_run *r, bool first)
     close(pfd[0]);
     if (got > 0 && strncmp(buf, "ready", 5) == 0)
         return 0;
-    int st = (int)wait_child(pid, 1000);
+    int st = child_wait(pid, 1000);
     n->linkemu = -1;
     char msg[512] = "";
     FILE *f = fopen(n->linkemu_log, "r");
