@@ -192,7 +192,10 @@ async function main() {
 
     // a poor link: audio only
     rate('change', 48);
-    a = await agree(page, base, (l) => l === -1, 45000);
+    // Up to 90 s: the relay decides within seconds, but its `state` reaches the page only after
+    // what was already handed to the socket (a 720p keyframe is 10 s of this link; a loaded CI
+    // machine has taken over 45 s) — a known limit of issue 6, not of the page.
+    a = await agree(page, base, (l) => l === -1, 90000);
     await sleep(500);
     banner = await bannerText(page);
     const badge = await badgeText(page);
