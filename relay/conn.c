@@ -17,6 +17,7 @@
 #include "relay/dash_relay.h"
 #include "relay/relay_internal.h"
 #include "relay/schedule/ops.h"
+#include "relay/sockinfo.h"
 
 #define CTL_MAX_PENDING 256     /* control messages queued for one connection */
 #define BAD_MESSAGES_MAX 16     /* malformed control messages tolerated before closing */
@@ -689,7 +690,17 @@ void bbt_conn_tick(struct bbt_conn *c, int64_t now)
     }
     bbt_conn_auth_tick(c); /* conn_auth.c: a token that expired while connected */
     publisher_silence(c, now);
-    /* Nothing drained for stall_timeout (or a closing connection for the grace time): the
+    /* What lws holds of an earlier write drains through lws, not through our writes: while the
+     * peer acknowledges new bytes it is reading, however slow the link (a 720p keyframe is ten
+     * seconds of a 48 kbit/s link), and the stall clock starts again. */
+    uint64_t acked;
+    if (c->stall_since_us && c->state != CONN_CLOSING && lws_partial_buffered(c->wsi) &&
+        bbt_sock_bytes_acked(lws_get_socket_fd(c->wsi), &acked) == BBT_OK) {
+        if (acked > c->acked)
+            c->stall_since_us = now;
+        c->acked = acked;
+    }
+        /* Nothing drained for stall_timeout (or a closing connection for the grace time): the
      * peer does not read. Its queue stays bounded meanwhile; now it goes. */
     int64_t limit = c->state == CONN_CLOSING ? CLOSING_GRACE_US : r->cfg.queue.stall_timeout_ms * 1000;
     if (c->stall_since_us && now - c->stall_since_us > limit) {

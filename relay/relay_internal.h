@@ -76,6 +76,7 @@ struct bbt_conn {
     int64_t stall_since_us;         /* queue non-empty and not drained since */
     bbt_pace_node pace;             /* in the relay's pacing wheel while a write is due */
     int64_t last_write_us;          /* monotonic time of the last write (pacing) */
+    uint64_t acked;                 /* peer-acknowledged bytes at the last stall check */
     /* adaptation (relay/adapt.h): the link as measured, and the level chosen */
     uint64_t sent_bytes;            /* bytes handed to the socket */
     bbt_estimate est;
