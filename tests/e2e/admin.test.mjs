@@ -19,7 +19,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConsoleWatch, config, freePort, launchBrowser, sleep, startNode, startRelay, stop } from './harness.mjs';
+import { checks, ConsoleWatch, config, freePort, launchBrowser, sleep, startNode, startRelay, stop } from './harness.mjs';
 import { metrics, openOperator, shanghaiUs } from './operator.mjs';
 
 const DAY = '2025-03-03'; // a Monday
@@ -31,14 +31,7 @@ const c = config();
 c.artifacts = join(c.artifacts, `admin-${process.pid}`); // a fresh timetable database
 mkdirSync(c.artifacts, { recursive: true });
 const watch = new ConsoleWatch();
-const results = { passed: 0, failed: 0 };
-
-function check(name, ok, detail = '') {
-  if (ok) results.passed++;
-  else results.failed++;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? '  (' + detail + ')' : ''}`);
-  return ok;
-}
+const { results, check } = checks();
 
 async function timetable(op) {
   await op.must({ type: 'school_set', school: { id: 'e2e-city', name: '城区实验小学' } });

@@ -27,6 +27,19 @@ export const CHROMIUM_ARGS = [
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// The checks of one test program: check(name, ok, detail) prints "ok"/"FAIL" with the detail
+// and counts; the program ends by printing results and exiting 1 when any failed.
+export function checks() {
+  const results = { passed: 0, failed: 0 };
+  const check = (name, ok, detail = '') => {
+    if (ok) results.passed++;
+    else results.failed++;
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? '  (' + detail + ')' : ''}`);
+    return ok;
+  };
+  return { results, check };
+}
+
 export function config() {
   const env = process.env;
   const c = {

@@ -36,7 +36,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import {
-  ConsoleWatch, canvasVariance, config, freePort, launchBrowser, sleep, startNode, startRelay, startRepublisher,
+  checks, ConsoleWatch, canvasVariance, config, freePort, launchBrowser, sleep, startNode, startRelay, startRepublisher,
   stats, statusText, stop, waitStats, waitStatus,
 } from './harness.mjs';
 
@@ -60,20 +60,13 @@ const loads = Math.max(3, loadsArg >= 0 ? Number(args[loadsArg + 1]) : 3);
 
 const c = config();
 const watch = new ConsoleWatch();
-const results = { passed: 0, failed: 0 };
+const { results, check } = checks();
 const measured = {};
 let browser;
 let relay;
 let node;
 let port;
 let base;
-
-function check(name, ok, detail = '') {
-  if (ok) results.passed++;
-  else results.failed++;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? '  (' + detail + ')' : ''}`);
-  return ok;
-}
 
 async function step(name, fn) {
   const t0 = Date.now();

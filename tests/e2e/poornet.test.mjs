@@ -26,20 +26,13 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CHROMIUM_ARGS, ConsoleWatch, config, freePort, here, run, sleep, startNode, stats, stop, waitHttp, waitStats,
+  checks, CHROMIUM_ARGS, ConsoleWatch, config, freePort, here, run, sleep, startNode, stats, stop, waitHttp, waitStats,
 } from './harness.mjs';
 import { metrics } from './operator.mjs';
 
 const SESSION = 'e2e-poor-link';
 const CLASSROOM = 'e2e-poor';
-const results = { passed: 0, failed: 0 };
-
-function check(name, ok, detail = '') {
-  if (ok) results.passed++;
-  else results.failed++;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? '  (' + detail + ')' : ''}`);
-  return ok;
-}
+const { results, check } = checks();
 
 function sh(args, { quiet = false } = {}) {
   const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8' });

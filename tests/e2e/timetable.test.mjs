@@ -22,7 +22,7 @@ import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import {
-  ConsoleWatch, config, freePort, launchBrowser, sleep, startNode, startRelay, stats, statusText, stop,
+  checks, ConsoleWatch, config, freePort, launchBrowser, sleep, startNode, startRelay, stats, statusText, stop,
   waitStats, waitStatus,
 } from './harness.mjs';
 import { openOperator, shanghaiUs } from './operator.mjs';
@@ -35,14 +35,7 @@ const c = config();
 c.artifacts = join(c.artifacts, `timetable-${process.pid}`); // a fresh timetable database
 mkdirSync(c.artifacts, { recursive: true });
 const watch = new ConsoleWatch();
-const results = { passed: 0, failed: 0 };
-
-function check(name, ok, detail = '') {
-  if (ok) results.passed++;
-  else results.failed++;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? '  (' + detail + ')' : ''}`);
-  return ok;
-}
+const { results, check } = checks();
 
 const subText = (page) => page.evaluate(() => document.getElementById('status-sub').textContent);
 
