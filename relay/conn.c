@@ -25,13 +25,6 @@
 
 /* ---- sending ---------------------------------------------------------------------------- */
 
-/* Ask for a WRITEABLE callback; from now until the connection drains what it has pending, the
- * stall clock runs (bbt_conn_tick closes a connection that drains nothing for stall_timeout). */
-static void want_write(struct bbt_conn *c)
-{
-    bbt_conn_want_write(c); /* conn_write.c */
-}
-
 static int queue_text(struct bbt_conn *c, const char *text, size_t len)
 {
     if (c->ctl_count >= CTL_MAX_PENDING) {
@@ -54,7 +47,7 @@ static int queue_text(struct bbt_conn *c, const char *text, size_t len)
         c->ctl_head = m;
     c->ctl_tail = m;
     c->ctl_count++;
-    want_write(c);
+    bbt_conn_want_write(c); /* conn_write.c: the stall clock runs until it drains */
     return BBT_OK;
 }
 
@@ -88,7 +81,7 @@ void bbt_conn_fail(struct bbt_conn *c, int status, int code, const char *why)
     snprintf(c->close_reason, sizeof c->close_reason, "%s", why ? why : "");
     BBT_INFO("closing connection peer=%s subject=%s code=%d reason=\"%s\"", c->peer,
              c->subject[0] ? c->subject : "-", code, c->close_reason);
-    want_write(c);
+    bbt_conn_want_write(c); /* conn_write.c: the stall clock runs until it drains */
 }
 
 /* A non-fatal error reply to a request. */

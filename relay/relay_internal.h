@@ -170,7 +170,9 @@ int bbt_conn_tokens_load(bbt_relay *r);
 #define PACE_SLOTS 128              /* ... 127 ms ahead, more than [queue] flush_interval's max */
 int bbt_conn_write_start(bbt_relay *r);   /* BBT_OK or BBT_ENOMEM */
 void bbt_conn_write_stop(bbt_relay *r);
-/* Ask for a WRITEABLE callback (control messages, closing, an unsent remainder). */
+/* Ask for a WRITEABLE callback (control messages, closing, an unsent remainder); from now until
+ * the connection drains what it has pending, the stall clock runs (bbt_conn_tick closes a
+ * connection that drains nothing for stall_timeout). */
 void bbt_conn_want_write(struct bbt_conn *c);
 /* The session queued media for this viewer: schedule its (batched) write. */
 void bbt_conn_media_ready(struct bbt_conn *c);
