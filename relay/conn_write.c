@@ -236,10 +236,9 @@ static void pace_run(lws_sorted_usec_list_t *sul)
     pace_arm(r, bbt_pace_next_due(r->pace), now);
 }
 
-void bbt_conn_media_ready(struct bbt_conn *c)
+void bbt_conn_media_ready(struct bbt_conn *c, int64_t now)
 {
     bbt_relay *r = c->relay;
-    int64_t now = bbt_mono_us();
     if (!c->stall_since_us)
         c->stall_since_us = now;
     /* The timer is armed whenever the wheel is not empty (pace_run re-arms it), so this node's

@@ -175,7 +175,7 @@ void bbt_conn_write_stop(bbt_relay *r);
  * connection that drains nothing for stall_timeout). */
 void bbt_conn_want_write(struct bbt_conn *c);
 /* The session queued media for this viewer: schedule its (batched) write. */
-void bbt_conn_media_ready(struct bbt_conn *c);
+void bbt_conn_media_ready(struct bbt_conn *c, int64_t now_us);
 /* The current least time between two writes to one viewer, µs. */
 int64_t bbt_conn_flush_us(const bbt_relay *r);
 int bbt_conn_on_writable(struct bbt_conn *c); /* -1: close */

@@ -178,10 +178,10 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
 
 /* ---- session hooks -------------------------------------------------------------------------- */
 
-static void hook_writable(void *conn, void *ud)
+static void hook_writable(void *conn, int64_t now_us, void *ud)
 {
     (void)ud;
-    bbt_conn_media_ready(conn); /* a batched, paced write (conn_write.c) */
+    bbt_conn_media_ready(conn, now_us); /* a batched, paced write (conn_write.c) */
 }
 
 static void hook_keyframe(void *publisher, unsigned track, void *ud)

@@ -238,7 +238,7 @@ static void choose_tracks(bbt_session *s, bbt_viewer *v, int64_t now_us)
             is_visual(&s->tracks[s->slot[t]]))
             prime_track(s, v, t, now_us);
     if (bbt_queue_count(v->q) && s->reg->hooks.writable)
-        s->reg->hooks.writable(v->conn, s->reg->hooks.ud);
+        s->reg->hooks.writable(v->conn, now_us, s->reg->hooks.ud);
 }
 
 static void set_tracks(bbt_session *s, const bbt_track_info *tracks, size_t n)
@@ -368,7 +368,7 @@ int bbt_session_ingest(bbt_session *s, bbt_frame_ref *ref, int64_t now_us)
             if (ref->track == v->pending_track && (ref->flags & BBT_FRAME_KEY))
                 complete_switch(v);
             if (s->reg->hooks.writable)
-                s->reg->hooks.writable(v->conn, s->reg->hooks.ud);
+                s->reg->hooks.writable(v->conn, now_us, s->reg->hooks.ud);
         } else if (bbt_queue_awaiting_key(v->q, ref->track)) {
             want_key = 1;
         }

@@ -56,8 +56,9 @@ typedef struct bbt_viewer {
 } bbt_viewer;
 
 typedef struct bbt_session_hooks {
-    /* A viewer's queue gained a frame: ask for a WRITEABLE callback. */
-    void (*writable)(void *conn, void *ud);
+    /* A viewer's queue gained a frame at now_us (the time the session was given): schedule
+     * its write. */
+    void (*writable)(void *conn, int64_t now_us, void *ud);
     /* Ask the publisher for a keyframe on `track` (rate-limited by the session). */
     void (*keyframe)(void *publisher_conn, unsigned track, void *ud);
     void *ud;

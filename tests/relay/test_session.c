@@ -19,9 +19,10 @@ struct calls {
     void *last_key_conn;
 };
 
-static void on_writable(void *conn, void *ud)
+static void on_writable(void *conn, int64_t now_us, void *ud)
 {
     (void)conn;
+    (void)now_us;
     ((struct calls *)ud)->writable++;
 }
 
