@@ -42,7 +42,7 @@ static int mode_of(const char *name)
 
 static int s_client(int port, const char *ca, const char *check)
 {
-    return sh("openssl s_client -connect 127.0.0.1:%d -CAfile %s -verify_return_error %s "
+    return sh("timeout 20 openssl s_client -connect 127.0.0.1:%d -CAfile %s -verify_return_error %s "
               "</dev/null >/dev/null 2>&1", port, ca, check);
 }
 
