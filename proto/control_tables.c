@@ -99,6 +99,7 @@ static const bbt_param subscribe[] = {
     {"layer", BBT_PT_INT, BBT_P_OR_CHOICE, 0, BBT_MAX_TRACKS - 1, NULL, auto_choice, 0},
     P_BOOL("audio", OPT),
     P_BOOL("video", OPT),
+    P_BOOL("fragments", OPT),
     P_END,
 };
 

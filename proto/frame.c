@@ -32,6 +32,8 @@ static int check_fields(unsigned track, unsigned flags, size_t len, size_t max_p
 {
     if (flags & ~(unsigned)BBT_FRAME_FLAGS_ALL)
         return BBT_EFRAME_FLAGS;
+    if ((flags & BBT_FRAME_END) && (flags & BBT_FRAME_PART)) /* an END is never fragmented */
+        return BBT_EFRAME_FLAGS;
     if (track >= BBT_FRAME_MAX_TRACKS)
         return BBT_EFRAME_TRACK;
     if (len == 0 && !(flags & BBT_FRAME_END))

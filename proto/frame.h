@@ -7,7 +7,7 @@
  *   offset size field
  *   0      1    version       BBT_FRAME_VERSION (1)
  *   1      1    track         0 .. BBT_FRAME_MAX_TRACKS-1, an id from the publisher's track list
- *   2      1    flags         BBT_FRAME_KEY | _CONFIG | _DISCARDABLE | _END; bits 4-7 are zero
+ *   2      1    flags         BBT_FRAME_KEY | _CONFIG | _DISCARDABLE | _END | _PART; bits 5-7 zero
  *   3      1    reserved      zero
  *   4      4    seq           per-track sequence number, big-endian, wraps at 2^32
  *   8      8    capture_us    wall-clock capture time, µs since the Unix epoch, big-endian
@@ -34,7 +34,13 @@ enum {
     BBT_FRAME_CONFIG = 1u << 1,      /* carries codec configuration (SPS/PPS in band) */
     BBT_FRAME_DISCARDABLE = 1u << 2, /* nothing references it: droppable without harm */
     BBT_FRAME_END = 1u << 3,         /* end of this track's stream */
-    BBT_FRAME_FLAGS_ALL = 0x0f,
+    /* More of this frame follows (docs/PROTOCOL.md §2.5): a relay sends a large video frame to
+     * a slow viewer that asked for it ("fragments": true in subscribe) as consecutive fragment
+     * messages of its track, each with the frame's header and a slice of its payload, all but
+     * the last with PART set, so that audio can travel between them. Never on END, never from a
+     * publisher (the relay refuses it there: fragments exist on the last hop only). */
+    BBT_FRAME_PART = 1u << 4,
+    BBT_FRAME_FLAGS_ALL = 0x1f,
 };
 
 typedef struct bbt_frame {

@@ -263,6 +263,7 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
                              .want_audio = !json_is_false(audio), .want_video = !json_is_false(video),
                              .camera_pref = -2, .start_bps = r->cfg.adapt.start_bitrate,
                              .courseware = true};
+    c->fragments = json_is_true(json_object_get(m, "fragments"));
     json_t *reply = tracks_msg(s, "tracks");
     if (reply)
         bbt_msg_echo_id(reply, m);
@@ -513,6 +514,8 @@ static void finish_frame(struct bbt_conn *c)
     c->rx_frame = NULL;
     bbt_frame f;
     int rc = bbt_frame_decode(ref->data, ref->len, (size_t)c->relay->cfg.limits.max_frame_bytes, &f);
+    if (rc == BBT_OK && (f.flags & BBT_FRAME_PART))
+        rc = BBT_EFRAME_FLAGS; /* fragments exist on the relay → viewer hop only (§2.5) */
     if (rc == BBT_OK) {
         ref->track = f.track;
         ref->flags = f.flags;

@@ -77,6 +77,9 @@ struct bbt_conn {
     bbt_pace_node pace;             /* in the relay's pacing wheel while a write is due */
     int64_t last_write_us;          /* monotonic time of the last write (pacing) */
     uint64_t acked;                 /* peer-acknowledged bytes at the last stall check */
+    bool fragments;                 /* the viewer reassembles fragments (subscribe, §2.5) */
+    bbt_frame_ref *frag;            /* a video frame being sent in fragments (our reference) */
+    size_t frag_off;                /* payload bytes of it already sent */
     /* adaptation (relay/adapt.h): the link as measured, and the level chosen */
     uint64_t sent_bytes;            /* bytes handed to the socket */
     bbt_estimate est;

@@ -49,6 +49,8 @@ static void test_round_trip_extremes(void **state)
     for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t += 31)
         for (size_t i = 0; i < 4; i++)
             for (unsigned fl = 0; fl <= BBT_FRAME_FLAGS_ALL; fl++) {
+                if ((fl & BBT_FRAME_END) && (fl & BBT_FRAME_PART))
+                    continue; /* refused: test_reject_flags_and_reserved */
                 bbt_frame in = {.track = (uint8_t)t, .flags = (uint8_t)fl, .seq = seqs[i],
                                 .capture_us = times[i], .len = 3};
                 assert_int_equal(bbt_frame_encode_header(&in, buf), BBT_OK);
@@ -95,7 +97,7 @@ static void test_reject_flags_and_reserved(void **state)
 {
     (void)state;
     uint8_t b[sizeof spec_example];
-    for (unsigned bit = 4; bit < 8; bit++) {
+    for (unsigned bit = 5; bit < 8; bit++) {
         memcpy(b, spec_example, sizeof b);
         b[2] = (uint8_t)(1u << bit);
         expect_decode(b, sizeof b, 0, BBT_EFRAME_FLAGS);
@@ -103,8 +105,16 @@ static void test_reject_flags_and_reserved(void **state)
     memcpy(b, spec_example, sizeof b);
     b[3] = 1;
     expect_decode(b, sizeof b, 0, BBT_EFRAME_FLAGS);
-    bbt_frame f = {.track = 0, .flags = 0x10, .len = 1};
+    bbt_frame f = {.track = 0, .flags = 0x20, .len = 1};
     uint8_t hdr[BBT_FRAME_HEADER_LEN];
+    assert_int_equal(bbt_frame_encode_header(&f, hdr), BBT_EFRAME_FLAGS);
+    /* PART (a fragment, §2.5) is a flag like the others, but an END is never fragmented. */
+    memcpy(b, spec_example, sizeof b);
+    b[2] = BBT_FRAME_KEY | BBT_FRAME_PART;
+    expect_decode(b, sizeof b, 0, BBT_OK);
+    b[2] = BBT_FRAME_END | BBT_FRAME_PART;
+    expect_decode(b, sizeof b, 0, BBT_EFRAME_FLAGS);
+    f.flags = BBT_FRAME_END | BBT_FRAME_PART;
     assert_int_equal(bbt_frame_encode_header(&f, hdr), BBT_EFRAME_FLAGS);
 }
 
