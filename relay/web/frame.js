@@ -3,7 +3,8 @@
 //
 //   offset 0  version    1
 //          1  track      0..31
-//          2  flags      bit 0 KEY, 1 CONFIG, 2 DISCARDABLE, 3 END; bits 4..7 zero
+//          2  flags      bit 0 KEY, 1 CONFIG, 2 DISCARDABLE, 3 END, 4 PART; bits 5..7 zero
+//                        (END with PART: BBT_EFRAME_FLAGS)
 //          3  reserved   0
 //          4  seq        uint32 big-endian, per track, wraps
 //          8  capture_us uint64 big-endian, wall clock µs since 1970
@@ -18,7 +19,9 @@ export const FLAG_KEY = 1;
 export const FLAG_CONFIG = 2;
 export const FLAG_DISCARDABLE = 4;
 export const FLAG_END = 8;
-const FLAGS_ALL = FLAG_KEY | FLAG_CONFIG | FLAG_DISCARDABLE | FLAG_END;
+// More of this frame follows (a fragment, §2.5: relay → viewer only, when the viewer asked).
+export const FLAG_PART = 16;
+const FLAGS_ALL = FLAG_KEY | FLAG_CONFIG | FLAG_DISCARDABLE | FLAG_END | FLAG_PART;
 
 // The status codes of docs/PROTOCOL.md §4 for frames.
 export const FRAME_ERRORS = Object.freeze({
@@ -56,6 +59,7 @@ export function parseFrame(msg, maxPayload = MAX_PAYLOAD) {
   const track = bytes[1];
   const flags = bytes[2];
   if (flags & ~FLAGS_ALL) throw new FrameError('BBT_EFRAME_FLAGS', `flags 0x${flags.toString(16)}`);
+  if ((flags & FLAG_END) && (flags & FLAG_PART)) throw new FrameError('BBT_EFRAME_FLAGS', 'END with PART');
   if (track >= MAX_TRACKS) throw new FrameError('BBT_EFRAME_TRACK', `track ${track}`);
   const n = len - HEADER_LEN;
   if (n === 0 && !(flags & FLAG_END)) throw new FrameError('BBT_EFRAME_EMPTY', 'empty payload without END');
@@ -82,3 +86,87 @@ export function seqDelta(a, b) {
 export const isKey = (f) => (f.flags & FLAG_KEY) !== 0;
 export const isConfig = (f) => (f.flags & FLAG_CONFIG) !== 0;
 export const isEnd = (f) => (f.flags & FLAG_END) !== 0;
+export const isPart = (f) => (f.flags & FLAG_PART) !== 0;
+
+// Fragment reassembly, docs/PROTOCOL.md §2.5: every parsed message goes through push(), which
+// returns a whole frame or null. Per track at most one frame is being assembled: a PART message
+// starts one (or appends to the pending one with the same seq), a message without PART completes
+// the pending one with its seq. A message whose seq differs from its track's pending frame
+// discards that frame (onDrop, counted in `errors`) and is then handled as if nothing were
+// pending; so is an assembly that would exceed maxPayload, and the rest of that frame's
+// fragments are then ignored. A message without PART and nothing pending comes back as it was
+// (the same object: the caller may pass its buffer on without a copy); an assembled frame is a
+// new object whose `buf` is one fresh ArrayBuffer holding its 16-byte header (PART clear) and its
+// payload, `payload` a view of it at HEADER_LEN. Never throws for a parsed frame.
+export class Reassembler {
+  constructor(maxPayload = MAX_PAYLOAD, onDrop = null) {
+    this.maxPayload = maxPayload > 0 && maxPayload <= MAX_PAYLOAD ? maxPayload : MAX_PAYLOAD;
+    this.onDrop = onDrop;
+    this.errors = 0;
+    this.slots = new Map(); // track -> {seq, captureUs, parts: Uint8Array[], len} | {skip: seq}
+  }
+
+  // Forget every pending frame without counting it (the connection closed).
+  reset() {
+    this.slots.clear();
+  }
+
+  drop(track, why, seq, bySeq, bytes) {
+    this.errors++;
+    if (this.onDrop) this.onDrop({ why, track, seq, bySeq, bytes });
+  }
+
+  push(f) {
+    const part = (f.flags & FLAG_PART) !== 0;
+    let s = this.slots.get(f.track);
+    if (s && s.parts && s.seq !== f.seq) {
+      this.drop(f.track, 'incomplete', s.seq, f.seq, s.len);
+      this.slots.delete(f.track);
+      s = undefined;
+    }
+    if (s && s.skip !== undefined) {
+      this.slots.delete(f.track);
+      if (s.skip === f.seq) { // the rest of a discarded frame
+        if (part) this.slots.set(f.track, s);
+        return null;
+      }
+      s = undefined;
+    }
+    if (!s && !part) return f;
+    if (!s) {
+      s = { seq: f.seq, captureUs: f.captureUs, parts: [], len: 0 };
+      this.slots.set(f.track, s);
+    }
+    const n = f.payload.byteLength;
+    if (n > this.maxPayload - s.len) {
+      this.drop(f.track, 'too big', s.seq, f.seq, s.len + n);
+      if (part) this.slots.set(f.track, { skip: f.seq });
+      else this.slots.delete(f.track);
+      return null;
+    }
+    s.parts.push(f.payload);
+    s.len += n;
+    if (part) return null;
+    this.slots.delete(f.track);
+    return assemble(f, s);
+  }
+}
+
+function assemble(last, s) {
+  const buf = new ArrayBuffer(HEADER_LEN + s.len);
+  const bytes = new Uint8Array(buf);
+  const dv = new DataView(buf);
+  dv.setUint8(0, VERSION);
+  dv.setUint8(1, last.track);
+  dv.setUint8(2, last.flags);
+  dv.setUint32(4, last.seq);
+  dv.setUint32(8, Math.floor(s.captureUs / 4294967296));
+  dv.setUint32(12, s.captureUs % 4294967296);
+  let at = HEADER_LEN;
+  for (const p of s.parts) {
+    bytes.set(p, at);
+    at += p.byteLength;
+  }
+  return { version: VERSION, track: last.track, flags: last.flags, seq: last.seq, captureUs: s.captureUs,
+           payload: bytes.subarray(HEADER_LEN), buf };
+}

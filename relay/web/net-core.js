@@ -15,11 +15,13 @@
 //   {type:'open'} {type:'close', info} {type:'text', msg, sentUs, rxUs} (a welcome carries
 //   the wall-clock times its hello left and it arrived, for the clock offset)
 //   {type:'frame', track, flags, seq, captureUs, arrivalUs, postedMs, buf} a non-audio frame
-//                                          (payload at offset 16; postedMs: wall clock, ms)
+//                                          (payload at offset 16; postedMs: wall clock, ms); a
+//                                          frame the relay sent in fragments (§2.5) comes whole,
+//                                          arrivalUs taken at its last fragment
 //   {type:'stats', ...} every 250 ms          {type:'log', level, args}
 
 import { RelayConnection } from './ws.js';
-import { HEADER_LEN, parseFrame } from './frame.js';
+import { HEADER_LEN, parseFrame, Reassembler } from './frame.js';
 import { OpusDecode } from './audio-decode.js';
 
 const wallUs = () => (performance.timeOrigin + performance.now()) * 1000;
@@ -33,6 +35,12 @@ export class NetCore {
     this.pcmPort = null;
     this.bytes = 0;
     this.frameErrors = 0;
+    // Large frames may come in fragments (subscribe "fragments": true): only whole ones go on.
+    this.reasm = new Reassembler(undefined, (d) => {
+      this.frameErrors++;
+      this.log('warn', `fragmented frame discarded (${d.why}): track ${d.track} seq ${d.seq}` +
+        (d.bySeq !== d.seq ? `, then seq ${d.bySeq} came` : '') + `, ${d.bytes} bytes`);
+    });
     this.audioArrivalUs = null;
     this.audioArrivalMinUs = Infinity;   // since the last stats message (live-edge estimate)
     this.jitter = { min: Infinity, max: -Infinity, lastMs: 0, maxMs: 0, windows: 0, startedAt: 0 };
@@ -71,6 +79,7 @@ export class NetCore {
       onBinary: (buf) => this.onBinary(buf),
       onClose: (info) => {
         this.audio.lastInUs = null;
+        this.reasm.reset();
         this.emit({ type: 'close', info: { ...info, connects: this.conn.connects } });
       },
     }, (level, ...args) => this.log(level, ...args));
@@ -101,16 +110,19 @@ export class NetCore {
     this.emit({ type: 'text', msg });
   }
 
-  onBinary(buf) {
-    this.bytes += buf.byteLength;
-    let f;
+  onBinary(msg) {
+    this.bytes += msg.byteLength; // every message, fragments too
+    let part;
     try {
-      f = parseFrame(buf);
+      part = parseFrame(msg);
     } catch (e) {
       this.frameErrors++;
       this.log('error', 'malformed media frame rejected', e && e.message ? e.message : String(e));
       return;
     }
+    const f = this.reasm.push(part);
+    if (!f) return; // a fragment: the frame is not whole yet
+    const buf = f === part ? msg : f.buf; // unfragmented: the message itself, no copy
     const arrivalUs = wallUs() - f.captureUs;
     if (this.audioTrack && f.track === this.audioTrack.id) {
       this.audioArrivalUs = arrivalUs;

@@ -165,7 +165,7 @@ class Player {
   subscribeMsg(session) {
     const p = this.p;
     return { type: 'subscribe', id: this.subscribeId, session, layer: p.layer === null ? 'auto' : p.layer,
-             audio: p.audio, video: p.video };
+             audio: p.audio, video: p.video, fragments: true }; // §2.5: net-core.js reassembles
   }
 
   // The classroom's plan (§3.13): join plan.live at its start (or at once: a late join), leave
