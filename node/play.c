@@ -11,6 +11,7 @@
 #include "node/play_internal.h"
 #include "proto/frame.h"
 #include "proto/log.h"
+#include "proto/reasm.h"
 #include "proto/status.h"
 
 #define UI_TICK_MS 250
@@ -26,6 +27,7 @@ struct bbt_player {
     guint ui_timer, bus_watch;
     atomic_int view; /* enum view: written by the link thread, read by the main loop */
     /* link thread only */
+    bbt_reasm *reasm; /* large frames come in fragments (docs/PROTOCOL.md §2.5) */
     bbt_track_info tracks[BBT_MAX_TRACKS];
     size_t ntracks;
     bool have_camera;
@@ -36,8 +38,8 @@ struct bbt_player {
 static void on_welcomed(bbt_link *l, const json_t *w, void *ud)
 {
     bbt_player *p = ud;
-    json_t *m = json_pack("{s:s, s:i, s:s, s:s}", "type", "subscribe", "id", 2, "session",
-                          p->session, "layer", "auto");
+    json_t *m = json_pack("{s:s, s:i, s:s, s:s, s:b}", "type", "subscribe", "id", 2, "session",
+                          p->session, "layer", "auto", "fragments", 1);
     bbt_link_send_json(l, m);
 }
 
@@ -91,13 +93,27 @@ static const bbt_track_info *find_track(const bbt_player *p, int id)
     return NULL;
 }
 
+/* One message in; true with a whole frame in *f (a fragment completing one, or a message that is
+ * a frame by itself). A discarded assembly is logged here, once. */
+static bool whole_frame(bbt_player *p, const bbt_frame *in, bbt_frame *f)
+{
+    bbt_reasm_drop d;
+    int rc = bbt_reasm_push(p->reasm, in, f, &d);
+    if (d.why != BBT_REASM_NONE)
+        BBT_WARN("play: fragmented frame discarded (%s): track %u seq %u, then seq %u, %zu bytes",
+                 bbt_reasm_why_name(d.why), d.track, d.seq, d.by_seq, d.bytes);
+    return rc == 1;
+}
+
 static void on_binary(bbt_link *l, const uint8_t *data, size_t len, void *ud)
 {
     bbt_player *p = ud;
-    bbt_frame f;
-    if (bbt_frame_decode(data, len, 0, &f) != BBT_OK)
+    bbt_frame in, f;
+    if (bbt_frame_decode(data, len, 0, &in) != BBT_OK)
         return;
     bbt_play_pipe_add_bytes(p->pp, len);
+    if (!whole_frame(p, &in, &f))
+        return;
     const bbt_track_info *t = find_track(p, f.track);
     if (!t || (f.flags & BBT_FRAME_END) || f.len == 0)
         return;
@@ -145,6 +161,7 @@ static void on_closed(bbt_link *l, void *ud)
 {
     bbt_player *p = ud;
     atomic_store(&p->view, V_RECONNECTING);
+    bbt_reasm_reset(p->reasm);
     bbt_play_pipe_reset_video(p->pp);
 }
 
@@ -201,6 +218,12 @@ bbt_player *bbt_play_new(const bbt_node_config *cfg, const bbt_play_opts *o, int
     p->cfg = cfg;
     p->session = g_strdup(o->session);
     atomic_init(&p->view, V_CONNECTING);
+    p->reasm = bbt_reasm_new(0, true);
+    if (!p->reasm) {
+        *err = BBT_ENOMEM;
+        bbt_play_free(p);
+        return NULL;
+    }
     *err = BBT_EIO;
     p->pp = bbt_play_pipe_new(cfg, cfg->play.sink == BBT_NODE_SINK_FAKE);
     if (!p->pp) {
@@ -246,6 +269,7 @@ void bbt_play_free(bbt_player *p)
     if (p->bus_watch)
         g_source_remove(p->bus_watch);
     bbt_play_pipe_free(p->pp);
+    bbt_reasm_free(p->reasm); /* after the link thread stopped */
     g_free(p->session);
     g_free(p);
 }

@@ -55,6 +55,8 @@ typedef struct bench_opts {
     double drain_seconds;
     double connect_timeout_s;
     bool answer_keyframes;   /* the publisher answers keyframe requests (as bbt-node does) */
+    bool fragments;          /* viewers subscribe with "fragments": true (rural only; the
+                                on_frame hook then reassembles, docs/PROTOCOL.md §2.5) */
 } bench_opts;
 
 enum viewer_state { V_IDLE, V_CONNECTING, V_HELLO, V_SUBSCRIBING, V_SUBSCRIBED, V_CLOSED };
@@ -154,7 +156,9 @@ typedef struct bench {
     struct ev_loop *evloop;  /* --loop ev: the libev loop lws runs on (owned) */
     char tmpdir[256];
     /* `bbt-bench rural` (rural.c) watches its viewer through these; NULL otherwise */
-    void (*on_frame)(struct bench *b, viewer *v, const bbt_frame *f, size_t len);
+    /* every message (len: all its bytes); false: a fragment, not a whole frame yet, which the
+     * viewer's own checks (seq, latency) then skip */
+    bool (*on_frame)(struct bench *b, viewer *v, const bbt_frame *f, size_t len);
     void (*on_state)(struct bench *b, viewer *v, json_t *msg);
     int (*make_report)(struct bench *b, viewer *v, char *buf, size_t cap); /* text length */
     void *hook_ud;

@@ -15,9 +15,10 @@
  *   3. a publisher thread replaying the bench stream (720p/360p/180p + Opus, answering keyframe
  *      requests like bbt-node) over the host's own stack, unshaped;
  *   4. a viewer thread that entered the namespace (setns) before creating its sockets: it
- *      subscribes with "layer":"auto" and reports once a second like the browser player
- *      (relay/web/stats.js), and every frame and `state` goes into rural_stats.c, which defines
- *      the figures;
+ *      subscribes with "layer":"auto" and "fragments": true and reports once a second like the
+ *      browser player (relay/web/stats.js); it reassembles fragments (proto/reasm.h, lengths
+ *      only) and every whole frame, arrived when its last fragment did, and every `state` go
+ *      into rural_stats.c, which defines the figures;
  *   5. the main thread applies the profile's rate steps with `tc qdisc change` on schedule,
  *      reads the relay's /metrics at the end, then stops everything and removes the namespace.
  *
@@ -54,6 +55,7 @@
 
 #include "bench.h"
 #include "profiles.h"
+#include "proto/reasm.h"
 #include "proto/status.h"
 #include "rural_stats.h"
 
@@ -118,6 +120,8 @@ typedef struct rural_run {
     int64_t t0;
     pthread_mutex_t mu;
     rural_stats rs;
+    bbt_reasm *reasm;        /* the viewer's fragments (docs/PROTOCOL.md §2.5), lengths only */
+    uint64_t frag_errors;    /* assemblies discarded */
     bool closed;             /* the measured interval is over: hooks ignore what comes */
     int64_t link_kbit;
     int announced;           /* the layer of the relay's last `state` (-2: none yet) */
@@ -585,12 +589,33 @@ static json_t *relay_decisions(const rural_run *r)
 
 /* ---- the two client threads ------------------------------------------------------------------ */
 
-static void on_frame(bench *b, viewer *v, const bbt_frame *f, size_t len)
+/* The viewer's message in; true when it completes a frame (*f, len: that whole frame). */
+static bool reassemble(rural_run *r, bbt_frame *f, size_t *len)
+{
+    bbt_frame in = *f, out;
+    in.payload = NULL; /* the viewer keeps headers only */
+    in.len = *len - BBT_FRAME_HEADER_LEN;
+    bbt_reasm_drop d;
+    int rc = bbt_reasm_push(r->reasm, &in, &out, &d);
+    if (d.why != BBT_REASM_NONE && r->frag_errors++ < 5)
+        say("viewer: fragmented frame discarded (%s): track %u seq %u, then seq %u",
+            bbt_reasm_why_name(d.why), d.track, d.seq, d.by_seq);
+    if (rc != 1)
+        return false;
+    *f = out;
+    *len = out.len + BBT_FRAME_HEADER_LEN;
+    return true;
+}
+
+static bool on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
 {
     rural_run *r = b->hook_ud;
-    int64_t wall = bench_wall_us();
+    int64_t wall = bench_wall_us(); /* a fragmented frame arrives with its last fragment */
+    bbt_frame frame = *msg, *f = &frame;
+    size_t len = msg_len;
     pthread_mutex_lock(&r->mu);
-    if (!r->closed) {
+    bool whole = reassemble(r, f, &len);
+    if (whole && !r->closed) {
         int64_t t = run_t(r);
         rs_frame(&r->rs, t, f->track, f->seq, f->flags, len, wall - (int64_t)f->capture_us);
         if (r->trace)
@@ -600,6 +625,7 @@ static void on_frame(bench *b, viewer *v, const bbt_frame *f, size_t len)
     }
     pthread_mutex_unlock(&r->mu);
     (void)v;
+    return whole;
 }
 
 static void on_state(bench *b, viewer *v, json_t *m)
@@ -851,6 +877,7 @@ static json_t *run_json(rural_run *r, const rs_summary *s, int64_t t_end)
                             json_pack("{s:I, s:I}", "packets", (json_int_t)pk, "dropped",
                                       (json_int_t)dr));
     json_object_set_new(o, "link", link);
+    json_object_set_new(o, "fragment_errors", json_integer((json_int_t)r->frag_errors));
     /* the figures the issue asks for, then the rest */
     json_object_set_new(o, "audio_gap_max_ms", num_or_null(s->audio_gap_max_ms));
     json_object_set_new(o, "audio_gaps_over_200ms",
@@ -1089,6 +1116,10 @@ static int run_one(const rural_opts *o, const rural_profile *p, bool adapt, cons
     bench_for_thread(&r->view, proto, r, 1);
     if (!r->view.v || !r->pub.lat || !r->view.lat)
         goto done;
+    r->reasm = bbt_reasm_new(0, false);
+    if (!r->reasm)
+        goto done;
+    r->view.o.fragments = true;
     r->view.on_frame = on_frame;
     r->view.on_state = on_state;
     r->view.make_report = make_report;
@@ -1199,6 +1230,7 @@ done:
     bench_thread_free(&r->pub);
     bench_thread_free(&r->view);
     rs_free(&r->rs);
+    bbt_reasm_free(r->reasm);
     free(r->tl);
     if (r->trace)
         fclose(r->trace);

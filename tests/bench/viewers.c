@@ -11,8 +11,10 @@
  *
  * The payload is never copied: only the 16 header bytes are kept from each message. Viewers
  * also send a `report` every report_ms like a player does (spread over the interval).
- * `bbt-bench rural` (rural.c) subscribes with "layer":"auto" (o.layer −1), sees every frame and
- * `state` message through the bench's hooks, and writes the player's reports itself.
+ * `bbt-bench rural` (rural.c) subscribes with "layer":"auto" (o.layer −1) and "fragments": true
+ * (o.fragments; the fan-out viewers never ask for fragments), sees every message and `state`
+ * message through the bench's hooks (its on_frame reassembles fragments and says which
+ * messages complete a frame), and writes the player's reports itself.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,8 +75,8 @@ static void finish_frame(viewer *v)
         b->c.unexpected++;
         return;
     }
-    if (b->on_frame)
-        b->on_frame(b, v, &f, v->msg_len);
+    if (b->on_frame && !b->on_frame(b, v, &f, v->msg_len))
+        return; /* a fragment (rural viewer only): the hook counts it when its frame is whole */
     if (!(v->started >> f.track & 1u) && is_video(b, f.track) && !(f.flags & BBT_FRAME_KEY)) {
         v->before_key++;
         return;
@@ -202,8 +204,8 @@ static int send_pending(viewer *v)
             snprintf(layer, sizeof layer, "%d", b->o.layer);
         n = snprintf(buf, sizeof buf,
                      "{\"type\":\"subscribe\",\"id\":2,\"session\":\"%s\",\"layer\":%s,"
-                     "\"audio\":true,\"video\":true}",
-                     b->o.session, layer);
+                     "\"audio\":true,\"video\":true%s}",
+                     b->o.session, layer, b->o.fragments ? ",\"fragments\":true" : "");
     } else if (b->make_report) {
         v->pending &= ~(unsigned)SEND_REPORT;
         n = b->make_report(b, v, buf, sizeof buf);
