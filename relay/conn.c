@@ -151,6 +151,8 @@ static void detach_viewer(struct bbt_conn *c)
     bbt_session_remove_viewer(&c->viewer);
     bbt_queue_free(c->viewer.q);
     c->viewer.q = NULL;
+    bbt_frame_ref_release(c->frag); /* a frame half sent in fragments: the viewer drops it */
+    c->frag = NULL;
     c->relay->nviewers--;
 }
 

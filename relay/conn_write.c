@@ -10,6 +10,15 @@
  *     framed into the relay's one scratch buffer and written with a single lws_write(RAW): one
  *     system call. A lone item is written from where it lies (the frame's own headroom), with no
  *     copy; a frame larger than the buffer goes alone the same way.
+ * Audio first, and fragments (docs/PROTOCOL.md §2.5): a write takes control messages, then every
+ * queued audio frame (from wherever it waits in the queue), then video. A viewer that
+ * reassembles fragments ("fragments": true in its subscribe) gets at most video_budget() bytes
+ * of video a write — about FRAG_US of its link — and a video frame larger than that is sent as
+ * fragments of that size, one a write: on a slow link an audio frame then waits behind at most
+ * one fragment in the relay's writes, not behind a whole keyframe (a 22 kB 360p keyframe is
+ * ~180 ms of a 1 Mbit/s link: most audio gaps over 200 ms in bbt-bench rural were that).
+ * The order within a track never changes. Fragments are copied into the scratch buffer; the
+ * frame under way is held by the connection (c->frag) until its last fragment is written.
  * The write happens from the pacing timer, outside a WRITEABLE callback, only when lws holds no
  * unsent remainder of an earlier write (lws_partial_buffered): a socket that did not take
  * everything makes lws keep the rest and ask for WRITEABLE, and from then on the connection is
@@ -32,6 +41,12 @@
  * of the drop policy, and the next control message (a layer switch) waits behind it. */
 #define WBUF_CAP (16 * 1024)
 #define WS_HDR_MAX 10
+/* Video per write to a viewer that reassembles fragments: this much of its link's rate ... */
+#define FRAG_US 60000
+/* ... but not less (20 bytes of headers per fragment), and only the link's rate as measured
+ * within this time (a capacity older than that may describe a link that has recovered). */
+#define FRAG_MIN 1024
+#define FRAG_RATE_TTL_US 30000000
 
 void bbt_conn_want_write(struct bbt_conn *c)
 {
@@ -96,12 +111,40 @@ static void pop_control(struct bbt_conn *c)
     c->relay->metrics.control_out++;
 }
 
+/* Take the queue's entry at pos (a fragmented frame: when its first fragment goes). */
+static void pop_media_at(struct bbt_conn *c, size_t pos, int64_t now, size_t len)
+{
+    bbt_session_count_out(c->viewer.session, len);
+    int64_t waited = bbt_queue_pop_at(c->viewer.q, pos, now);
+    bbt_histogram_observe(&c->relay->metrics.queue_delay, (double)waited / 1000.0);
+}
+
 static void pop_media(struct bbt_conn *c, int64_t now)
 {
-    bbt_frame_ref *ref = bbt_queue_peek(c->viewer.q);
-    bbt_session_count_out(c->viewer.session, ref->len);
-    int64_t waited = bbt_queue_pop(c->viewer.q, now);
-    bbt_histogram_observe(&c->relay->metrics.queue_delay, (double)waited / 1000.0);
+    pop_media_at(c, 0, now, bbt_queue_peek(c->viewer.q)->len);
+}
+
+/* Video bytes a write may carry to this viewer (0: no limit, frames go whole): FRAG_US of the
+ * larger of its delivery rate and its recently measured capacity. A viewer on a fast link gets
+ * no limit (the budget would exceed a batch); one that does not reassemble fragments, too. */
+static size_t video_budget(const struct bbt_conn *c, int64_t now)
+{
+    if (!c->fragments)
+        return 0;
+    double bps = c->est.delivered_bps;
+    if (c->est.capacity_bps > bps && now - c->est.capacity_at_us < FRAG_RATE_TTL_US)
+        bps = c->est.capacity_bps;
+    double b = bps / 8.0 * FRAG_US / 1e6;
+    if (b <= 0 || b >= WBUF_CAP / 2)
+        return 0;
+    return b < FRAG_MIN ? FRAG_MIN : (size_t)b;
+}
+
+/* A frame the budget makes us send in fragments. */
+static bool needs_fragments(const bbt_frame_ref *ref, size_t budget)
+{
+    return budget && ref->cls != BBT_CLASS_AUDIO && !(ref->flags & BBT_FRAME_END) &&
+           ref->len - BBT_FRAME_HEADER_LEN > budget;
 }
 
 /* One item written from where it lies (no copy). */
@@ -127,29 +170,89 @@ static int media_queued(const struct bbt_conn *c)
     return c->viewer.session && bbt_queue_count(c->viewer.q);
 }
 
-/* Frame everything pending that fits into the scratch buffer and write it at once. */
-static int write_batch(struct bbt_conn *c, int64_t now)
+/* Append one whole message (a control message's or a frame's wire bytes). */
+static unsigned char *put_msg(unsigned char *p, unsigned opcode, const void *msg, size_t len)
 {
-    unsigned char *base = c->relay->wbuf + LWS_PRE, *p = base;
-    size_t room = WBUF_CAP;
-    while (c->ctl_head && c->ctl_head->len + WS_HDR_MAX <= room) {
-        struct ctl_msg *m = c->ctl_head;
-        p += ws_header(p, 0x1, m->len);
-        memcpy(p, m->buf + LWS_PRE, m->len);
-        p += m->len;
-        room = WBUF_CAP - (size_t)(p - base);
-        pop_control(c);
+    p += ws_header(p, opcode, len);
+    memcpy(p, msg, len);
+    return p + len;
+}
+
+/* Append the next fragment of c->frag, at most `max` payload bytes (≥ 1); the frame is
+ * released after its last one. */
+static unsigned char *put_fragment(struct bbt_conn *c, unsigned char *p, size_t max)
+{
+    bbt_frame_ref *f = c->frag;
+    size_t left = f->len - BBT_FRAME_HEADER_LEN - c->frag_off, n = left < max ? left : max;
+    p += ws_header(p, 0x2, BBT_FRAME_HEADER_LEN + n);
+    memcpy(p, f->data, BBT_FRAME_HEADER_LEN);
+    p[2] = (unsigned char)(n < left ? f->flags | BBT_FRAME_PART : f->flags);
+    memcpy(p + BBT_FRAME_HEADER_LEN, f->data + BBT_FRAME_HEADER_LEN + c->frag_off, n);
+    c->frag_off += n;
+    c->relay->metrics.fragments_out++;
+    if (n == left) {
+        bbt_frame_ref_release(f);
+        c->frag = NULL;
     }
-    while (!c->ctl_head && media_queued(c)) {
-        bbt_frame_ref *ref = bbt_queue_peek(c->viewer.q);
-        if (ref->len + WS_HDR_MAX > room)
+    return p + BBT_FRAME_HEADER_LEN + n;
+}
+
+/* Video into the batch after audio: the fragment under way, then whole frames in order, at
+ * most `budget` bytes (0: as many as fit); a frame larger than the budget becomes c->frag. */
+static unsigned char *put_video(struct bbt_conn *c, unsigned char *p, const unsigned char *end,
+                                size_t budget, int64_t now)
+{
+    size_t limit = budget ? budget : SIZE_MAX, sent = 0;
+    const size_t over = WS_HDR_MAX + BBT_FRAME_HEADER_LEN;
+    for (;;) {
+        size_t room = (size_t)(end - p);
+        if (c->frag) {
+            if (sent >= limit || room <= over)
+                break;
+            size_t max = limit - sent < room - over ? limit - sent : room - over;
+            unsigned char *q = put_fragment(c, p, max);
+            sent += (size_t)(q - p);
+            p = q;
+            continue;
+        }
+        bbt_frame_ref *ref = media_queued(c) ? bbt_queue_peek(c->viewer.q) : NULL;
+        if (!ref || ref->cls == BBT_CLASS_AUDIO) /* audio that did not fit: the next write */
             break;
-        p += ws_header(p, 0x2, ref->len);
-        memcpy(p, ref->data, ref->len);
-        p += ref->len;
-        room = WBUF_CAP - (size_t)(p - base);
+        if (needs_fragments(ref, budget)) {
+            c->frag = bbt_frame_ref_hold(ref);
+            c->frag_off = 0;
+            pop_media(c, now);
+            continue;
+        }
+        if (ref->len + WS_HDR_MAX > room || (sent && sent + ref->len > limit))
+            break;
+        p = put_msg(p, 0x2, ref->data, ref->len);
+        sent += ref->len;
         pop_media(c, now);
     }
+    return p;
+}
+
+/* Frame what is pending into the scratch buffer — control messages, every queued audio frame,
+ * then video — and write it at once. */
+static int write_batch(struct bbt_conn *c, int64_t now, size_t budget)
+{
+    unsigned char *base = c->relay->wbuf + LWS_PRE, *p = base, *end = base + WBUF_CAP;
+    while (c->ctl_head && c->ctl_head->len + WS_HDR_MAX <= (size_t)(end - p)) {
+        p = put_msg(p, 0x1, c->ctl_head->buf + LWS_PRE, c->ctl_head->len);
+        pop_control(c);
+    }
+    if (!c->ctl_head && media_queued(c)) {
+        size_t pos;
+        bbt_frame_ref *a;
+        while ((a = bbt_queue_peek_class(c->viewer.q, BBT_CLASS_AUDIO, &pos)) &&
+               a->len + WS_HDR_MAX <= (size_t)(end - p)) {
+            p = put_msg(p, 0x2, a->data, a->len);
+            pop_media_at(c, pos, now, a->len);
+        }
+    }
+    if (!c->ctl_head)
+        p = put_video(c, p, end, budget, now);
     if (p == base) /* the first item alone is larger than the buffer */
         return write_one(c, now);
     c->sent_bytes += (uint64_t)(p - base);
@@ -162,14 +265,16 @@ static int write_batch(struct bbt_conn *c, int64_t now)
 static int flush(struct bbt_conn *c, int64_t now)
 {
     size_t items = c->ctl_count + (c->viewer.session ? bbt_queue_count(c->viewer.q) : 0);
+    size_t budget = video_budget(c, now);
     int rc = 0;
-    if (items == 1)
+    if (items == 1 && !c->frag &&
+        (c->ctl_head || !needs_fragments(bbt_queue_peek(c->viewer.q), budget)))
         rc = write_one(c, now);
-    else if (items > 1)
-        rc = write_batch(c, now);
-    if (items)
+    else if (items || c->frag)
+        rc = write_batch(c, now, budget);
+    if (items || c->frag)
         c->last_write_us = now;
-    int more = c->ctl_head || media_queued(c);
+    int more = c->ctl_head || media_queued(c) || c->frag;
     c->stall_since_us = more ? now : 0;
     if (rc == 0 && (more || c->close_code))
         bbt_conn_want_write(c);
@@ -217,7 +322,7 @@ static void paced_write(struct bbt_conn *c, int64_t now)
         bbt_conn_want_write(c); /* the WRITEABLE callback takes over */
         return;
     }
-    if (!c->ctl_head && !media_queued(c))
+    if (!c->ctl_head && !media_queued(c) && !c->frag)
         return;
     if (flush(c, now) < 0) {
         BBT_WARN("write failed peer=%s subject=%s: closing", c->peer, c->subject);

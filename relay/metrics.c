@@ -155,6 +155,9 @@ char *bbt_metrics_render(const bbt_metrics *m, const bbt_metrics_gauges *g,
     bbt_strbuf_printf(&b, "bbt_writes_total{kind=\"single\"} %llu\n"
                           "bbt_writes_total{kind=\"batched\"} %llu\n",
                       (unsigned long long)m->writes_single, (unsigned long long)m->writes_batched);
+    header(&b, "bbt_fragments_total", "counter",
+           "Fragment messages sent: large video frames split for slow viewers, so audio can pass.");
+    bbt_strbuf_printf(&b, "bbt_fragments_total %llu\n", (unsigned long long)m->fragments_out);
     header(&b, "bbt_keyframe_requests_total", "counter", "Keyframe requests sent to publishers.");
     bbt_strbuf_printf(&b, "bbt_keyframe_requests_total %llu\n",
                       (unsigned long long)m->keyframe_requests);

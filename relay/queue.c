@@ -223,13 +223,30 @@ bbt_frame_ref *bbt_queue_peek(const bbt_queue *q)
 
 int64_t bbt_queue_pop(bbt_queue *q, int64_t now_us)
 {
-    if (!q->count)
+    return bbt_queue_pop_at(q, 0, now_us);
+}
+
+bbt_frame_ref *bbt_queue_peek_class(const bbt_queue *q, unsigned cls, size_t *pos)
+{
+    for (uint32_t i = 0; i < q->count; i++)
+        if (at(q, i)->ref->cls == cls) {
+            *pos = i;
+            return at(q, i)->ref;
+        }
+    return NULL;
+}
+
+int64_t bbt_queue_pop_at(bbt_queue *q, size_t pos, int64_t now_us)
+{
+    if (pos >= q->count)
         return -1;
-    struct entry *e = at(q, 0);
-    int64_t waited = now_us - e->enq_us;
-    q->bytes -= e->ref->len;
-    bbt_frame_ref_release(e->ref);
-    e->ref = NULL;
+    struct entry e = *at(q, (uint32_t)pos);
+    for (uint32_t i = (uint32_t)pos; i > 0; i--) /* the older entries move up by one */
+        *at(q, i) = *at(q, i - 1);
+    at(q, 0)->ref = NULL;
+    int64_t waited = now_us - e.enq_us;
+    q->bytes -= e.ref->len;
+    bbt_frame_ref_release(e.ref);
     q->head = (q->head + 1) & q->mask;
     q->count--;
     q->stats.popped++;

@@ -60,6 +60,15 @@ bbt_frame_ref *bbt_queue_peek(const bbt_queue *q);
  * or -1 when the queue was empty. */
 int64_t bbt_queue_pop(bbt_queue *q, int64_t now_us);
 
+/* The oldest frame of class `cls` (enum bbt_track_class; borrowed), or NULL; *pos gets its
+ * position (0 = the oldest entry). With bbt_queue_pop_at the writer sends audio ahead of video
+ * that waits longer (docs/PROTOCOL.md §2.5): the order within each track never changes. */
+bbt_frame_ref *bbt_queue_peek_class(const bbt_queue *q, unsigned cls, size_t *pos);
+
+/* Remove the entry at `pos`, releasing the queue's reference; the others keep their order.
+ * Returns how long it waited (µs), or -1 when pos is out of range. */
+int64_t bbt_queue_pop_at(bbt_queue *q, size_t pos, int64_t now_us);
+
 /* Drop everything of one track (a layer switch away from it); returns frames dropped. */
 size_t bbt_queue_drop_track(bbt_queue *q, unsigned track);
 

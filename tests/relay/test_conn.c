@@ -80,13 +80,23 @@ static tc_conn *publisher(struct env *e, const char *session)
     return p;
 }
 
+static tc_conn *viewer_with(struct env *e, const char *session, const char *expect_state,
+                            const char *more);
+
 static tc_conn *viewer(struct env *e, const char *session, const char *expect_state)
+{
+    return viewer_with(e, session, expect_state, "");
+}
+
+/* A viewer whose subscribe has `more` members (",\"fragments\":true"). */
+static tc_conn *viewer_with(struct env *e, const char *session, const char *expect_state,
+                            const char *more)
 {
     tc_conn *v = tc_connect(e->t, e->relay.port, NULL);
     assert_non_null(v);
     assert_int_equal(tc_hello(v, "receiver", "village-1"), 0);
     char msg[256];
-    snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"session\":\"%s\"}", session);
+    snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"session\":\"%s\"%s}", session, more);
     tc_send_text(v, msg);
     json_t *tr = tc_recv_type(v, "tracks", 3000);
     assert_non_null(tr);
@@ -117,6 +127,40 @@ static size_t expect_frame(tc_conn *v, unsigned track, uint32_t seq)
     return len;
 }
 
+/* The next n frames are `w`, in each track's order: the relay writes audio ahead of video that
+ * waits longer (relay/conn_write.c), so only the order within a track is fixed. */
+struct want {
+    unsigned track;
+    uint32_t seq;
+    size_t len;
+};
+
+static void expect_frames(tc_conn *v, const struct want *w, size_t n)
+{
+    bool *done = calloc(n, sizeof *done);
+    assert_non_null(done);
+    for (size_t k = 0; k < n; k++) {
+        tc_msg m;
+        do
+            assert_int_equal(tc_recv(v, &m, 3000), 0);
+        while (!m.binary && (free(m.data), 1));
+        bbt_frame f;
+        assert_int_equal(bbt_frame_decode(m.data, m.len, 0, &f), 0);
+        size_t i = 0;
+        while (i < n && (done[i] || w[i].track != f.track))
+            i++;
+        assert_true(i < n);
+        assert_int_equal(f.seq, w[i].seq);
+        assert_int_equal(f.len, w[i].len);
+        uint32_t inner;
+        memcpy(&inner, f.payload, 4);
+        assert_int_equal(inner, f.seq); /* the payload arrived intact */
+        done[i] = true;
+        free(m.data);
+    }
+    free(done);
+}
+
 static void test_publish_subscribe(void **state)
 {
     struct env *e = *state;
@@ -125,12 +169,9 @@ static void test_publish_subscribe(void **state)
     send_frame(p, 0, BBT_FRAME_KEY | BBT_FRAME_CONFIG, 1, 5000);
     send_frame(p, 1, 0, 1, 80);
     send_frame(p, 0, 0, 2, 200000); /* larger than one lws buffer: reassembled */
-    for (int i = 0; i < 2; i++) {
-        tc_conn *v = i ? v2 : v1;
-        assert_int_equal(expect_frame(v, 0, 1), 5000);
-        assert_int_equal(expect_frame(v, 1, 1), 80);
-        assert_int_equal(expect_frame(v, 0, 2), 200000);
-    }
+    const struct want w[] = {{0, 1, 5000}, {1, 1, 80}, {0, 2, 200000}};
+    expect_frames(v1, w, 3);
+    expect_frames(v2, w, 3);
     tc_close(v1);
     tc_close(v2);
     tc_close(p);
@@ -155,17 +196,92 @@ static void test_frames_batched_in_order(void **state)
         if (s == 30)
             send_frame(p, 0, 0, 2, 150000); /* larger than the batch buffer: written alone */
     }
-    assert_int_equal(expect_frame(v, 0, 1), 3000);
-    for (uint32_t s = 1; s <= 60; s++) {
-        assert_int_equal(expect_frame(v, 1, s), 120);
-        if (s == 30)
-            assert_int_equal(expect_frame(v, 0, 2), 150000);
-    }
+    struct want w[62] = {{0, 1, 3000}, {0, 2, 150000}};
+    for (uint32_t s = 1; s <= 60; s++)
+        w[1 + s] = (struct want){1, s, 120};
+    expect_frames(v, w, 62);
     m = http_get(e->relay.port, "/metrics", &st);
     assert_non_null(m);
     assert_true(metric_value(m, "bbt_writes_total{kind=\"batched\"}") > batched0);
     free(m);
     tc_close(v);
+    tc_close(p);
+}
+
+/* Receive a fragmented video frame (track 0) and one audio frame (track 1) in any order: the
+ * fragments' payloads concatenated into `out`; returns how many fragments there were. Each
+ * carries the frame's seq, flags other than PART are `flags`, and none exceeds `max`. */
+static unsigned recv_fragments(tc_conn *v, uint32_t seq, unsigned flags, size_t max, uint8_t *out,
+                               size_t len, uint32_t audio_seq)
+{
+    size_t got = 0;
+    unsigned parts = 0;
+    bool audio = false, last = false;
+    while (!last || !audio) {
+        tc_msg m;
+        assert_int_equal(tc_recv(v, &m, 3000), 0);
+        if (!m.binary) {
+            free(m.data);
+            continue;
+        }
+        bbt_frame f;
+        assert_int_equal(bbt_frame_decode(m.data, m.len, 0, &f), 0);
+        if (f.track == 1) {
+            assert_int_equal(f.seq, audio_seq);
+            audio = true;
+        } else {
+            assert_false(last);
+            assert_int_equal(f.track, 0);
+            assert_int_equal(f.seq, seq);
+            assert_int_equal(f.flags & ~BBT_FRAME_PART, flags);
+            assert_true(f.len <= max && got + f.len <= len);
+            memcpy(out + got, f.payload, f.len);
+            got += f.len;
+            parts++;
+            last = !(f.flags & BBT_FRAME_PART);
+        }
+        free(m.data);
+    }
+    assert_int_equal(got, len);
+    return parts;
+}
+
+/* A viewer that asked for fragments (PROTOCOL.md §2.5) and that the relay measured at a few kB
+ * a second gets a large frame in fragments of at most the 1 KiB floor, all but the last marked
+ * PART, concatenating to the frame; a viewer that did not ask gets it whole. */
+static void test_fragments_for_slow_viewer(void **state)
+{
+    struct env *e = *state;
+    tc_conn *p = publisher(e, "frag");
+    tc_conn *v = viewer_with(e, "frag", "live", ",\"fragments\":true"), *w = viewer(e, "frag", "live");
+    send_frame(p, 0, BBT_FRAME_KEY, 1, 500);
+    struct want early[13] = {{0, 1, 500}};
+    for (uint32_t s = 1; s <= 12; s++) { /* ~0.6 s of a slow stream: the relay measures it */
+        send_frame(p, 1, 0, s, 80);
+        early[s] = (struct want){1, s, 80};
+        tc_service(e->t, 50);
+    }
+    expect_frames(v, early, 13);
+    expect_frames(w, early, 13);
+    send_frame(p, 0, 0, 2, 20000);
+    send_frame(p, 1, 0, 13, 80);
+    uint8_t *out = malloc(20000), *want = malloc(BBT_FRAME_HEADER_LEN + 20000);
+    assert_true(out && want);
+    frame(want, 0, 0, 2, 20000);
+    unsigned parts = recv_fragments(v, 2, 0, 1024, out, 20000, 13);
+    assert_true(parts >= 20);
+    assert_memory_equal(out, want + BBT_FRAME_HEADER_LEN, 20000);
+    const struct want whole[] = {{0, 2, 20000}, {1, 13, 80}};
+    expect_frames(w, whole, 2);
+    int st;
+    char *m = http_get(e->relay.port, "/metrics", &st);
+    assert_non_null(m);
+    assert_true(metric_value(m, "bbt_fragments_total") >= parts);
+    free(m);
+    free(out);
+    free(want);
+    tc_close(v);
+    tc_close(w);
     tc_close(p);
 }
 
@@ -397,6 +513,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_publish_subscribe),
         cmocka_unit_test(test_frames_batched_in_order),
+        cmocka_unit_test(test_fragments_for_slow_viewer),
         cmocka_unit_test(test_unread_control_messages_close),
         cmocka_unit_test(test_late_join_starts_at_keyframe),
         cmocka_unit_test(test_publisher_loss_and_return),

@@ -282,6 +282,42 @@ static void test_growth_failure_is_a_full_queue(void **state)
     bbt_queue_free(q);
 }
 
+/* Audio taken from the middle (the writer sends it ahead of video): the rest keeps its order,
+ * across the ring's wrap, and the counts, bytes and wait times stay right. */
+static void test_pop_audio_from_the_middle(void **state)
+{
+    (void)state;
+    bbt_queue *q = mkq(16, 1 << 20, 1000000);
+    size_t pos = 99;
+    assert_null(bbt_queue_peek_class(q, BBT_CLASS_AUDIO, &pos));
+    assert_int_equal(bbt_queue_pop_at(q, 0, 0), -1);
+    for (uint32_t i = 0; i < 14; i++) /* move head near the end of the 16-entry ring */
+        assert_int_equal(put(q, V, 0, 1, i, 0), BBT_OK);
+    for (int i = 0; i < 14; i++)
+        bbt_queue_pop(q, 0);
+    assert_int_equal(put(q, V, BBT_FRAME_KEY, 100, 1, 1000), BBT_OK);
+    assert_int_equal(put(q, V, 0, 50, 2, 1100), BBT_OK);
+    assert_int_equal(put(q, A, 0, 10, 3, 1200), BBT_OK);
+    assert_int_equal(put(q, V, 0, 50, 4, 1300), BBT_OK);
+    assert_int_equal(put(q, A, 0, 10, 5, 1400), BBT_OK);
+    assert_null(bbt_queue_peek_class(q, 7, &pos));
+    bbt_frame_ref *a = bbt_queue_peek_class(q, BBT_CLASS_AUDIO, &pos);
+    assert_non_null(a);
+    assert_int_equal(a->seq, 3);
+    assert_int_equal(pos, 2);
+    assert_int_equal(bbt_queue_pop_at(q, pos, 2000), 800);
+    assert_int_equal(bbt_queue_pop_at(q, 9, 2000), -1);
+    assert_int_equal(bbt_queue_count(q), 4);
+    assert_int_equal(bbt_queue_bytes(q), 210);
+    assert_int_equal(bbt_queue_delay(q, 2000), 1000); /* the oldest is still the keyframe */
+    a = bbt_queue_peek_class(q, BBT_CLASS_AUDIO, &pos);
+    assert_int_equal(pos, 3);
+    assert_int_equal(bbt_queue_pop_at(q, pos, 2000), 600);
+    assert_int_equal(bbt_queue_get_stats(q)->popped, 14 + 2);
+    expect_content(q, "K1P2P4");
+    bbt_queue_free(q);
+}
+
 static void test_bad_limits_and_alloc_failure(void **state)
 {
     (void)state;
@@ -318,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_never_drained_stays_bounded),
         cmocka_unit_test(test_ring_grows_in_order),
         cmocka_unit_test(test_growth_failure_is_a_full_queue),
+        cmocka_unit_test(test_pop_audio_from_the_middle),
         cmocka_unit_test(test_bad_limits_and_alloc_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
