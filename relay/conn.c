@@ -319,6 +319,8 @@ static void on_report(struct bbt_conn *c, json_t *m)
         .latency_max_ms = report_num(lat, "max"),
         .layer = json_is_integer(layer) ? (int)json_integer_value(layer) : BBT_REPORT_NO_LAYER,
         .audio_ok = json_is_boolean(audio) ? json_is_true(audio) : -1};
+    if (c->viewer.session) /* adaptation: what the viewer sees of its link */
+        bbt_estimate_report(&c->est, r->at_us, r->latency_p50_ms, r->bytes);
     bbt_sched_ops_report(c); /* timetable: attendance quality */
 }
 

@@ -95,7 +95,7 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
     if (!c->adapt_on)
         return;
     int before = c->adapt.level;
-    bbt_adapt_input in = {.now_us = now, .delay_us = c->est.delay_us,
+    bbt_adapt_input in = {.now_us = now, .delay_us = bbt_estimate_delay(&c->est, now),
                           .capacity_bps = c->est.capacity_bps,
                           .capacity_at_us = c->est.capacity_at_us};
     int after = bbt_adapt_update(&c->adapt, &in);
@@ -105,9 +105,10 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
     bbt_session_set_level(v, l->camera_track, l->courseware, after < before, now);
     tell_layer(c, l, after < before);
     BBT_INFO("adapt subject=%s session=%s level=%d->%d camera=%d courseware=%d delay_ms=%lld "
-             "capacity_kbps=%.0f",
+             "capacity_kbps=%.0f report_excess_ms=%lld",
              c->subject, bbt_session_id(v->session), before, after, l->camera_track,
-             l->courseware, (long long)(c->est.delay_us / 1000), c->est.capacity_bps / 1000);
+             l->courseware, (long long)(c->est.delay_us / 1000), c->est.capacity_bps / 1000,
+             (long long)(c->est.report_excess_us / 1000));
 }
 
 void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
@@ -123,6 +124,10 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
         "# TYPE bbt_viewer_delivered_bps gauge\n"
         "# HELP bbt_viewer_queue_delay_ms Wait of the oldest frame in the viewer's queue.\n"
         "# TYPE bbt_viewer_queue_delay_ms gauge\n"
+        "# HELP bbt_viewer_reported_bps Rate the viewer says it received (its reports).\n"
+        "# TYPE bbt_viewer_reported_bps gauge\n"
+        "# HELP bbt_viewer_network_delay_ms Viewer's median latency beyond its best, less 50 ms.\n"
+        "# TYPE bbt_viewer_network_delay_ms gauge\n"
         "# HELP bbt_viewer_switches_total Level changes, by direction.\n"
         "# TYPE bbt_viewer_switches_total counter\n";
     bbt_strbuf_puts(b, head);
@@ -138,11 +143,14 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
                           "bbt_viewer_layer{%s} %d\nbbt_viewer_level{%s} %d\n"
                           "bbt_viewer_capacity_bps{%s} %.0f\nbbt_viewer_delivered_bps{%s} %.0f\n"
                           "bbt_viewer_queue_delay_ms{%s} %.1f\n"
+                          "bbt_viewer_reported_bps{%s} %.0f\n"
+                          "bbt_viewer_network_delay_ms{%s} %.1f\n"
                           "bbt_viewer_switches_total{%s,direction=\"up\"} %u\n"
                           "bbt_viewer_switches_total{%s,direction=\"down\"} %u\n",
                           lbl, v->video_track, lbl, c->adapt.level, lbl, c->est.capacity_bps, lbl,
                           c->est.delivered_bps, lbl,
-                          (double)bbt_queue_delay(v->q, now) / 1000.0, lbl, c->adapt.ups, lbl,
+                          (double)bbt_queue_delay(v->q, now) / 1000.0, lbl, c->est.report_bps,
+                          lbl, (double)c->est.report_excess_us / 1000.0, lbl, c->adapt.ups, lbl,
                           c->adapt.downs);
     }
 }

@@ -125,13 +125,16 @@ static void pop_media(struct bbt_conn *c, int64_t now)
 }
 
 /* Video bytes a write may carry to this viewer (0: no limit, frames go whole): FRAG_US of the
- * larger of its delivery rate and its recently measured capacity. A viewer on a fast link gets
+ * larger of its delivery rate (before it is measured: [adapt] start_bitrate) and its recently
+ * measured capacity. A viewer on a fast link gets
  * no limit (the budget would exceed a batch); one that does not reassemble fragments, too. */
 static size_t video_budget(const struct bbt_conn *c, int64_t now)
 {
     if (!c->fragments)
         return 0;
     double bps = c->est.delivered_bps;
+    if (bps <= 0) /* not measured yet (the join): the rate adaptation starts from */
+        bps = (double)c->relay->cfg.adapt.start_bitrate;
     if (c->est.capacity_bps > bps && now - c->est.capacity_at_us < FRAG_RATE_TTL_US)
         bps = c->est.capacity_bps;
     double b = bps / 8.0 * FRAG_US / 1e6;

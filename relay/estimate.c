@@ -5,7 +5,11 @@
 
 #define EWMA_NEW 0.3 /* weight of a new sample: follows a cliff within a few samples */
 
-void bbt_estimate_init(bbt_estimate *e) { memset(e, 0, sizeof *e); }
+void bbt_estimate_init(bbt_estimate *e)
+{
+    memset(e, 0, sizeof *e);
+    e->report_bytes = -1;
+}
 
 int bbt_estimate_unsent_cap(const bbt_estimate *e)
 {
@@ -55,4 +59,36 @@ void bbt_estimate_sample(bbt_estimate *e, int64_t now, uint64_t sent, int64_t ou
     e->last_sent = sent;
     e->last_outq = outq;
     e->last_queue_delay = queue_delay;
+}
+
+void bbt_estimate_report(bbt_estimate *e, int64_t now, double latency_p50_ms, int64_t bytes)
+{
+    if (bytes >= 0) {
+        int64_t dt = now - e->report_bytes_at_us;
+        if (e->report_bytes >= 0 && bytes >= e->report_bytes && dt >= BBT_ESTIMATE_MIN_INTERVAL_US)
+            e->report_bps = ewma(e->report_bps,
+                                 (double)(bytes - e->report_bytes) * 8.0 * 1e6 / (double)dt);
+        e->report_bytes = bytes;
+        e->report_bytes_at_us = now;
+    }
+    if (latency_p50_ms < 0)
+        return;
+    int64_t lat = (int64_t)(latency_p50_ms * 1000.0);
+    if (e->report_at_us == 0 || lat < e->lat_base_us)
+        e->lat_base_us = lat;
+    else if (lat > e->lat_base_us + BBT_ESTIMATE_BASE_RISE_US)
+        e->lat_base_us += BBT_ESTIMATE_BASE_RISE_US;
+    else
+        e->lat_base_us = lat;
+    int64_t excess = lat - e->lat_base_us - BBT_ESTIMATE_REPORT_SLACK_US;
+    e->report_excess_us = excess > 0 ? excess : 0;
+    e->report_at_us = now;
+}
+
+int64_t bbt_estimate_delay(const bbt_estimate *e, int64_t now)
+{
+    if (e->report_at_us && now - e->report_at_us <= BBT_ESTIMATE_REPORT_TTL_US &&
+        e->report_excess_us > e->delay_us)
+        return e->report_excess_us;
+    return e->delay_us;
 }

@@ -11,8 +11,16 @@
  * stops being the bottleneck. The congestion signal is the queue delay: the server caps the
  * kernel's unsent data per viewer (TCP_NOTSENT_LOWAT), so a backlog builds in the relay's queue,
  * where it is visible and where the drop policy can act, rather than in the kernel. Bytes in
- * flight (sent, not yet acknowledged) are TCP's business. Pure: no I/O; the caller passes the
- * readings and the time.
+ * flight (sent, not yet acknowledged) are TCP's business.
+ * The viewer's report (once a second, docs/PROTOCOL.md `report`) adds what the socket cannot
+ * show: the median latency of its last second (capture → arrival). Beyond the best median it
+ * has reported, less BBT_ESTIMATE_REPORT_SLACK_US of jitter allowance, that is data waiting in
+ * the network (a bottleneck queue that TCP's congestion control keeps full — with BBR on an
+ * ACK-compressing link, most of a second while a probe overloads it, docs/PERFORMANCE.md
+ * "Rural links"), which the relay's queue does not see until the socket stops taking data.
+ * bbt_estimate_delay() is the larger of the two while the report is fresh. The report's byte
+ * count gives the rate the viewer actually received (report_bps, for /metrics).
+ * Pure: no I/O; the caller passes the readings and the time.
  */
 #ifndef BBT_ESTIMATE_H
 #define BBT_ESTIMATE_H
@@ -29,6 +37,13 @@ typedef struct bbt_estimate {
     int64_t capacity_at_us;   /* when capacity was last measured */
     int64_t delay_us;         /* congestion signal of the last sample */
     int unsent_cap;           /* the caller's: the kernel unsent cap now in force (0: none) */
+    /* from the viewer's reports */
+    int64_t report_at_us;     /* time of the last report with a latency, 0: none */
+    int64_t lat_base_us;      /* best median latency reported (rises slowly, see .c) */
+    int64_t report_excess_us; /* the last median beyond lat_base_us, less the slack, ≥ 0 */
+    int64_t report_bytes;     /* bytes the viewer said it had received, -1: none yet */
+    int64_t report_bytes_at_us;
+    double report_bps;        /* smoothed rate the viewer received, 0: not known */
 } bbt_estimate;
 
 /* An interval shorter than this is ignored (too noisy); 100 ms. */
@@ -50,6 +65,21 @@ void bbt_estimate_init(bbt_estimate *e);
 /* The unsent cap for the delivered rate: BBT_ESTIMATE_UNSENT_US of it, rounded down to a power
  * of two (so it changes rarely) within MIN..MAX bytes; MAX while the rate is not known. */
 int bbt_estimate_unsent_cap(const bbt_estimate *e);
+
+/* Jitter allowance of the report signal; a report older than BBT_ESTIMATE_REPORT_TTL_US is
+ * not used; the best latency rises by BBT_ESTIMATE_BASE_RISE_US a report, so a route that gets
+ * slower for good stops counting as congestion within minutes. */
+#define BBT_ESTIMATE_REPORT_SLACK_US 50000
+#define BBT_ESTIMATE_REPORT_TTL_US 2500000
+#define BBT_ESTIMATE_BASE_RISE_US 500
+
+/* A viewer's report: its median latency over the last second in ms (< 0: absent) and the
+ * bytes it has received so far (< 0: absent). */
+void bbt_estimate_report(bbt_estimate *e, int64_t now_us, double latency_p50_ms, int64_t bytes);
+
+/* The congestion signal: the relay queue's delay of the last sample, or the report's excess
+ * when that is larger and the report is fresh. */
+int64_t bbt_estimate_delay(const bbt_estimate *e, int64_t now_us);
 
 /* One sample. outq < 0 means unknown (then the kernel backlog is taken as zero). */
 void bbt_estimate_sample(bbt_estimate *e, int64_t now_us, uint64_t sent_total, int64_t outq,

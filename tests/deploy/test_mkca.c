@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,6 +78,7 @@ static int start_tls_relay(relay_proc *r, const char *cert, const char *key, con
         snprintf(set_port, sizeof set_port, "relay.port=%d", r->port);
         r->pid = fork();
         if (r->pid == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGTERM); /* a test killed by its timeout leaves no relay */
             if (!freopen(log, "w", stderr))
                 _exit(126);
             execl(relay_bin(), relay_bin(), "--set", "relay.listen=127.0.0.1", "--set", set_port,

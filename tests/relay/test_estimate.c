@@ -111,6 +111,39 @@ static void test_short_interval_ignored_and_unknown_outq(void **state)
     assert_true(e.delivered_bps >= 0);
 }
 
+/* The viewer's median latency beyond its best (less the 50 ms slack) is congestion the socket
+ * does not show: it is the signal while larger than the queue delay and fresh (2.5 s). */
+static void test_report_latency_is_network_delay(void **state)
+{
+    (void)state;
+    bbt_estimate e;
+    bbt_estimate_init(&e);
+    assert_int_equal(bbt_estimate_delay(&e, 1), 0);
+    bbt_estimate_sample(&e, 1, 0, 0, 20 * MS);
+    bbt_estimate_report(&e, 1000 * MS, 130.0, 10000); /* first: the baseline */
+    assert_int_equal(e.lat_base_us, 130 * MS);
+    assert_int_equal(bbt_estimate_delay(&e, 1000 * MS), 20 * MS); /* the queue's */
+    bbt_estimate_report(&e, 2000 * MS, 120.0, 60000); /* a better median: new baseline */
+    assert_int_equal(e.lat_base_us, 120 * MS);
+    assert_true(e.report_bps > 399000 && e.report_bps < 401000); /* 50 kB in 1 s */
+    bbt_estimate_report(&e, 3000 * MS, 160.0, -1); /* 40 ms of jitter: within the slack */
+    assert_int_equal(e.report_excess_us, 0);
+    assert_int_equal(e.lat_base_us, 120 * MS + BBT_ESTIMATE_BASE_RISE_US); /* rises slowly */
+    bbt_estimate_report(&e, 4000 * MS, 520.0, -1); /* a queue in the network */
+    int64_t want = 520 * MS - e.lat_base_us - BBT_ESTIMATE_REPORT_SLACK_US;
+    assert_int_equal(e.report_excess_us, want);
+    assert_int_equal(bbt_estimate_delay(&e, 4000 * MS), want);
+    assert_int_equal(bbt_estimate_delay(&e, 6500 * MS), want);  /* still fresh */
+    assert_int_equal(bbt_estimate_delay(&e, 6500 * MS + 1), 20 * MS); /* stale: the queue's */
+    bbt_estimate_sample(&e, 4100 * MS, 0, 0, 900 * MS); /* a longer queue wins */
+    assert_int_equal(bbt_estimate_delay(&e, 4100 * MS), 900 * MS);
+    /* absent figures change nothing; a byte count that goes back gives no rate */
+    double bps = e.report_bps;
+    bbt_estimate_report(&e, 5000 * MS, -1, 100);
+    assert_int_equal(e.report_excess_us, want);
+    assert_true(e.report_bps == bps);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +153,7 @@ int main(void)
         cmocka_unit_test(test_follows_a_cliff),
         cmocka_unit_test(test_unsent_cap_follows_the_rate),
         cmocka_unit_test(test_short_interval_ignored_and_unknown_outq),
+        cmocka_unit_test(test_report_latency_is_network_delay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
