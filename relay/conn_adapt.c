@@ -23,6 +23,8 @@ static void set_unsent_cap(struct bbt_conn *c, int cap)
     c->est.unsent_cap = cap;
 }
 
+#define REPORT_LAG_US 1500000
+
 static bbt_adapt_params params_from(const bbt_relay_config *cfg)
 {
     int64_t max_delay = cfg->queue.max_delay_ms * 1000;
@@ -95,7 +97,14 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
     if (!c->adapt_on)
         return;
     int before = c->adapt.level;
-    bbt_adapt_input in = {.now_us = now, .delay_us = bbt_estimate_delay(&c->est, now),
+    /* The viewer's latency report (relay/estimate.h) covers its last second and arrives up to a
+     * second late: after a move down it still shows the old level's backlog draining through
+     * the network for drain_us + REPORT_LAG_US, which must not take another step (measured:
+     * 180p → audio only 2.0 s after a failed probe of 360p on village-400k). */
+    bool report_lags = c->adapt.last_down_us &&
+                       now - c->adapt.last_down_us < c->adapt.p.drain_us + REPORT_LAG_US;
+    int64_t delay = report_lags ? c->est.delay_us : bbt_estimate_delay(&c->est, now);
+    bbt_adapt_input in = {.now_us = now, .delay_us = delay,
                           .capacity_bps = c->est.capacity_bps,
                           .capacity_at_us = c->est.capacity_at_us};
     int after = bbt_adapt_update(&c->adapt, &in);

@@ -138,7 +138,7 @@ static size_t video_budget(const struct bbt_conn *c, int64_t now)
     if (c->est.capacity_bps > bps && now - c->est.capacity_at_us < FRAG_RATE_TTL_US)
         bps = c->est.capacity_bps;
     double b = bps / 8.0 * FRAG_US / 1e6;
-    if (b <= 0 || b >= WBUF_CAP / 2)
+    if (b <= 0 || b >= WBUF_CAP - 64) /* a fragment (and its headers) fits a batch */
         return 0;
     return b < FRAG_MIN ? FRAG_MIN : (size_t)b;
 }
