@@ -10,6 +10,8 @@
 
 #include "proto/log.h"
 #include "relay/relay_internal.h"
+#include "proto/status.h"
+#include "relay/sockinfo.h"
 
 /* Unsent bytes the kernel may hold per viewer: beyond this the backlog stays in the relay's
  * queue, where delay is measured and the drop policy can act. It starts at
@@ -91,6 +93,9 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
     if (fd < 0 || ioctl(fd, SIOCOUTQ, &outq) != 0)
         outq = -1;
     bbt_estimate_sample(&c->est, now, c->sent_bytes, outq, bbt_queue_delay(v->q, now));
+    int64_t srtt, min_rtt;
+    if (bbt_sock_rtt(fd, &srtt, &min_rtt) == BBT_OK)
+        bbt_estimate_rtt(&c->est, srtt, min_rtt);
     int cap = bbt_estimate_unsent_cap(&c->est);
     if (cap != c->est.unsent_cap)
         set_unsent_cap(c, cap);
@@ -103,7 +108,9 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
      * 180p → audio only 2.0 s after a failed probe of 360p on village-400k). */
     bool report_lags = c->adapt.last_down_us &&
                        now - c->adapt.last_down_us < c->adapt.p.drain_us + REPORT_LAG_US;
-    int64_t delay = report_lags ? c->est.delay_us : bbt_estimate_delay(&c->est, now);
+    int64_t delay = bbt_estimate_delay(&c->est, now);
+    if (report_lags) /* the queue's and TCP's views only */
+        delay = c->est.delay_us > c->est.net_queue_us ? c->est.delay_us : c->est.net_queue_us;
     bbt_adapt_input in = {.now_us = now, .delay_us = delay,
                           .capacity_bps = c->est.capacity_bps,
                           .capacity_at_us = c->est.capacity_at_us};
@@ -114,10 +121,10 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
     bbt_session_set_level(v, l->camera_track, l->courseware, after < before, now);
     tell_layer(c, l, after < before);
     BBT_INFO("adapt subject=%s session=%s level=%d->%d camera=%d courseware=%d delay_ms=%lld "
-             "capacity_kbps=%.0f report_excess_ms=%lld",
+             "capacity_kbps=%.0f report_excess_ms=%lld net_queue_ms=%lld",
              c->subject, bbt_session_id(v->session), before, after, l->camera_track,
              l->courseware, (long long)(c->est.delay_us / 1000), c->est.capacity_bps / 1000,
-             (long long)(c->est.report_excess_us / 1000));
+             (long long)(c->est.report_excess_us / 1000), (long long)(c->est.net_queue_us / 1000));
 }
 
 void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)

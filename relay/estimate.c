@@ -85,10 +85,17 @@ void bbt_estimate_report(bbt_estimate *e, int64_t now, double latency_p50_ms, in
     e->report_at_us = now;
 }
 
+void bbt_estimate_rtt(bbt_estimate *e, int64_t srtt_us, int64_t min_rtt_us)
+{
+    e->net_queue_us = srtt_us >= 0 && min_rtt_us >= 0 && srtt_us > min_rtt_us
+                          ? srtt_us - min_rtt_us : 0;
+}
+
 int64_t bbt_estimate_delay(const bbt_estimate *e, int64_t now)
 {
+    int64_t d = e->delay_us > e->net_queue_us ? e->delay_us : e->net_queue_us;
     if (e->report_at_us && now - e->report_at_us <= BBT_ESTIMATE_REPORT_TTL_US &&
-        e->report_excess_us > e->delay_us)
+        e->report_excess_us > d)
         return e->report_excess_us;
-    return e->delay_us;
+    return d;
 }

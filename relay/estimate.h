@@ -18,7 +18,9 @@
  * the network (a bottleneck queue that TCP's congestion control keeps full — with BBR on an
  * ACK-compressing link, most of a second while a probe overloads it, docs/PERFORMANCE.md
  * "Rural links"), which the relay's queue does not see until the socket stops taking data.
- * bbt_estimate_delay() is the larger of the two while the report is fresh. The report's byte
+ * TCP's own round-trip times say the same sooner (srtt − min_rtt: what a bottleneck queue holds,
+ * smoothed over a few round trips; bbt_estimate_rtt, every tick).
+ * bbt_estimate_delay() is the largest of the three (the report only while fresh). The report's byte
  * count gives the rate the viewer actually received (report_bps, for /metrics).
  * Pure: no I/O; the caller passes the readings and the time.
  */
@@ -44,6 +46,7 @@ typedef struct bbt_estimate {
     int64_t report_bytes;     /* bytes the viewer said it had received, -1: none yet */
     int64_t report_bytes_at_us;
     double report_bps;        /* smoothed rate the viewer received, 0: not known */
+    int64_t net_queue_us;     /* TCP: srtt − min_rtt at the last tick, 0: not known */
 } bbt_estimate;
 
 /* An interval shorter than this is ignored (too noisy); 100 ms. */
@@ -77,8 +80,11 @@ int bbt_estimate_unsent_cap(const bbt_estimate *e);
  * bytes it has received so far (< 0: absent). */
 void bbt_estimate_report(bbt_estimate *e, int64_t now_us, double latency_p50_ms, int64_t bytes);
 
-/* The congestion signal: the relay queue's delay of the last sample, or the report's excess
- * when that is larger and the report is fresh. */
+/* TCP's smoothed and minimum round-trip times (µs), each tick; < 0: not known. */
+void bbt_estimate_rtt(bbt_estimate *e, int64_t srtt_us, int64_t min_rtt_us);
+
+/* The congestion signal: the largest of the relay queue's delay of the last sample, the
+ * network queue TCP measures, and the report's excess while the report is fresh. */
 int64_t bbt_estimate_delay(const bbt_estimate *e, int64_t now_us);
 
 /* One sample. outq < 0 means unknown (then the kernel backlog is taken as zero). */

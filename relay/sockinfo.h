@@ -9,4 +9,9 @@
  * 4.1 and later). BBT_OK, or BBT_EIO when the kernel cannot say (then *out is untouched). */
 int bbt_sock_bytes_acked(int fd, uint64_t *out);
 
+/* The connection's smoothed round-trip time and the smallest one seen (TCP_INFO tcpi_rtt and
+ * tcpi_min_rtt, µs; Linux 4.6 and later). srtt − min_rtt is how long the network (a bottleneck's
+ * queue) holds what the relay sent. BBT_OK, or BBT_EIO (outputs untouched). */
+int bbt_sock_rtt(int fd, int64_t *srtt_us, int64_t *min_rtt_us);
+
 #endif

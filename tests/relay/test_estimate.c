@@ -144,6 +144,25 @@ static void test_report_latency_is_network_delay(void **state)
     assert_true(e.report_bps == bps);
 }
 
+/* TCP's view: srtt − min_rtt is a bottleneck's queue; it joins the signal when larger. */
+static void test_rtt_is_network_queue(void **state)
+{
+    (void)state;
+    bbt_estimate e;
+    bbt_estimate_init(&e);
+    bbt_estimate_sample(&e, 1, 0, 0, 30 * MS);
+    bbt_estimate_rtt(&e, 120 * MS, 120 * MS);
+    assert_int_equal(e.net_queue_us, 0);
+    assert_int_equal(bbt_estimate_delay(&e, 2), 30 * MS);
+    bbt_estimate_rtt(&e, 420 * MS, 120 * MS);
+    assert_int_equal(e.net_queue_us, 300 * MS);
+    assert_int_equal(bbt_estimate_delay(&e, 2), 300 * MS);
+    bbt_estimate_rtt(&e, 100 * MS, 120 * MS); /* srtt below the minimum: no queue */
+    assert_int_equal(e.net_queue_us, 0);
+    bbt_estimate_rtt(&e, -1, 120 * MS); /* not known */
+    assert_int_equal(e.net_queue_us, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +173,7 @@ int main(void)
         cmocka_unit_test(test_unsent_cap_follows_the_rate),
         cmocka_unit_test(test_short_interval_ignored_and_unknown_outq),
         cmocka_unit_test(test_report_latency_is_network_delay),
+        cmocka_unit_test(test_rtt_is_network_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
