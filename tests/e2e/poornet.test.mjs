@@ -215,6 +215,13 @@ async function main() {
       a.relay !== null && a.relay >= 1 && a.s.layer === a.relay && dec.video_track === a.relay && dec.audio_only === false,
       `page ${a.s.layer}, relay ${a.relay}, decoding track ${dec.video_track} ${dec.video_width}x${dec.video_height}`);
 
+    // On the slow link the relay sent the large frames in fragments (PROTOCOL.md §2.5, asked
+    // for by the page), with audio between them: the page put every one together.
+    const frags = (await metrics(base)).bbt_fragments_total;
+    check('slow link: the relay sent fragments and the page reassembled them without an error',
+      frags > 0 && dec.frame_errors === 0 && dec.frames_decoded > 0,
+      `bbt_fragments_total ${frags}, page frame_errors ${dec.frame_errors}, frames decoded ${dec.frames_decoded}`);
+
     // the link recovers: back up by itself
     rate('change', 4000);
     a = await agree(page, base, (l) => l === 0, 90000);
