@@ -88,6 +88,8 @@ int bbt_adapt_fit(const bbt_adapt *a, double bps)
     return best;
 }
 
+#define MISFIT 1.25
+
 static bool capacity_fresh(const bbt_adapt *a, const bbt_adapt_input *in)
 {
     return in->capacity_bps > 0 && in->now_us - in->capacity_at_us <= a->p.capacity_ttl_us;
@@ -173,8 +175,12 @@ int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
         a->clear_since = now;
     a->congested = congested || (a->congested && !clear);
     a->clear = clear;
-    /* twice the threshold is no spike: the first step of an episode goes at once */
-    bool severe = in->delay_us >= 2 * a->p.congest_us &&
+    /* Twice the threshold is no spike: the first step of an episode goes at once. So does a
+     * congested level that a fresh capacity (measured while backlogged, i.e. what the link
+     * carries now) shows to be more than MISFIT times too big: the cliff, a failed probe. */
+    bool misfit = congested && capacity_fresh(a, in) &&
+                  (double)a->levels[a->level].bitrate_bps > MISFIT * in->capacity_bps;
+    bool severe = (in->delay_us >= 2 * a->p.congest_us || misfit) &&
                   (!a->last_down_us || now - a->last_down_us >= a->p.down_delay_us);
     if (congested && a->level > 0 &&
         (now - a->congested_since >= a->p.down_delay_us || severe)) {

@@ -15,7 +15,9 @@
  *          level down. Fast: a rural link that collapses is followed within about a second.
  *          The wait runs from the first congested sample until the link is clear (delay ≤
  *          clear_us): samples in between do not restart it. A delay of 2 × congest_us moves
- *          down at once, unless the last move down was less than down_delay_us ago.
+ *          down at once, unless the last move down was less than down_delay_us ago; so does
+ *          congestion on a level whose bitrate is more than 1.25 × a fresh capacity (a link
+ *          that fell: bbt-bench rural's cliff, a failed probe).
  *   up     clear (delay ≤ clear_us) for up_hold_us (probe_us after a successful probe) → one
  *          level up, unless that level is backing off, or a fresh capacity says it does not fit.
  *          The move up is a probe: congestion within probe_us moves back down and holds the

@@ -92,9 +92,10 @@ static void test_down_to_fitting_level_after_delay(void **state)
 {
     (void)state;
     bbt_adapt a = fresh(P720);
-    assert_int_equal(step(&a, 1 * S, 300 * MS, 400000, 1 * S), P720);
-    assert_int_equal(step(&a, 1 * S + 200 * MS, 400 * MS, 400000, 1 * S), P720);
-    assert_int_equal(step(&a, 1 * S + 300 * MS, 500 * MS, 400000, 1 * S), P180);
+    /* no capacity yet: the wait (a fresh one far below the level moves at once, next test) */
+    assert_int_equal(step(&a, 1 * S, 300 * MS, 0, 0), P720);
+    assert_int_equal(step(&a, 1 * S + 200 * MS, 400 * MS, 0, 0), P720);
+    assert_int_equal(step(&a, 1 * S + 300 * MS, 450 * MS, 400000, 1 * S + 300 * MS), P180);
     assert_int_equal(a.downs, 1);
     /* still congested: another step needs another down_delay */
     assert_int_equal(step(&a, 1 * S + 400 * MS, 500 * MS, 150000, 1 * S + 400 * MS), P180);
@@ -146,6 +147,23 @@ static void test_severe_congestion_moves_at_once(void **state)
     assert_int_equal(step(&a, 1500 * MS, 900 * MS, 100000, 1500 * MS), P180); /* waits */
     assert_int_equal(step(&a, 1550 * MS, 900 * MS, 100000, 1550 * MS), AUDIO);
     assert_int_equal(a.downs, 2);
+}
+
+/* Congestion on a level a fresh capacity shows far too big (over 1.25 ×) moves at once, to the
+ * level that fits: the link fell (bbt-bench rural's cliff: 720p at 1.24 Mbit/s on 400 kbit/s).
+ * Within the margin, or with a stale capacity, the wait applies. */
+static void test_misfit_moves_at_once(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P720);
+    assert_int_equal(step(&a, 1 * S, 260 * MS, 400000, 1 * S), P180);
+    assert_int_equal(a.downs, 1);
+    bbt_adapt b = fresh(P720); /* 1.34 Mbit/s ≤ 1.25 × 1.1 Mbit/s: not a misfit */
+    assert_int_equal(step(&b, 1 * S, 260 * MS, 1100000, 1 * S), P720);
+    bbt_adapt c = fresh(P720); /* stale capacity */
+    assert_int_equal(step(&c, 10 * S, 260 * MS, 400000, 1 * S), P720);
+    bbt_adapt d = fresh(P720); /* not congested: nothing */
+    assert_int_equal(step(&d, 1 * S, 200 * MS, 400000, 1 * S), P720);
 }
 
 /* Without a capacity, down is one level at a time. */
@@ -224,9 +242,9 @@ static void test_failed_probe_returns_to_its_start(void **state)
     bbt_adapt a = fresh(P360);
     step(&a, 0, 10 * MS, 0, 0);
     assert_int_equal(step(&a, 5 * S, 10 * MS, 0, 0), P720); /* probe from 360p */
-    step(&a, 6 * S, 300 * MS, 540000, 6 * S);
-    /* the fit of 540 kbit/s × 0.8 would be 180p; back to 360p instead */
-    assert_int_equal(step(&a, 6 * S + 300 * MS, 300 * MS, 540000, 6 * S + 300 * MS), P360);
+    /* the fit of 540 kbit/s × 0.8 would be 180p; back to 360p instead (at once: 720p is far
+     * above what the link carries) */
+    assert_int_equal(step(&a, 6 * S, 300 * MS, 540000, 6 * S), P360);
     assert_int_equal(a.backoff_us[P720], 10 * S);
     /* the probe's backlog drains: no further step for drain_us (2 s here) … */
     bbt_adapt_params p = params;
@@ -235,18 +253,16 @@ static void test_failed_probe_returns_to_its_start(void **state)
     bbt_adapt_init(&c, &p, a.levels, a.nlevels, P360);
     step(&c, 0, 10 * MS, 0, 0);
     assert_int_equal(step(&c, 5 * S, 10 * MS, 0, 0), P720);
-    step(&c, 6 * S, 300 * MS, 540000, 6 * S);
-    assert_int_equal(step(&c, 6300 * MS, 300 * MS, 540000, 6300 * MS), P360);
-    for (int64_t t = 6600 * MS; t < 8300 * MS; t += 250 * MS)
+    assert_int_equal(step(&c, 6 * S, 300 * MS, 540000, 6 * S), P360);
+    for (int64_t t = 6300 * MS; t < 8 * S; t += 250 * MS)
         assert_int_equal(step(&c, t, 400 * MS, 540000, t), P360);
     /* … then congestion that persists moves on down, following the capacity */
-    assert_int_equal(step(&c, 8300 * MS, 400 * MS, 540000, 8300 * MS), P180);
+    assert_int_equal(step(&c, 8050 * MS, 400 * MS, 540000, 8050 * MS), P180);
     /* without a drain time the next step follows after down_delay */
     assert_int_equal(step(&a, 6 * S + 600 * MS, 300 * MS, 540000, 6 * S + 600 * MS), P180);
     /* not a probe: a plain move down follows the capacity as before */
     bbt_adapt b = fresh(P720);
-    step(&b, 1 * S, 300 * MS, 540000, 1 * S);
-    assert_int_equal(step(&b, 1 * S + 300 * MS, 300 * MS, 540000, 1 * S + 300 * MS), P180);
+    assert_int_equal(step(&b, 1 * S, 300 * MS, 540000, 1 * S), P180);
 }
 
 /* A probe that survives probe_us clears the level's back-off. */
@@ -309,19 +325,19 @@ static void test_drain_after_move_down(void **state)
     int n = bbt_adapt_levels(ladder, 5, true, true, -1, lv, BBT_ADAPT_MAX_LEVELS);
     bbt_adapt a;
     bbt_adapt_init(&a, &p, lv, n, P360);
-    step(&a, 0, 300 * MS, 400000, 0);
-    /* 400 kbit/s × 0.8 fits 180p (160 kbit/s) and courseware (140) */
-    assert_int_equal(step(&a, 300 * MS, 400 * MS, 400000, 300 * MS), P180);
-    for (int64_t t = 600 * MS; t < 2300 * MS; t += 250 * MS) /* still congested: draining */
+    /* 400 kbit/s × 0.8 fits 180p (160 kbit/s) and courseware (140); 360p with courseware
+     * (590 kbit/s) is far above it: down at the first congested sample */
+    assert_int_equal(step(&a, 1 * S, 300 * MS, 400000, 1 * S), P180);
+    for (int64_t t = 1300 * MS; t < 3 * S; t += 250 * MS) /* still congested: draining */
         assert_int_equal(step(&a, t, 800 * MS, 400000, t), P180);
     assert_int_equal(a.downs, 1);
     /* after the drain time, congestion moves down again */
-    assert_int_equal(step(&a, 2300 * MS, 800 * MS, 400000, 2300 * MS), SLIDES);
+    assert_int_equal(step(&a, 3050 * MS, 800 * MS, 400000, 3050 * MS), SLIDES);
     /* a capacity that says the level does not fit moves down at once */
     bbt_adapt_init(&a, &p, lv, n, P360);
-    step(&a, 0, 300 * MS, 400000, 0);
-    assert_int_equal(step(&a, 300 * MS, 400 * MS, 400000, 300 * MS), P180);
-    assert_int_equal(step(&a, 600 * MS, 800 * MS, 150000, 600 * MS), AUDIO);
+    assert_int_equal(step(&a, 1 * S, 300 * MS, 400000, 1 * S), P180);
+    assert_int_equal(step(&a, 1300 * MS, 400 * MS, 400000, 1300 * MS), P180);
+    assert_int_equal(step(&a, 1600 * MS, 800 * MS, 150000, 1600 * MS), AUDIO);
     /* and without a fresh capacity nothing is known: the old rule (one step per down_delay) */
     bbt_adapt_init(&a, &p, lv, n, P360);
     step(&a, 0, 300 * MS, 0, 0);
@@ -409,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_spike_is_ignored),
         cmocka_unit_test(test_sawtooth_is_congestion),
         cmocka_unit_test(test_severe_congestion_moves_at_once),
+        cmocka_unit_test(test_misfit_moves_at_once),
         cmocka_unit_test(test_down_one_level_without_capacity),
         cmocka_unit_test(test_up_after_hold_then_faster),
         cmocka_unit_test(test_in_between_holds),
