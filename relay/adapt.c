@@ -139,6 +139,9 @@ static void maybe_move_up(bbt_adapt *a, const bbt_adapt_input *in)
         if (fit <= a->level)
             return; /* measured: the next level does not fit */
         next = fit;
+    } else if (in->link_bps > 0 && in->now_us - in->link_at_us <= a->p.capacity_ttl_us &&
+               bbt_adapt_fit(a, in->link_bps) <= a->level) {
+        return; /* TCP's own measure says the same */
     }
     while (next > a->level && a->backoff_until[next] > in->now_us)
         next--;

@@ -19,7 +19,8 @@
  *          congestion on a level whose bitrate is more than 1.25 × a fresh capacity (a link
  *          that fell: bbt-bench rural's cliff, a failed probe).
  *   up     clear (delay ≤ clear_us) for up_hold_us (probe_us after a successful probe) → one
- *          level up, unless that level is backing off, or a fresh capacity says it does not fit.
+ *          level up, unless that level is backing off, or a fresh capacity (or, without one, a
+ *          fresh TCP delivery rate) says it does not fit.
  *          The move up is a probe: congestion within probe_us moves back down and holds the
  *          failed level for a back-off that doubles on each failure (backoff_min..max) and
  *          resets when a probe of it succeeds. A failed probe goes back to the level it
@@ -70,6 +71,8 @@ typedef struct bbt_adapt_input {
     int64_t delay_us;      /* congestion signal */
     double capacity_bps;   /* measured capacity, 0: never measured */
     int64_t capacity_at_us; /* when it was last measured */
+    double link_bps;        /* TCP's delivery rate while busy (relay/estimate.h), 0: none ... */
+    int64_t link_at_us;     /* ... measured then: when fresh it can rule out a probe */
 } bbt_adapt_input;
 
 typedef struct bbt_adapt {

@@ -93,9 +93,11 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
     if (fd < 0 || ioctl(fd, SIOCOUTQ, &outq) != 0)
         outq = -1;
     bbt_estimate_sample(&c->est, now, c->sent_bytes, outq, bbt_queue_delay(v->q, now));
-    int64_t srtt, min_rtt;
-    if (bbt_sock_rtt(fd, &srtt, &min_rtt) == BBT_OK)
-        bbt_estimate_rtt(&c->est, srtt, min_rtt);
+    bbt_sock_path path;
+    if (bbt_sock_path_read(fd, &path) == BBT_OK) {
+        bbt_estimate_rtt(&c->est, path.srtt_us, path.min_rtt_us);
+        bbt_estimate_tcp_rate(&c->est, now, path.delivery_bps, path.app_limited);
+    }
     int cap = bbt_estimate_unsent_cap(&c->est);
     if (cap != c->est.unsent_cap)
         set_unsent_cap(c, cap);
@@ -113,7 +115,8 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
         delay = c->est.delay_us > c->est.net_queue_us ? c->est.delay_us : c->est.net_queue_us;
     bbt_adapt_input in = {.now_us = now, .delay_us = delay,
                           .capacity_bps = c->est.capacity_bps,
-                          .capacity_at_us = c->est.capacity_at_us};
+                          .capacity_at_us = c->est.capacity_at_us,
+                          .link_bps = c->est.tcp_bps, .link_at_us = c->est.tcp_at_us};
     int after = bbt_adapt_update(&c->adapt, &in);
     if (after == before)
         return;

@@ -126,8 +126,9 @@ static void pop_media(struct bbt_conn *c, int64_t now)
 
 /* Video bytes a write may carry to this viewer (0: no limit, frames go whole): FRAG_US of the
  * larger of its delivery rate (before it is measured: [adapt] start_bitrate) and its recently
- * measured capacity. A viewer on a fast link gets
- * no limit (the budget would exceed a batch); one that does not reassemble fragments, too. */
+ * measured capacity. A viewer on a fast link gets no limit (the budget would exceed a batch);
+ * one that does not reassemble fragments, too. A frame under way when the budget goes to 0 is
+ * finished in batch-sized fragments. */
 static size_t video_budget(const struct bbt_conn *c, int64_t now)
 {
     if (!c->fragments)

@@ -91,6 +91,14 @@ void bbt_estimate_rtt(bbt_estimate *e, int64_t srtt_us, int64_t min_rtt_us)
                           ? srtt_us - min_rtt_us : 0;
 }
 
+void bbt_estimate_tcp_rate(bbt_estimate *e, int64_t now, int64_t delivery_bps, bool app_limited)
+{
+    if (app_limited || delivery_bps <= 0)
+        return;
+    e->tcp_bps = ewma(e->tcp_bps, (double)delivery_bps);
+    e->tcp_at_us = now;
+}
+
 int64_t bbt_estimate_delay(const bbt_estimate *e, int64_t now)
 {
     int64_t d = e->delay_us > e->net_queue_us ? e->delay_us : e->net_queue_us;

@@ -27,6 +27,7 @@
 #ifndef BBT_ESTIMATE_H
 #define BBT_ESTIMATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct bbt_estimate {
@@ -47,6 +48,8 @@ typedef struct bbt_estimate {
     int64_t report_bytes_at_us;
     double report_bps;        /* smoothed rate the viewer received, 0: not known */
     int64_t net_queue_us;     /* TCP: srtt − min_rtt at the last tick, 0: not known */
+    double tcp_bps;           /* TCP: smoothed delivery rate while not app-limited, 0: none */
+    int64_t tcp_at_us;        /* ... and the time of its last sample */
 } bbt_estimate;
 
 /* An interval shorter than this is ignored (too noisy); 100 ms. */
@@ -82,6 +85,15 @@ void bbt_estimate_report(bbt_estimate *e, int64_t now_us, double latency_p50_ms,
 
 /* TCP's smoothed and minimum round-trip times (µs), each tick; < 0: not known. */
 void bbt_estimate_rtt(bbt_estimate *e, int64_t srtt_us, int64_t min_rtt_us);
+
+/* TCP's latest delivery-rate sample (bits/s) at now_us, each tick. One taken while the relay
+ * kept the connection busy (not app-limited) is what the link carried, smoothed into tcp_bps.
+ * It comes with keyframes that fill the socket also on a level that fits, so it is known
+ * between congestion episodes: adaptation uses it to skip probes it rules out (adsl-1m: no
+ * failed 720p probes on a 1 Mbit/s link). Not for moving down: after a fall it lags (the cliff
+ * went 720p → 360p → 180p instead of straight to 180p). App-limited samples are ignored. */
+void bbt_estimate_tcp_rate(bbt_estimate *e, int64_t now_us, int64_t delivery_bps,
+                           bool app_limited);
 
 /* The congestion signal: the largest of the relay queue's delay of the last sample, the
  * network queue TCP measures, and the report's excess while the report is fresh. */

@@ -8,25 +8,34 @@
 
 #include "proto/status.h"
 
+/* TCP_INFO into *ti, if the kernel's struct reaches at least `need` bytes (older kernels
+ * return a shorter one without the newer fields). */
+static int tcp_info(int fd, struct tcp_info *ti, size_t need)
+{
+    socklen_t len = sizeof *ti;
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &len) != 0 || len < need)
+        return BBT_EIO;
+    return BBT_OK;
+}
+
 int bbt_sock_bytes_acked(int fd, uint64_t *out)
 {
     struct tcp_info ti;
-    socklen_t len = sizeof ti;
-    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-        len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof ti.tcpi_bytes_acked)
+    if (tcp_info(fd, &ti, offsetof(struct tcp_info, tcpi_bytes_acked) +
+                              sizeof ti.tcpi_bytes_acked) != BBT_OK)
         return BBT_EIO;
     *out = ti.tcpi_bytes_acked;
     return BBT_OK;
 }
 
-int bbt_sock_rtt(int fd, int64_t *srtt_us, int64_t *min_rtt_us)
+int bbt_sock_path_read(int fd, bbt_sock_path *out)
 {
     struct tcp_info ti;
-    socklen_t len = sizeof ti;
-    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-        len < offsetof(struct tcp_info, tcpi_min_rtt) + sizeof ti.tcpi_min_rtt)
+    if (tcp_info(fd, &ti, offsetof(struct tcp_info, tcpi_delivery_rate) +
+                              sizeof ti.tcpi_delivery_rate) != BBT_OK)
         return BBT_EIO;
-    *srtt_us = ti.tcpi_rtt;
-    *min_rtt_us = ti.tcpi_min_rtt;
+    *out = (bbt_sock_path){.srtt_us = ti.tcpi_rtt, .min_rtt_us = ti.tcpi_min_rtt,
+                           .delivery_bps = (int64_t)ti.tcpi_delivery_rate * 8,
+                           .app_limited = ti.tcpi_delivery_rate_app_limited};
     return BBT_OK;
 }

@@ -3,15 +3,23 @@
 #ifndef BBT_SOCKINFO_H
 #define BBT_SOCKINFO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Bytes of this connection the peer has acknowledged so far (TCP_INFO tcpi_bytes_acked, Linux
  * 4.1 and later). BBT_OK, or BBT_EIO when the kernel cannot say (then *out is untouched). */
 int bbt_sock_bytes_acked(int fd, uint64_t *out);
 
-/* The connection's smoothed round-trip time and the smallest one seen (TCP_INFO tcpi_rtt and
- * tcpi_min_rtt, µs; Linux 4.6 and later). srtt − min_rtt is how long the network (a bottleneck's
- * queue) holds what the relay sent. BBT_OK, or BBT_EIO (outputs untouched). */
-int bbt_sock_rtt(int fd, int64_t *srtt_us, int64_t *min_rtt_us);
+/* What TCP measures of the path (TCP_INFO, Linux 4.9 and later). */
+typedef struct bbt_sock_path {
+    int64_t srtt_us, min_rtt_us; /* smoothed and smallest round-trip time: srtt − min_rtt is
+                                  * how long a bottleneck's queue holds what the relay sent */
+    int64_t delivery_bps;        /* the latest delivery-rate sample (bits/s) ... */
+    bool app_limited;            /* ... taken while the relay had too little to send: then it
+                                  * says nothing about the link's capacity */
+} bbt_sock_path;
+
+/* BBT_OK, or BBT_EIO (out untouched). */
+int bbt_sock_path_read(int fd, bbt_sock_path *out);
 
 #endif

@@ -166,6 +166,27 @@ static void test_misfit_moves_at_once(void **state)
     assert_int_equal(step(&d, 1 * S, 200 * MS, 400000, 1 * S), P720);
 }
 
+/* Without a fresh capacity of its own, a fresh TCP delivery rate that rules the next level out
+ * stops the probe; a stale one or one that fits does not. */
+static void test_tcp_rate_gates_probe(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P360);
+    bbt_adapt_input in = {.now_us = 1 * S, .delay_us = 10 * MS, .link_bps = 900000,
+                          .link_at_us = 1 * S};
+    bbt_adapt_update(&a, &in);
+    in.now_us = in.link_at_us = 7 * S; /* 900 kbit/s × 0.8 does not fit 720p */
+    assert_int_equal(bbt_adapt_update(&a, &in), P360);
+    in.link_at_us = 1 * S; /* stale: the probe goes */
+    assert_int_equal(bbt_adapt_update(&a, &in), P720);
+    bbt_adapt b = fresh(P360);
+    in = (bbt_adapt_input){.now_us = 1 * S, .delay_us = 10 * MS, .link_bps = 3000000,
+                           .link_at_us = 1 * S};
+    bbt_adapt_update(&b, &in);
+    in.now_us = in.link_at_us = 7 * S; /* fits: the probe goes */
+    assert_int_equal(bbt_adapt_update(&b, &in), P720);
+}
+
 /* Without a capacity, down is one level at a time. */
 static void test_down_one_level_without_capacity(void **state)
 {
@@ -426,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_sawtooth_is_congestion),
         cmocka_unit_test(test_severe_congestion_moves_at_once),
         cmocka_unit_test(test_misfit_moves_at_once),
+        cmocka_unit_test(test_tcp_rate_gates_probe),
         cmocka_unit_test(test_down_one_level_without_capacity),
         cmocka_unit_test(test_up_after_hold_then_faster),
         cmocka_unit_test(test_in_between_holds),

@@ -163,6 +163,26 @@ static void test_rtt_is_network_queue(void **state)
     assert_int_equal(e.net_queue_us, 0);
 }
 
+/* TCP's delivery-rate samples taken while the relay kept it busy are smoothed into tcp_bps
+ * (with their time); app-limited ones and zeros say nothing. */
+static void test_tcp_delivery_rate_is_capacity(void **state)
+{
+    (void)state;
+    bbt_estimate e;
+    bbt_estimate_init(&e);
+    bbt_estimate_tcp_rate(&e, 1 * MS, 3000000, true);
+    bbt_estimate_tcp_rate(&e, 2 * MS, 0, false);
+    assert_true(e.tcp_bps == 0);
+    assert_int_equal(e.tcp_at_us, 0);
+    bbt_estimate_tcp_rate(&e, 3 * MS, 400000, false);
+    assert_true(e.tcp_bps == 400000);
+    assert_int_equal(e.tcp_at_us, 3 * MS);
+    bbt_estimate_tcp_rate(&e, 4 * MS, 800000, false); /* smoothed like the relay's samples */
+    assert_true(e.tcp_bps > 400000 && e.tcp_bps < 800000);
+    assert_int_equal(e.tcp_at_us, 4 * MS);
+    assert_true(e.capacity_bps == 0); /* the relay's own capacity is apart */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_short_interval_ignored_and_unknown_outq),
         cmocka_unit_test(test_report_latency_is_network_delay),
         cmocka_unit_test(test_rtt_is_network_queue),
+        cmocka_unit_test(test_tcp_delivery_rate_is_capacity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
