@@ -1,0 +1,151 @@
+/* tests/bench/rural_internal.h — what the parts of `bbt-bench rural` share (rural.c: runs,
+ * threads, options; rural_net.c: commands, namespace, veth, tbf, bbt-linkemu; rural_relay.c: the
+ * relay, its /metrics and its log). Internal to the bench; see rural.c for the whole. */
+#ifndef BBT_BENCH_RURAL_INTERNAL_H
+#define BBT_BENCH_RURAL_INTERNAL_H
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "profiles.h"
+#include "proto/reasm.h"
+#include "proto/status.h"
+#include "rural_stats.h"
+
+#ifndef BBT_BENCH_DEFAULT_STREAM
+#define BBT_BENCH_DEFAULT_STREAM "bench/stream.bbtrec"
+/* rural_json.c */
+json_t *tbf_stats(const rural_net *n);
+json_t *run_json(rural_run *r, const rs_summary *s, int64_t t_end);
+int parse_expect(const char *s, expect *e);
+int check_expect(const rural_run *r, const rs_summary *s);
+
+#endif
+#ifndef BBT_BENCH_PROFILES
+#define BBT_BENCH_PROFILES "tests/bench/rural-profiles.ini"
+/* rural_json.c */
+json_t *tbf_stats(const rural_net *n);
+json_t *run_json(rural_run *r, const rs_summary *s, int64_t t_end);
+int parse_expect(const char *s, expect *e);
+int check_expect(const rural_run *r, const rs_summary *s);
+
+#endif
+
+#define SKIP 77
+#define MAX_EXPECT 16
+#define MAX_CHANGES 128
+#define NS_PREFIX "bbt-rural-"
+
+extern char **environ;
+
+typedef struct expect {
+    char name[48];
+    bool le;  /* NAME<=V, else NAME>=V */
+    double v;
+} expect;
+
+typedef struct rural_opts {
+    const char *profiles_path, *only, *relay_bin, *linkemu_bin, *stream_path;
+    double seconds;          /* 0: each profile's duration */
+    int adapt;               /* 1 on, 0 off, 2 both */
+    bool keep, timeline, answer_keys, trace;
+    uint64_t seed;
+    expect ex[MAX_EXPECT];
+    int nex;
+} rural_opts;
+
+typedef struct tl_row {
+    int32_t t_ms, kbit, layer;
+    float p95_ms, kbps, buffer_ms;
+} tl_row;
+
+typedef struct rural_net {
+    char ns[48], hif[16], nif[16], hip[16], nip[16];
+    bool made;
+    int nsfd;
+    pid_t linkemu;
+    char linkemu_log[400];
+} rural_net;
+
+typedef struct rural_run {
+    const rural_opts *o;
+    const rural_profile *prof;
+    bool adapt;
+    int64_t dur_ms;
+    char dir[256];
+    rural_net net;
+    pid_t relay;
+    int port;
+    bench pub, view;
+    pthread_t pub_th, view_th;
+    bool pub_started, view_started;
+    volatile int stop;
+    atomic_int pub_state, view_state; /* 0 starting, 1 ready, -1 failed */
+    int view_errno;
+    int64_t t0;
+    pthread_mutex_t mu;
+    rural_stats rs;
+    bbt_reasm *reasm;        /* the viewer's fragments (docs/PROTOCOL.md §2.5), lengths only */
+    uint64_t frag_errors;    /* assemblies discarded */
+    bool closed;             /* the measured interval is over: hooks ignore what comes */
+    int64_t link_kbit;
+    int announced;           /* the layer of the relay's last `state` (-2: none yet) */
+    uint32_t announced_changes;
+    tl_row *tl;
+    size_t ntl, captl;
+    uint64_t tl_bytes;
+    int64_t tl_t;
+    int64_t t0_wall;         /* wall clock at t0, µs: to place the relay's log lines */
+    FILE *trace;             /* --trace: one line per frame and per `state` */
+} rural_run;
+
+
+/* Progress on stderr, prefixed "bbt-bench rural: ". */
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Microseconds since the run's start. */
+int64_t run_t(const rural_run *r);
+
+/* rural_net.c */
+int run_cmd(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const char *first_line(char *s);
+void net_names(rural_net *n);
+void net_down(rural_net *n);
+void remove_stale(void);
+int net_up(rural_run *r, bool first);
+int net_set_rate(rural_run *r, int64_t kbit);
+
+/* rural_relay.c */
+int relay_up(rural_run *r);
+void trace_relay(rural_run *r);
+json_t *relay_metrics(rural_run *r);
+json_t *relay_decisions(const rural_run *r);
+
+/* rural_json.c */
+json_t *tbf_stats(const rural_net *n);
+json_t *run_json(rural_run *r, const rs_summary *s, int64_t t_end);
+int parse_expect(const char *s, expect *e);
+int check_expect(const rural_run *r, const rs_summary *s);
+
+#endif
