@@ -29,8 +29,10 @@
  * Failure: a write that fails outside a callback marks the connection to be killed by lws (the
  * socket is gone); inside one, returning -1 closes it.
  */
+#include <linux/sockios.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "proto/log.h"
 #include "proto/status.h"
@@ -320,10 +322,23 @@ static void pace_arm(bbt_relay *r, int64_t due, int64_t now)
     lws_sul_schedule(r->ctx, 0, &r->sul_pace, pace_run, due > now ? due - now : 0);
 }
 
+/* The kernel holds at least the unsent cap for this viewer already. TCP_NOTSENT_LOWAT alone
+ * does not bound it: it stops poll() reporting the socket writable, but a send() appends to the
+ * last unsent segment without looking at it, and with segmentation offload (size_goal up to
+ * 64 KiB) that is most sends — `ss -ti` showed 18–42 kB unsent (a second at 400 kbit/s) on the
+ * rural bench's veth, audio behind it. Asked only for viewers with a video budget (slow
+ * links): one more system call a write. */
+static bool kernel_full(const struct bbt_conn *c, int64_t now)
+{
+    int notsent = 0, fd = lws_get_socket_fd(c->wsi);
+    return video_budget(c, now) && c->est.unsent_cap > 0 && fd >= 0 &&
+           ioctl(fd, SIOCOUTQNSD, &notsent) == 0 && notsent >= c->est.unsent_cap;
+}
+
 static void paced_write(struct bbt_conn *c, int64_t now)
 {
-    if (c->close_code || lws_partial_buffered(c->wsi)) {
-        bbt_conn_want_write(c); /* the WRITEABLE callback takes over */
+    if (c->close_code || lws_partial_buffered(c->wsi) || kernel_full(c, now)) {
+        bbt_conn_want_write(c); /* the WRITEABLE callback takes over (when poll says so) */
         return;
     }
     if (!c->ctl_head && !media_queued(c) && !c->frag)
