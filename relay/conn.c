@@ -307,6 +307,7 @@ static double report_num(const json_t *m, const char *key)
 static void on_report(struct bbt_conn *c, json_t *m)
 {
     struct conn_report *r = &c->report;
+    int64_t bytes_before = r->count ? r->bytes : -1;
     const json_t *lat = json_object_get(m, "latency_ms");
     const json_t *layer = json_object_get(m, "layer"), *audio = json_object_get(m, "audio_ok");
     *r = (struct conn_report){
@@ -321,6 +322,13 @@ static void on_report(struct bbt_conn *c, json_t *m)
         .audio_ok = json_is_boolean(audio) ? json_is_true(audio) : -1};
     if (c->viewer.session) /* adaptation: what the viewer sees of its link */
         bbt_estimate_report(&c->est, r->at_us, r->latency_p50_ms, r->bytes);
+    /* A report that counts more bytes received proves both directions carry traffic: it is as
+     * good as a PONG for lws's connection-validity timer ([relay] ping 10 s, hang up 30 s). On a
+     * saturated rural link the relay's PING and its PONG can take long enough that lws hung
+     * up a viewer that was receiving and reporting all along (bbt-bench rural, cliff without
+     * adaptation: closed 30 s into the 400 kbit/s phase, silently). */
+    if (bytes_before >= 0 && r->bytes > bytes_before)
+        lws_validity_confirmed(c->wsi);
     bbt_sched_ops_report(c); /* timetable: attendance quality */
 }
 
