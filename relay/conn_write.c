@@ -23,9 +23,10 @@
  * unsent remainder of an earlier write (lws_partial_buffered): a socket that did not take
  * everything makes lws keep the rest and ask for WRITEABLE, and from then on the connection is
  * written from its WRITEABLE callbacks until it has drained. TCP_NOTSENT_LOWAT (conn_adapt.c,
- * ~100 ms of the delivered rate, 4..32 KiB) makes send() refuse data beyond it, so the kernel never
- * hides a backlog from the queue's drop policy. Closing (close_code) always happens in a
- * WRITEABLE callback.
+ * ~100 ms of the delivered rate, 4..32 KiB) keeps poll() from calling such a socket writable,
+ * and a paced write to a slow viewer checks the kernel's unsent bytes itself (kernel_full()),
+ * so the kernel does not hide a backlog from the queue's drop policy. Closing (close_code)
+ * always happens in a WRITEABLE callback.
  * Failure: a write that fails outside a callback marks the connection to be killed by lws (the
  * socket is gone); inside one, returning -1 closes it.
  */
