@@ -36,21 +36,9 @@
 
 #ifndef BBT_BENCH_DEFAULT_STREAM
 #define BBT_BENCH_DEFAULT_STREAM "bench/stream.bbtrec"
-/* rural_json.c */
-json_t *tbf_stats(const rural_net *n);
-json_t *run_json(rural_run *r, const rs_summary *s, int64_t t_end);
-int parse_expect(const char *s, expect *e);
-int check_expect(const rural_run *r, const rs_summary *s);
-
 #endif
 #ifndef BBT_BENCH_PROFILES
 #define BBT_BENCH_PROFILES "tests/bench/rural-profiles.ini"
-/* rural_json.c */
-json_t *tbf_stats(const rural_net *n);
-json_t *run_json(rural_run *r, const rs_summary *s, int64_t t_end);
-int parse_expect(const char *s, expect *e);
-int check_expect(const rural_run *r, const rs_summary *s);
-
 #endif
 
 #define SKIP 77
