@@ -110,10 +110,8 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
      * 180p → audio only 2.0 s after a failed probe of 360p on village-400k). */
     bool report_lags = c->adapt.last_down_us &&
                        now - c->adapt.last_down_us < c->adapt.p.drain_us + REPORT_LAG_US;
-    int64_t delay = bbt_estimate_delay(&c->est, now);
-    if (report_lags) /* the queue's and TCP's views only */
-        delay = c->est.delay_us > c->est.net_queue_us ? c->est.delay_us : c->est.net_queue_us;
-    bbt_adapt_input in = {.now_us = now, .delay_us = delay,
+    bbt_adapt_input in = {.now_us = now,
+                          .delay_us = bbt_estimate_delay(&c->est, now, !report_lags),
                           .capacity_bps = c->est.capacity_bps,
                           .capacity_at_us = c->est.capacity_at_us,
                           .link_bps = c->est.tcp_bps, .link_at_us = c->est.tcp_at_us};

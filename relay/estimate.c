@@ -74,12 +74,8 @@ void bbt_estimate_report(bbt_estimate *e, int64_t now, double latency_p50_ms, in
     if (latency_p50_ms < 0)
         return;
     int64_t lat = (int64_t)(latency_p50_ms * 1000.0);
-    if (e->report_at_us == 0 || lat < e->lat_base_us)
-        e->lat_base_us = lat;
-    else if (lat > e->lat_base_us + BBT_ESTIMATE_BASE_RISE_US)
-        e->lat_base_us += BBT_ESTIMATE_BASE_RISE_US;
-    else
-        e->lat_base_us = lat;
+    int64_t risen = e->lat_base_us + BBT_ESTIMATE_BASE_RISE_US; /* the best creeps up ... */
+    e->lat_base_us = e->report_at_us == 0 || lat < risen ? lat : risen; /* ... never past lat */
     int64_t excess = lat - e->lat_base_us - BBT_ESTIMATE_REPORT_SLACK_US;
     e->report_excess_us = excess > 0 ? excess : 0;
     e->report_at_us = now;
@@ -99,10 +95,10 @@ void bbt_estimate_tcp_rate(bbt_estimate *e, int64_t now, int64_t delivery_bps, b
     e->tcp_at_us = now;
 }
 
-int64_t bbt_estimate_delay(const bbt_estimate *e, int64_t now)
+int64_t bbt_estimate_delay(const bbt_estimate *e, int64_t now, bool with_report)
 {
     int64_t d = e->delay_us > e->net_queue_us ? e->delay_us : e->net_queue_us;
-    if (e->report_at_us && now - e->report_at_us <= BBT_ESTIMATE_REPORT_TTL_US &&
+    if (with_report && e->report_at_us && now - e->report_at_us <= BBT_ESTIMATE_REPORT_TTL_US &&
         e->report_excess_us > d)
         return e->report_excess_us;
     return d;

@@ -96,8 +96,9 @@ void bbt_estimate_tcp_rate(bbt_estimate *e, int64_t now_us, int64_t delivery_bps
                            bool app_limited);
 
 /* The congestion signal: the largest of the relay queue's delay of the last sample, the
- * network queue TCP measures, and the report's excess while the report is fresh. */
-int64_t bbt_estimate_delay(const bbt_estimate *e, int64_t now_us);
+ * network queue TCP measures, and — with_report — the report's excess while the report is
+ * fresh. */
+int64_t bbt_estimate_delay(const bbt_estimate *e, int64_t now_us, bool with_report);
 
 /* One sample. outq < 0 means unknown (then the kernel backlog is taken as zero). */
 void bbt_estimate_sample(bbt_estimate *e, int64_t now_us, uint64_t sent_total, int64_t outq,

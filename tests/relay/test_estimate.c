@@ -118,11 +118,11 @@ static void test_report_latency_is_network_delay(void **state)
     (void)state;
     bbt_estimate e;
     bbt_estimate_init(&e);
-    assert_int_equal(bbt_estimate_delay(&e, 1), 0);
+    assert_int_equal(bbt_estimate_delay(&e, 1, true), 0);
     bbt_estimate_sample(&e, 1, 0, 0, 20 * MS);
     bbt_estimate_report(&e, 1000 * MS, 130.0, 10000); /* first: the baseline */
     assert_int_equal(e.lat_base_us, 130 * MS);
-    assert_int_equal(bbt_estimate_delay(&e, 1000 * MS), 20 * MS); /* the queue's */
+    assert_int_equal(bbt_estimate_delay(&e, 1000 * MS, true), 20 * MS); /* the queue's */
     bbt_estimate_report(&e, 2000 * MS, 120.0, 60000); /* a better median: new baseline */
     assert_int_equal(e.lat_base_us, 120 * MS);
     assert_true(e.report_bps > 399000 && e.report_bps < 401000); /* 50 kB in 1 s */
@@ -132,11 +132,12 @@ static void test_report_latency_is_network_delay(void **state)
     bbt_estimate_report(&e, 4000 * MS, 520.0, -1); /* a queue in the network */
     int64_t want = 520 * MS - e.lat_base_us - BBT_ESTIMATE_REPORT_SLACK_US;
     assert_int_equal(e.report_excess_us, want);
-    assert_int_equal(bbt_estimate_delay(&e, 4000 * MS), want);
-    assert_int_equal(bbt_estimate_delay(&e, 6500 * MS), want);  /* still fresh */
-    assert_int_equal(bbt_estimate_delay(&e, 6500 * MS + 1), 20 * MS); /* stale: the queue's */
+    assert_int_equal(bbt_estimate_delay(&e, 4000 * MS, true), want);
+    assert_int_equal(bbt_estimate_delay(&e, 6500 * MS, true), want);  /* still fresh */
+    assert_int_equal(bbt_estimate_delay(&e, 6500 * MS, false), 20 * MS); /* not asked for */
+    assert_int_equal(bbt_estimate_delay(&e, 6500 * MS + 1, true), 20 * MS); /* stale: the queue's */
     bbt_estimate_sample(&e, 4100 * MS, 0, 0, 900 * MS); /* a longer queue wins */
-    assert_int_equal(bbt_estimate_delay(&e, 4100 * MS), 900 * MS);
+    assert_int_equal(bbt_estimate_delay(&e, 4100 * MS, true), 900 * MS);
     /* absent figures change nothing; a byte count that goes back gives no rate */
     double bps = e.report_bps;
     bbt_estimate_report(&e, 5000 * MS, -1, 100);
@@ -153,10 +154,10 @@ static void test_rtt_is_network_queue(void **state)
     bbt_estimate_sample(&e, 1, 0, 0, 30 * MS);
     bbt_estimate_rtt(&e, 120 * MS, 120 * MS);
     assert_int_equal(e.net_queue_us, 0);
-    assert_int_equal(bbt_estimate_delay(&e, 2), 30 * MS);
+    assert_int_equal(bbt_estimate_delay(&e, 2, true), 30 * MS);
     bbt_estimate_rtt(&e, 420 * MS, 120 * MS);
     assert_int_equal(e.net_queue_us, 300 * MS);
-    assert_int_equal(bbt_estimate_delay(&e, 2), 300 * MS);
+    assert_int_equal(bbt_estimate_delay(&e, 2, true), 300 * MS);
     bbt_estimate_rtt(&e, 100 * MS, 120 * MS); /* srtt below the minimum: no queue */
     assert_int_equal(e.net_queue_us, 0);
     bbt_estimate_rtt(&e, -1, 120 * MS); /* not known */
