@@ -105,16 +105,23 @@ static tc_conn *viewer_with(struct env *e, const char *session, const char *expe
     return v;
 }
 
+/* The next binary message into *m (the caller frees m->data); control messages in between
+ * are fine and skipped. */
+static void recv_binary(tc_conn *v, tc_msg *m)
+{
+    for (;;) {
+        assert_int_equal(tc_recv(v, m, 3000), 0);
+        if (m->binary)
+            return;
+        free(m->data);
+    }
+}
+
 /* The next binary frame; asserts its track and seq. Returns the payload length. */
 static size_t expect_frame(tc_conn *v, unsigned track, uint32_t seq)
 {
     tc_msg m;
-    for (;;) {
-        assert_int_equal(tc_recv(v, &m, 3000), 0);
-        if (m.binary)
-            break;
-        free(m.data); /* control messages in between are fine */
-    }
+    recv_binary(v, &m);
     bbt_frame f;
     assert_int_equal(bbt_frame_decode(m.data, m.len, 0, &f), 0);
     assert_int_equal(f.track, track);
@@ -141,9 +148,7 @@ static void expect_frames(tc_conn *v, const struct want *w, size_t n)
     assert_non_null(done);
     for (size_t k = 0; k < n; k++) {
         tc_msg m;
-        do
-            assert_int_equal(tc_recv(v, &m, 3000), 0);
-        while (!m.binary && (free(m.data), 1));
+        recv_binary(v, &m);
         bbt_frame f;
         assert_int_equal(bbt_frame_decode(m.data, m.len, 0, &f), 0);
         size_t i = 0;
@@ -219,11 +224,7 @@ static unsigned recv_fragments(tc_conn *v, uint32_t seq, unsigned flags, size_t 
     bool audio = false, last = false;
     while (!last || !audio) {
         tc_msg m;
-        assert_int_equal(tc_recv(v, &m, 3000), 0);
-        if (!m.binary) {
-            free(m.data);
-            continue;
-        }
+        recv_binary(v, &m);
         bbt_frame f;
         assert_int_equal(bbt_frame_decode(m.data, m.len, 0, &f), 0);
         if (f.track == 1) {
