@@ -23,7 +23,7 @@
 // Needs root (namespaces, tc): without it, exit 77 (CTest: skipped) with the reason.
 
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   checks, CHROMIUM_ARGS, ConsoleWatch, config, freePort, here, run, sleep, startNode, stats, stop, waitHttp, waitStats,
@@ -148,6 +148,23 @@ const badgeText = (page) => page.evaluate(() => {
   return b.hidden ? '' : b.textContent;
 });
 
+// After a failure: what the page, the relay and the node saw, so a CI log alone tells why (the
+// page's counters, every adaptation decision the relay logged, the ends of both logs).
+async function diagnose(c, page) {
+  if (page) {
+    const s = await stats(page).catch((e) => `unavailable: ${e.message.split('\n')[0]}`);
+    console.log(`page bbtStats: ${JSON.stringify(s)}`);
+  }
+  for (const name of ['relay-poornet.log', `node-${SESSION}.log`]) {
+    const f = join(c.artifacts, name);
+    if (!existsSync(f)) continue;
+    const lines = readFileSync(f, 'utf8').split('\n').filter((l) => l);
+    const adapt = name.startsWith('relay') ? lines.filter((l) => l.includes(' adapt ')).slice(0, 30) : [];
+    console.log(`--- ${name}: ${lines.length} lines; adapt decisions:\n${adapt.join('\n')}\n--- last lines:`);
+    console.log(lines.slice(-15).join('\n'));
+  }
+}
+
 async function main() {
   if (process.getuid && process.getuid() !== 0) skip('needs root (network namespace, tc)');
   if (!sh(['ip', 'netns', 'list'], { quiet: true })) skip('no `ip netns` here');
@@ -164,18 +181,19 @@ async function main() {
   let relay = null;
   let node = null;
   let browser = null;
+  let page = null;
   try {
     const port = await freePort();
     const base = `http://${HOST_IP}:${port}`;
     relay = await startRelayOn(c, port);
     node = startNode(c, port, SESSION, ['--set', `node.relay=ws://${HOST_IP}:${port}/ws`]);
     browser = await launchInNamespace(c, base);
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
     watch.attach(page, 'poornet');
     await page.goto(`${base}/?session=${SESSION}&classroom=${CLASSROOM}`);
 
-    // a good link: a camera layer, no banner
-    await waitStats(page, { above: { frames_decoded: 20, audio_frames_decoded: 20 } }, 30000);
+    // a good link: a camera layer, no banner (60 s: a loaded CI machine starts slowly)
+    await waitStats(page, { above: { frames_decoded: 20, audio_frames_decoded: 20 } }, 60000);
     let a = await agree(page, base, (l) => l >= 0, 30000);
     let banner = await bannerText(page);
     let dec = a.s;
@@ -237,6 +255,7 @@ async function main() {
   } catch (e) {
     check(`poornet: ${e && e.message ? e.message.split('\n')[0] : e}`, false);
   } finally {
+    if (results.failed) await diagnose(c, page);
     if (browser) await browser.close().catch(() => {});
     await stop(node);
     await stop(relay);
