@@ -32,10 +32,13 @@ enum bbt_refusal {
     BBT_REFUSE__COUNT
 };
 
-#define BBT_HIST_BUCKETS 12
+/* 5 ms steps up to 50 ms: the relay's latency target (issue 3: p99 under 50 ms) is read from
+ * these buckets by `bbt-bench fanout` (relay_latency_ms, relay_queue_delay_ms), so they must resolve it. */
+#define BBT_HIST_BUCKETS 21
 
 typedef struct bbt_histogram {
-    uint64_t le[BBT_HIST_BUCKETS]; /* cumulative counts at the bounds of bbt_hist_bounds_ms */
+    uint64_t in[BBT_HIST_BUCKETS]; /* counts per bucket (bbt_hist_bounds_ms[i-1], [i]];
+                                    * cumulative only when rendered */
     uint64_t count;
     double sum_ms;
 } bbt_histogram;
@@ -53,6 +56,7 @@ typedef struct bbt_metrics {
     uint64_t fragments_out;           /* fragment messages sent to viewers (PROTOCOL.md §2.5) */
     bbt_queue_stats closed_queues;    /* queue statistics of viewers that have left */
     bbt_histogram queue_delay;        /* time frames waited in viewer queues */
+    bbt_histogram frame_age;          /* capture (publisher's clock) → written to a viewer */
 } bbt_metrics;
 
 void bbt_histogram_observe(bbt_histogram *h, double ms);
