@@ -237,6 +237,9 @@ typedef struct machine_sample {
 int proc_machine_read(machine_sample *out, int core);
 /* CPU time of this process (user + system), seconds. */
 double proc_self_cpu(void);
+/* GET /metrics from the relay at ip:port (plain HTTP, 2 s timeouts): a malloc'ed
+ * NUL-terminated text (the response's headers included) the caller frees, or NULL. */
+char *relay_get_metrics(const char *ip, int port);
 /* A free TCP port on 127.0.0.1, or -1. */
 int free_port(void);
 /* Start `bin` with a temporary configuration in dir (created) on 127.0.0.1:port — or, when

@@ -1,6 +1,7 @@
 /* tests/bench/report.c — counting a run's frames and printing its figures (see report.h). */
 #include "report.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -79,6 +80,20 @@ static json_t *latency_json(const bench *b)
                      bench_hist_quantile_us(h, 0.999) / 1000.0, "max",
                      bench_hist_max_us(h) / 1000.0, "mean", bench_hist_mean_us(h) / 1000.0,
                      "samples", (json_int_t)bench_hist_count(h));
+}
+
+/* Quantiles of one of the relay's histograms over the measured interval (linear within its
+ * 5 ms buckets), or null when it could not be read. */
+static json_t *relay_hist_json(const bench_result *r, const prom_hist *h0, const prom_hist *h1)
+{
+    double n = r->relay_hist_ok ? prom_hist_observed(h1, h0) : -1;
+    if (n <= 0)
+        return json_null();
+    double mean = (h1->sum - h0->sum) / n;
+    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:I}", "p50", prom_hist_quantile(h1, h0, 0.50),
+                     "p95", prom_hist_quantile(h1, h0, 0.95), "p99",
+                     prom_hist_quantile(h1, h0, 0.99), "p999", prom_hist_quantile(h1, h0, 0.999),
+                     "mean", isfinite(mean) ? mean : -1.0, "frames", (json_int_t)n);
 }
 
 /* A per-second figure, or null when there was no measured interval. */
@@ -172,6 +187,11 @@ static json_t *fanout_json(const bench *b, const bench_result *r)
         (json_int_t)p->loops, "late_frames", (json_int_t)p->late_frames);
     json_object_update(o, more);
     json_decref(more);
+    /* The latency the relay adds, as it measures it: a frame's age when written to a viewer
+     * (the publisher stamps it as it sends: reading it, the fan-out, the viewer's queue), and
+     * the queue's part of it. latency_ms above also holds the sockets and the bench's loop. */
+    json_object_set_new(o, "relay_latency_ms", relay_hist_json(r, &r->age0, &r->age1));
+    json_object_set_new(o, "relay_queue_delay_ms", relay_hist_json(r, &r->qd0, &r->qd1));
     json_object_set_new(o, "error_messages", json_integer((json_int_t)b->c.errors));
     /* viewers_per_relay_core is a capacity only when this is 100: an overloaded relay spends its
      * CPU on fewer frames than were asked of it */

@@ -7,6 +7,7 @@
 #define BBT_BENCH_REPORT_H
 
 #include "bench.h"
+#include "promhist.h"
 
 typedef struct bench_result {
     proc_sample relay0, relay1;   /* relay CPU and RSS at start and end of the interval */
@@ -20,6 +21,11 @@ typedef struct bench_result {
     uint64_t frames_expected, frames_received, frames_lost, frames_gaps, out_of_order,
         before_key, tracks_without_frames;
     uint64_t bytes_received;
+    /* the relay's own histograms at the start and the end of the interval (plain ws:// only;
+     * relay_hist_ok false when a page could not be read): bbt_queue_delay_ms and
+     * bbt_frame_age_ms (capture → written; the bench's publisher stamps frames as it sends) */
+    prom_hist qd0, qd1, age0, age1;
+    bool relay_hist_ok;
 } bench_result;
 
 void result_init(bench_result *r);

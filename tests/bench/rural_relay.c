@@ -81,33 +81,9 @@ int relay_up(rural_run *r)
     return -1;
 }
 
-/* GET /metrics into a malloc'ed NUL-terminated text, or NULL. */
 static char *get_metrics(rural_run *r)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return NULL;
-    struct timeval tv = {2, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r->port)};
-    inet_pton(AF_INET, r->net.hip, &a.sin_addr);
-    size_t cap = 1 << 20, len = 0;
-    char *buf = malloc(cap + 1);
-    if (!buf || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        free(buf);
-        close(fd);
-        return NULL;
-    }
-    static const char req[] = "GET /metrics HTTP/1.0\r\nHost: relay\r\n\r\n";
-    if (write(fd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1)) {
-        ssize_t n;
-        while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
-            len += (size_t)n;
-    }
-    close(fd);
-    buf[len] = '\0';
-    return buf;
+    return relay_get_metrics(r->net.hip, r->port);
 }
 
 /* --trace: the relay's view of the viewer now (queue delay, capacity, delivered, level). */
