@@ -8,14 +8,18 @@
 // an underrun each time the buffer runs dry while audio is expected. Drift and small excesses
 // are absorbed by playing 0.5 % faster or slower (linear interpolation, inaudible for speech and
 // music lessons); a burst beyond target + 200 ms (after a network stall) is skipped so latency
-// stays bounded. After an underrun the target grows by 40 ms (up to 400 ms); after 30 s without
-// one it shrinks back by 10 ms every 10 s. Every ~25 ms it posts its state, including an anchor
+// stays bounded. After an underrun the target grows by 40 ms at once and, when sound arrives
+// again, to what would have covered that gap — the target before it + the time the buffer stood
+// dry + 20 ms (up to 400 ms): on a link whose gaps are TCP loss recoveries of 170–300 ms, one
+// underrun instead of one per 40 ms step (bbt-bench rural models this player). After 30 s
+// without an underrun it shrinks back by 10 ms every 10 s. Every ~25 ms it posts its state, including an anchor
 // {ctxTime, captureUs, rate}: the capture time of the first sample of the current render
 // quantum, from which the main thread derives the audio clock that video is presented against.
 
 const SKIP_EXTRA_MS = 200;
 const START_EXTRA_MS = 60;
 const TARGET_STEP_MS = 40;
+const TARGET_COVER_MS = 20; // margin over a gap the target grows to cover
 const TARGET_MAX_MS = 400;
 const DECAY_AFTER_S = 30;   // quiet time before the target shrinks
 const DECAY_EVERY_S = 10;   // then one step per this many seconds
@@ -43,6 +47,9 @@ class JitterBuffer extends AudioWorkletProcessor {
     this.ramp = FADE_FRAMES;   // frames into the current fade-in
     this.lastUnderrunAt = 0;
     this.underrunTimes = [];    // context time (ms) of the last underruns, for diagnosis
+    this.dryAt = null;          // context time the buffer ran dry (an underrun), until sound
+    this.targetBefore = 0;      // ... and the target then
+    this.restartMs = null;      // after an underrun: buffer enough to restart (see startMs)
     this.lastDecayAt = 0;
     this.quanta = 0;
     this.anchor = null;
@@ -55,6 +62,7 @@ class JitterBuffer extends AudioWorkletProcessor {
     } else if (m.type === 'pcm') {
       const frames = m.planes[0].length;
       if (!frames) return;
+      if (this.dryAt !== null) this.cover();
       this.chunks.push({ planes: m.planes, frames, captureUs: m.captureUs, rate: m.rate || sampleRate });
       this.frames += frames;
     } else if (m.type === 'reset') {
@@ -63,9 +71,12 @@ class JitterBuffer extends AudioWorkletProcessor {
       this.frames = 0;
       this.playing = false;
       this.anchor = null;
+      this.dryAt = null; // a new stream: its silence is no gap to cover
+      this.restartMs = null;
       this.post();
     } else if (m.type === 'expect') {
       this.expect = !!m.on;
+      if (!this.expect) this.dryAt = null; // an interruption is no gap to cover
     } else if (m.type === 'hold') {
       this.hold = !!m.on;
     }
@@ -111,9 +122,13 @@ class JitterBuffer extends AudioWorkletProcessor {
   }
 
   // Buffer needed to (re)start: the target, plus a cushion the first time, while the page is
-  // still busy loading and decoding the group of pictures it joined with.
+  // still busy loading and decoding the group of pictures it joined with. After an underrun the
+  // old target + 40 ms is enough to restart (the target grown to cover the gap would only make
+  // the silence longer when sound resumes without a burst); what arrived beyond it is kept up
+  // to the target (after a TCP stall the held-back audio arrives at once: that is the cushion).
   startMs() {
-    return this.targetMs + (this.played < sampleRate * 5 ? START_EXTRA_MS : 0);
+    const t = this.restartMs !== null ? Math.min(this.restartMs, this.targetMs) : this.targetMs;
+    return t + (this.played < sampleRate * 5 ? START_EXTRA_MS : 0);
   }
 
   underrun() {
@@ -124,8 +139,20 @@ class JitterBuffer extends AudioWorkletProcessor {
       this.lastUnderrunAt = currentTime;
       this.underrunTimes.push(Math.round(currentTime * 1000));
       if (this.underrunTimes.length > 8) this.underrunTimes.shift();
+      if (this.dryAt === null) {
+        this.dryAt = currentTime;
+        this.targetBefore = this.targetMs;
+      }
       this.targetMs = Math.min(TARGET_MAX_MS, this.targetMs + TARGET_STEP_MS);
+      this.restartMs = this.targetMs;
     }
+  }
+
+  // Sound again after an underrun: the target grows to what would have covered the gap.
+  cover() {
+    const need = this.targetBefore + (currentTime - this.dryAt) * 1000 + TARGET_COVER_MS;
+    this.targetMs = Math.min(TARGET_MAX_MS, Math.max(this.targetMs, Math.round(need)));
+    this.dryAt = null;
   }
 
   decay() {
@@ -145,7 +172,8 @@ class JitterBuffer extends AudioWorkletProcessor {
       if (this.hold) {
         this.skipTo(this.startMs(), false); // nothing has played: keep only the newest
       } else {
-        this.skipTo(this.startMs(), false);
+        this.skipTo(Math.max(this.startMs(), this.targetMs), false);
+        this.restartMs = null;
         buffered = this.bufferedMs();
         this.playing = true;
         this.ramp = 0; // fade in: no click after silence

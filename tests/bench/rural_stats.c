@@ -10,6 +10,7 @@
 #define PL_START_EXTRA_US 60000
 #define PL_START_PERIOD_US 5000000
 #define PL_STEP_US 40000
+#define PL_COVER_US 20000
 #define PL_MAX_US 400000
 #define PL_SKIP_EXTRA_US 200000
 #define PL_DECAY_AFTER_US 30000000
@@ -33,6 +34,7 @@ int rs_init(rural_stats *s, const rs_layer *layers, int nlayers, int audio_track
     s->layer = -2;
     s->pl_target_us = PL_BASE_US;
     s->pl_first_sound = -1;
+    s->pl_dry_at = -1;
     s->link_kbit = -1;
     s->cap_lat = max_frames ? max_frames : 1;
     s->lat_us = malloc(s->cap_lat * sizeof *s->lat_us);
@@ -208,9 +210,14 @@ static void player_advance(rural_stats *s, int64_t t)
             s->pl_buffered_us = 0;
             s->pl_underruns++;
             s->pl_last_underrun = dry_at;
+            if (s->pl_dry_at < 0) {
+                s->pl_dry_at = dry_at;
+                s->pl_target_before = s->pl_target_us;
+            }
             s->pl_target_us += PL_STEP_US;
             if (s->pl_target_us > PL_MAX_US)
                 s->pl_target_us = PL_MAX_US;
+            s->pl_restart_us = s->pl_target_us;
             s->pl_silent = true;
             s->pl_silence_since = dry_at;
         } else {
@@ -228,12 +235,22 @@ static void player_advance(rural_stats *s, int64_t t)
 static void player_audio(rural_stats *s, int64_t t)
 {
     player_advance(s, t);
+    if (s->pl_dry_at >= 0) { /* sound again: the target grows to what covers that gap */
+        int64_t need = s->pl_target_before + (t - s->pl_dry_at) + PL_COVER_US;
+        if (need > PL_MAX_US)
+            need = PL_MAX_US;
+        if (need > s->pl_target_us)
+            s->pl_target_us = need;
+        s->pl_dry_at = -1;
+    }
     s->pl_buffered_us += s->audio_frame_us;
-    int64_t start = s->pl_target_us;
+    int64_t start = s->pl_restart_us && s->pl_restart_us < s->pl_target_us ? s->pl_restart_us
+                                                                           : s->pl_target_us;
     if (s->pl_first_sound < 0 || t - s->pl_first_sound < PL_START_PERIOD_US)
         start += PL_START_EXTRA_US;
     if (!s->pl_playing && s->pl_buffered_us >= start) {
         s->pl_playing = true;
+        s->pl_restart_us = 0;
         if (s->pl_first_sound < 0) {
             s->pl_first_sound = t;
             s->pl_last_underrun = t;

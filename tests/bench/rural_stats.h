@@ -12,7 +12,10 @@
  *                 (dropped by the relay) are counted apart.
  *   player audio  the browser player's jitter buffer (relay/web/audio-worklet.js) replayed on the
  *                 arrivals: starts at 120 ms buffered (+60 ms in the first 5 s of sound), +40 ms
- *                 per underrun up to 400 ms, −10 ms every 10 s after 30 s without one, bursts
+ *                 per underrun and, when sound arrives again, at least the target before it +
+ *                 the time it stood dry + 20 ms, up to 400 ms (restarting at the old target +
+ *                 40 ms); −10 ms every 10 s after 30 s
+ *                 without one, bursts
  *                 beyond target + 200 ms skipped. Underruns and silent time are what a listener
  *                 hears.
  *   decodable     a video frame that is a keyframe, or the next sequence number of its track
@@ -105,6 +108,8 @@ typedef struct rural_stats {
     bool pl_playing, pl_silent;
     int64_t pl_buffered_us, pl_target_us, pl_last_t, pl_first_sound, pl_silence_since;
     int64_t pl_last_underrun, pl_last_decay, pl_silence_us, pl_skipped_us;
+    int64_t pl_dry_at, pl_target_before; /* an underrun not yet covered (−1: none) */
+    int64_t pl_restart_us;               /* after an underrun: enough to restart (0: target) */
     uint64_t pl_underruns;
     /* video */
     bool dec[RS_MAX_TRACKS];

@@ -114,17 +114,33 @@ test('steady feed: no underrun, the buffer stays near its target', () => {
   assert.equal(s.p.targetMs, 120);
 });
 
-test('a gap shorter than the buffer is absorbed; a longer one is one underrun and +40 ms', () => {
+test('a gap shorter than the buffer is absorbed; a longer one is one underrun, and the target grows to cover it', () => {
   const short = new Sim({ targetMs: 120 });
   short.gaps = [[10, 10.09]];
   short.run(15);
   assert.equal(short.p.underruns, 0, '90 ms gap');
   const long = new Sim({ targetMs: 120 });
   long.gaps = [[10, 10.3]];
-  long.run(15);
+  long.run(10.2);
   assert.equal(long.p.underruns, 1, '300 ms gap');
-  assert.equal(long.p.targetMs, 160);
+  assert.equal(long.p.targetMs, 160, '+40 ms while dry');
+  long.run(4.8);
+  // ~120 ms buffered ran dry at ~10.12 s, sound again at 10.3 s: 120 + ~180 + 20
+  assert.ok(long.p.targetMs >= 300 && long.p.targetMs <= 340, `target ${long.p.targetMs}`);
   assert.deepEqual(long.p.underrunTimes.length, 1);
+  // the same gap again is covered
+  long.gaps = [[20, 20.3]];
+  long.run(10);
+  assert.equal(long.p.underruns, 1, 'the second 300 ms gap is covered');
+});
+
+test('an interruption (audio not expected) is no gap to cover', () => {
+  const s = new Sim({ targetMs: 120 });
+  s.gaps = [[6, 6.3]];
+  s.run(6.2); // dry, not yet covered
+  s.p.onMessage({ type: 'expect', on: false });
+  s.run(1);
+  assert.equal(s.p.targetMs, 160, 'only the +40 ms step');
 });
 
 test('no underrun counted while audio is not expected (lesson interrupted)', () => {
@@ -136,14 +152,16 @@ test('no underrun counted while audio is not expected (lesson interrupted)', () 
   assert.equal(s.p.underruns, 0);
 });
 
-test('the target shrinks back 10 ms every 10 s after 30 quiet seconds', () => {
+test('the target is at most 400 ms, and shrinks back 10 ms every 10 s after 30 quiet seconds', () => {
   const s = new Sim({ targetMs: 120 });
-  s.gaps = [[6, 6.5]];
+  s.gaps = [[6, 6.6]];
   s.run(7);
-  assert.equal(s.p.targetMs, 160);
+  assert.equal(s.p.targetMs, 400, 'a 600 ms gap: capped');
   s.run(28);
-  assert.equal(s.p.targetMs, 160, 'not before 30 s');
-  s.run(50);
+  assert.equal(s.p.targetMs, 400, 'not before 30 s');
+  s.run(50); // 85 s, ~79 s after the underrun: a step at 30 s after it, then every 10 s: 5 steps
+  assert.ok(s.p.targetMs >= 340 && s.p.targetMs <= 360, `target ${s.p.targetMs}`);
+  s.run(300);
   assert.equal(s.p.targetMs, 120, 'back to the base');
 });
 
