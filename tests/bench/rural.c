@@ -294,30 +294,10 @@ static void exit_cleanup(void)
         run_cleanup(g_run);
 }
 
-/* One profile with adaptation on or off. Returns 0, 1 (expectation failed), 2 or SKIP; *out the
- * run's JSON. */
-static int run_one(const rural_opts *o, const rural_profile *p, bool adapt, const bench *proto,
-                   const char *topdir, bool first, json_t **out)
+/* The viewer's figures for this stream: its camera layers and audio track (rs_init), and the
+ * per-second timeline. 0, or 2 when out of memory. */
+static int stats_init(rural_run *r, const bench *proto)
 {
-    rural_run *r = calloc(1, sizeof *r);
-    if (!r)
-        return 2;
-    r->o = o;
-    r->prof = p;
-    r->adapt = adapt;
-    r->relay = -1;
-    r->announced = -2;
-    r->dur_ms = o->seconds > 0 ? (int64_t)(o->seconds * 1000) : p->duration_ms;
-    snprintf(r->dir, sizeof r->dir, "%s/%s-%s", topdir, p->name, adapt ? "adapt" : "fixed");
-    mkdir(r->dir, 0755);
-    pthread_mutex_init(&r->mu, NULL);
-    net_names(&r->net);
-    g_run = r;
-    int status = 2;
-    json_t *res = NULL;
-    rs_summary *sum = calloc(1, sizeof *sum);
-
-    /* what the viewer can get: the camera layers and the audio track of the stream */
     rs_layer layers[RS_MAX_TRACKS];
     int nl = 0, audio = -1;
     int64_t audio_bps = 0, audio_frames = 0;
@@ -337,42 +317,47 @@ static int run_one(const rural_opts *o, const rural_profile *p, bool adapt, cons
         audio_frames > 1 ? (int64_t)(rec->last_us - rec->first_us) / (audio_frames - 1) : 20000;
     r->captl = (size_t)(r->dur_ms / 1000) + 16;
     r->tl = calloc(r->captl, sizeof *r->tl);
-    if (!sum || !r->tl ||
-        rs_init(&r->rs, layers, nl, audio, audio_bps, audio_frame_us,
-                (size_t)(r->dur_ms / 1000 + 10) * 250) != 0)
-        goto done;
+    if (!r->tl || rs_init(&r->rs, layers, nl, audio, audio_bps, audio_frame_us,
+                          (size_t)(r->dur_ms / 1000 + 10) * 250) != 0)
+        return 2;
+    return 0;
+}
 
-    status = net_up(r, first);
+/* The link, the relay, the two bench threads' state and the publisher, accepted. 0, SKIP (the
+ * machine cannot emulate links) or 2. */
+static int start_parts(rural_run *r, const bench *proto, bool first)
+{
+    int status = net_up(r, first);
     if (status != 0)
-        goto done;
-    status = 2;
+        return status;
     if (relay_up(r) != 0)
-        goto done;
+        return 2;
     bench_for_thread(&r->pub, proto, r, 0);
     bench_for_thread(&r->view, proto, r, 1);
-    if (!r->view.v || !r->pub.lat || !r->view.lat)
-        goto done;
-    r->reasm = bbt_reasm_new(0, false);
-    if (!r->reasm)
-        goto done;
+    if (!r->view.v || !r->pub.lat || !r->view.lat || !(r->reasm = bbt_reasm_new(0, false)))
+        return 2;
     r->view.o.fragments = true;
     r->view.on_frame = on_frame;
     r->view.on_state = on_state;
     r->view.make_report = make_report;
     if (start_thread(&r->pub_th, pub_main, r) != 0)
-        goto done;
+        return 2;
     r->pub_started = true;
     for (int64_t until = bench_mono_us() + 10000000;
          atomic_load(&r->pub_state) == 0 && bench_mono_us() < until && !g_signal;)
         usleep(10000);
     if (atomic_load(&r->pub_state) != 1) {
         say("the publisher was not accepted (relay log: %s/relay.log)", r->dir);
-        goto done;
+        return 2;
     }
-    /* the run starts: the link at its first rate, the viewer subscribing */
-    rural_step changes[MAX_CHANGES];
-    int nch = rural_profile_changes(p, r->dur_ms, changes, MAX_CHANGES);
-    if (o->trace) {
+    return 0;
+}
+
+/* The run starts: the trace file, time 0, the link at its first rate, the viewer subscribing. */
+static int start_viewing(rural_run *r, int nch)
+{
+    const rural_profile *p = r->prof;
+    if (r->o->trace) {
         char tp[400];
         snprintf(tp, sizeof tp, "%s/trace.csv", r->dir);
         if ((r->trace = fopen(tp, "w")))
@@ -384,44 +369,51 @@ static int run_one(const rural_opts *o, const rural_profile *p, bool adapt, cons
     r->link_kbit = p->rate_kbit;
     rs_link(&r->rs, 0, p->rate_kbit);
     if (start_thread(&r->view_th, view_main, r) != 0)
-        goto done;
+        return 2;
     r->view_started = true;
     say("%s, adaptation %s: %.0f s, link %lld kbit/s, RTT %lld ms, loss %g %%%s", p->name,
-        adapt ? "on" : "off", (double)r->dur_ms / 1000, (long long)p->rate_kbit,
+        r->adapt ? "on" : "off", (double)r->dur_ms / 1000, (long long)p->rate_kbit,
         (long long)p->rtt_ms, p->loss_pct, nch ? ", with rate changes" : "");
+    return 0;
+}
+
+/* The link's rate change `c`, now. false when tc failed. */
+static bool change_rate(rural_run *r, const rural_step *c)
+{
+    if (net_set_rate(r, c->kbit) != 0)
+        return false;
+    pthread_mutex_lock(&r->mu);
+    r->link_kbit = c->kbit;
+    rs_link(&r->rs, run_t(r), c->kbit);
+    if (r->trace)
+        fprintf(r->trace, "%.3f,link,%lld,,,,\n", (double)run_t(r) / 1e6, (long long)c->kbit);
+    pthread_mutex_unlock(&r->mu);
+    return true;
+}
+
+/* Until the run's end: the rate changes on time, the relay's view sampled (--trace), every part
+ * watched. false when a part failed (said why) or a signal came. */
+static bool drive(rural_run *r, const rural_step *changes, int nch)
+{
     int k = 0;
-    bool ok = true;
     int64_t next_sample = r->t0;
     for (;;) {
         int64_t t = run_t(r);
         if (t >= r->dur_ms * 1000 || g_signal)
-            break;
+            return !g_signal;
         if (atomic_load(&r->view_state) < 0) {
             say("the viewer %s", r->view_errno ? "could not enter the namespace"
                                                : "could not connect or was closed");
-            ok = false;
-            break;
+            return false;
         }
         if (k < nch && t >= changes[k].at_ms * 1000) {
-            if (net_set_rate(r, changes[k].kbit) != 0) {
-                ok = false;
-                break;
-            }
-            pthread_mutex_lock(&r->mu);
-            r->link_kbit = changes[k].kbit;
-            rs_link(&r->rs, run_t(r), changes[k].kbit);
-            if (r->trace)
-                fprintf(r->trace, "%.3f,link,%lld,,,,\n", (double)run_t(r) / 1e6,
-                        (long long)changes[k].kbit);
-            pthread_mutex_unlock(&r->mu);
-            k++;
+            if (!change_rate(r, &changes[k++]))
+                return false;
             continue;
         }
         if (!child_alive(&r->relay, "the relay") || !child_alive(&r->net.linkemu, "bbt-linkemu") ||
-            atomic_load(&r->pub_state) < 0) {
-            ok = false;
-            break;
-        }
+            atomic_load(&r->pub_state) < 0)
+            return false;
         if (r->trace && bench_mono_us() >= next_sample) {
             trace_relay(r);
             next_sample += 250000;
@@ -433,12 +425,12 @@ static int run_one(const rural_opts *o, const rural_profile *p, bool adapt, cons
             next = next_sample;
         sleep_until(next < bench_mono_us() + 100000 ? next : bench_mono_us() + 100000);
     }
-    if (g_signal) {
-        say("interrupted: cleaning up");
-        goto done;
-    }
-    if (!ok)
-        goto done;
+}
+
+/* The run is over: the relay's figures, the threads stopped, the viewer's figures, the JSON and
+ * the expectations. Returns 0 or 1 (an --expect failed); *res the run's JSON. */
+static int finish(rural_run *r, rs_summary *sum, json_t **res)
+{
     json_t *relay = relay_metrics(r);
     json_t *tbf = tbf_stats(&r->net);
     pthread_mutex_lock(&r->mu);
@@ -447,22 +439,22 @@ static int run_one(const rural_opts *o, const rural_profile *p, bool adapt, cons
     pthread_mutex_unlock(&r->mu);
     run_cleanup(r); /* threads joined: rs is ours alone now */
     rs_finish(&r->rs, t_end, sum);
-    res = run_json(r, sum, t_end);
-    json_object_set_new(json_object_get(res, "link"), "tbf", tbf);
+    *res = run_json(r, sum, t_end);
+    json_object_set_new(json_object_get(*res, "link"), "tbf", tbf);
     if (relay)
         json_object_set_new(relay, "decisions", relay_decisions(r));
-    json_object_set_new(res, "relay", relay ? relay : json_null());
-    status = check_expect(r, sum);
+    json_object_set_new(*res, "relay", relay ? relay : json_null());
+    int status = check_expect(r, sum);
     say("%s, adaptation %s: audio gap max %.0f ms (%llu over 200 ms), stalls %.1f %%, latency "
         "p50/p95/max %.0f/%.0f/%.0f ms, goodput %.0f kbit/s",
-        p->name, adapt ? "on" : "off", sum->audio_gap_max_ms,
+        r->prof->name, r->adapt ? "on" : "off", sum->audio_gap_max_ms,
         (unsigned long long)sum->audio_gaps_over_200ms, sum->video_stall_ratio * 100,
         sum->latency_p50_ms, sum->latency_p95_ms, sum->latency_max_ms, sum->goodput_kbps);
-done:
-    run_cleanup(r);
-    g_run = NULL;
-    if (status == 2 && !g_signal)
-        say("logs of the failed run: %s", r->dir);
+    return status;
+}
+
+static void run_free(rural_run *r)
+{
     bench_thread_free(&r->pub);
     bench_thread_free(&r->view);
     rs_free(&r->rs);
@@ -472,6 +464,48 @@ done:
         fclose(r->trace);
     pthread_mutex_destroy(&r->mu);
     free(r);
+}
+
+/* One profile with adaptation on or off. Returns 0, 1 (expectation failed), 2 or SKIP; *out the
+ * run's JSON. */
+static int run_one(const rural_opts *o, const rural_profile *p, bool adapt, const bench *proto,
+                   const char *topdir, bool first, json_t **out)
+{
+    rural_run *r = calloc(1, sizeof *r);
+    rs_summary *sum = calloc(1, sizeof *sum);
+    if (!r || !sum) {
+        free(r);
+        free(sum);
+        return 2;
+    }
+    r->o = o;
+    r->prof = p;
+    r->adapt = adapt;
+    r->relay = -1;
+    r->announced = -2;
+    r->dur_ms = o->seconds > 0 ? (int64_t)(o->seconds * 1000) : p->duration_ms;
+    snprintf(r->dir, sizeof r->dir, "%s/%s-%s", topdir, p->name, adapt ? "adapt" : "fixed");
+    mkdir(r->dir, 0755);
+    pthread_mutex_init(&r->mu, NULL);
+    net_names(&r->net);
+    g_run = r;
+    json_t *res = NULL;
+    rural_step changes[MAX_CHANGES];
+    int nch = rural_profile_changes(p, r->dur_ms, changes, MAX_CHANGES);
+    int status = stats_init(r, proto);
+    if (status == 0)
+        status = start_parts(r, proto, first);
+    if (status == 0)
+        status = start_viewing(r, nch);
+    if (status == 0)
+        status = drive(r, changes, nch) ? finish(r, sum, &res) : 2;
+    if (g_signal)
+        say("interrupted: cleaning up");
+    run_cleanup(r);
+    g_run = NULL;
+    if (status == 2 && !g_signal)
+        say("logs of the failed run: %s", r->dir);
+    run_free(r);
     free(sum);
     *out = res;
     return status;
