@@ -634,6 +634,88 @@ static bool selected(const rural_opts *o, const char *name)
     return false;
 }
 
+/* Every name of --profile is a profile of the file. */
+static bool profiles_known(const rural_opts *o, const rural_profiles *ps)
+{
+    for (const char *p = o->only; p && *p;) {
+        size_t len = strcspn(p, ",");
+        char name[RURAL_NAME_MAX + 1];
+        int nlen = (int)(len < RURAL_NAME_MAX ? len : RURAL_NAME_MAX);
+        snprintf(name, sizeof name, "%.*s", nlen, p);
+        if (!rural_profile_find(ps, name)) {
+            say("no profile [%s] in %s", name, o->profiles_path);
+            return false;
+        }
+        p += len + (p[len] == ',');
+    }
+    return true;
+}
+
+/* What a run needs of the machine and the stream: 0, SKIP (said why) or 2. */
+static int prepare(rural_opts *o, bench *proto)
+{
+    if (geteuid() != 0) {
+        say("SKIP: needs root (network namespaces, tc, iptables, NFQUEUE); run it with sudo");
+        return SKIP;
+    }
+    if (access(o->linkemu_bin, X_OK) != 0) {
+        say("SKIP: %s is missing (built only with libnetfilter-queue-dev installed)",
+            o->linkemu_bin);
+        return SKIP;
+    }
+    char err[512];
+    if (bbt_recording_load(o->stream_path, &proto->rec, err, sizeof err) != BBT_OK) {
+        say("%s (build it: cmake --build build --target bench-stream)", err);
+        return 2;
+    }
+    proto->o = (bench_opts){.mode = "rural", .viewers = 0, .layer = -1, .session = "rural",
+                            .stream_path = o->stream_path, .report_ms = 1000,
+                            .connect_timeout_s = 20, .use_ev = BENCH_HAVE_EV,
+                            .answer_keyframes = o->answer_keys, .relay_cpu = -1,
+                            .bench_cpu = -1};
+    for (size_t i = 0; i < proto->rec.ntracks; i++)
+        proto->want_tracks |= 1u << proto->rec.tracks[i].id;
+    lws_set_log_level(LLL_ERR, NULL);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    atexit(exit_cleanup);
+    remove_stale();
+    return 0;
+}
+
+/* Every selected profile, adaptation on then off, into runs. 0, 1 (an --expect failed), 2 (a
+ * run failed or a signal came) or SKIP. */
+static int run_all(const rural_opts *o, const rural_profiles *ps, const bench *proto,
+                   const char *topdir, json_t *runs)
+{
+    int status = 0;
+    bool first = true, failed_run = false;
+    for (int i = 0; i < ps->n && !g_signal; i++) {
+        if (!selected(o, ps->p[i].name))
+            continue;
+        for (int a = 1; a >= 0 && !g_signal; a--) {
+            if (o->adapt != 2 && o->adapt != a)
+                continue;
+            json_t *res = NULL;
+            int rc = run_one(o, &ps->p[i], a == 1, proto, topdir, first, &res);
+            first = false;
+            if (res)
+                json_array_append_new(runs, res);
+            if (rc == SKIP)
+                return SKIP;
+            if (rc == 2)
+                failed_run = true;
+            if (rc == 1 && status == 0)
+                status = 1;
+        }
+    }
+    return failed_run || g_signal ? 2 : status;
+}
+
 int rural_main(int argc, char **argv)
 {
     rural_opts o;
@@ -651,132 +733,27 @@ int rural_main(int argc, char **argv)
     char *relay_bin = NULL, *linkemu_bin = NULL;
     bench *proto = calloc(1, sizeof *proto);
     json_t *runs = json_array();
-    if (o.only)
-        for (const char *p = o.only; *p;) {
-            size_t len = strcspn(p, ",");
-            char name[RURAL_NAME_MAX + 1];
-            int nlen = (int)(len < RURAL_NAME_MAX ? len : RURAL_NAME_MAX);
-            snprintf(name, sizeof name, "%.*s", nlen, p);
-            if (!rural_profile_find(&ps, name)) {
-                say("no profile [%s] in %s", name, o.profiles_path);
-                goto out;
-            }
-            p += len + (p[len] == ',');
-        }
-    if (!proto)
+    if (!proto || !runs || !profiles_known(&o, &ps))
         goto out;
     if (!o.relay_bin)
         o.relay_bin = relay_bin = sibling("bbt-relay");
     if (!o.linkemu_bin)
         o.linkemu_bin = linkemu_bin = sibling("bbt-linkemu");
-    if (!o.relay_bin || !o.linkemu_bin)
+    if (!o.relay_bin || !o.linkemu_bin || (status = prepare(&o, proto)) != 0)
         goto out;
-    if (geteuid() != 0) {
-        say("SKIP: needs root (network namespaces, tc, iptables, NFQUEUE); run it with sudo");
-        status = SKIP;
-        goto out;
-    }
-    if (access(o.linkemu_bin, X_OK) != 0) {
-        say("SKIP: %s is missing (built only with libnetfilter-queue-dev installed)",
-            o.linkemu_bin);
-        status = SKIP;
-        goto out;
-    }
-    if (bbt_recording_load(o.stream_path, &proto->rec, err, sizeof err) != BBT_OK) {
-        say("%s (build it: cmake --build build --target bench-stream)", err);
-        goto out;
-    }
-    proto->o = (bench_opts){.mode = "rural", .viewers = 0, .layer = -1, .session = "rural",
-                            .stream_path = o.stream_path, .report_ms = 1000,
-                            .connect_timeout_s = 20, .use_ev = BENCH_HAVE_EV,
-                            .answer_keyframes = o.answer_keys, .relay_cpu = -1,
-                            .bench_cpu = -1};
-    for (size_t i = 0; i < proto->rec.ntracks; i++)
-        proto->want_tracks |= 1u << proto->rec.tracks[i].id;
-    lws_set_log_level(LLL_ERR, NULL);
-
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    atexit(exit_cleanup);
-    remove_stale();
-
     char topdir[] = "/tmp/bbt-rural.XXXXXX";
     if (!mkdtemp(topdir)) {
         say("cannot make a directory in /tmp: %s", strerror(errno));
+        status = 2;
         goto out;
     }
-    status = 0;
-    bool first = true, failed_run = false;
-    for (int i = 0; i < ps.n && !g_signal; i++) {
-        if (!selected(&o, ps.p[i].name))
-            continue;
-        for (int a = 1; a >= 0 && !g_signal; a--) {
-            if (o.adapt != 2 && o.adapt != a)
-                continue;
-            json_t *res = NULL;
-            int rc = run_one(&o, &ps.p[i], a == 1, proto, topdir, first, &res);
-            first = false;
-            if (res)
-                json_array_append_new(runs, res);
-            if (rc == SKIP) {
-                status = SKIP;
-                goto done;
-            }
-            if (rc == 2)
-                failed_run = true;
-            if (rc == 1 && status == 0)
-                status = 1;
-        }
-    }
-    if (failed_run || g_signal)
-        status = 2;
-done:
+    status = run_all(&o, &ps, proto, topdir, runs);
     if (status == SKIP || (!o.keep && status != 2))
         run_cmd(NULL, 0, "rm -rf %s", topdir);
     else
         say("logs: %s", topdir);
-    if (status != SKIP) {
-        double load[3] = {0};
-        FILE *f = fopen("/proc/loadavg", "r");
-        if (f) {
-            if (fscanf(f, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
-                load[0] = -1;
-            fclose(f);
-        }
-        /* one document, one run per line (grep-able, and a timeline stays one line) */
-        const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10);
-        /* the relay's TCP congestion control is the machine's default (a namespace cannot
-         * choose its own here): it shapes how the link's buffers fill, so it is reported */
-        char cc[32] = "?";
-        FILE *ccf = fopen("/proc/sys/net/ipv4/tcp_congestion_control", "r");
-        if (ccf) {
-            if (!fgets(cc, sizeof cc, ccf))
-                strcpy(cc, "?");
-            cc[strcspn(cc, "\n")] = '\0';
-            fclose(ccf);
-        }
-        json_t *head = json_pack("{s:s, s:s, s:s, s:[f,f,f]}", "bench", "rural", "profiles",
-                                 o.profiles_path, "tcp_congestion_control", cc, "loadavg",
-                                 load[0], load[1], load[2]);
-        char *text = json_dumps(head, flags);
-        if (text) {
-            text[strlen(text) - 1] = '\0'; /* the closing brace: runs follow */
-            printf("%s,\"runs\":[\n", text);
-        }
-        free(text);
-        json_decref(head);
-        for (size_t i = 0; i < json_array_size(runs); i++) {
-            char *run = json_dumps(json_array_get(runs, i), flags);
-            printf("%s%s\n", run ? run : "null", i + 1 < json_array_size(runs) ? "," : "");
-            free(run);
-        }
-        printf("]}\n");
-        fflush(stdout);
-    }
+    if (status != SKIP)
+        print_document(&o, runs);
 out:
     json_decref(runs);
     if (proto)

@@ -135,5 +135,8 @@ json_t *tbf_stats(const rural_net *n);
 json_t *run_json(rural_run *r, const rs_summary *s, int64_t t_end);
 int parse_expect(const char *s, expect *e);
 int check_expect(const rural_run *r, const rs_summary *s);
+/* The document of all runs on stdout: the machine's load and TCP congestion control, then one
+ * run per line. */
+void print_document(const rural_opts *o, json_t *runs);
 
 #endif

@@ -1,6 +1,6 @@
 /* tests/bench/rural_json.c — `bbt-bench rural`'s output: one run's JSON object (the figures of
- * rural_stats.h, the link's and the relay's counters) and the --expect checks against it (see
- * rural.c for the whole). */
+ * rural_stats.h, the link's and the relay's counters), the --expect checks against it, and the
+ * document of all runs on stdout (see rural.c for the whole). */
 #include "rural_internal.h"
 
 static int read_linkemu_stats(const rural_net *n, unsigned long long *pk, unsigned long long *dr)
@@ -230,3 +230,44 @@ int check_expect(const rural_run *r, const rs_summary *s)
     return bad;
 }
 
+/* The first line of a small /proc file into buf (cut at the newline), or "?" */
+static void read_proc_line(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(buf, (int)cap, f))
+        snprintf(buf, cap, "?");
+    buf[strcspn(buf, "\n")] = '\0';
+    if (f)
+        fclose(f);
+}
+
+/* One document on stdout, one run per line (grep-able, and a timeline stays one line). */
+void print_document(const rural_opts *o, json_t *runs)
+{
+    double load[3] = {-1, 0, 0};
+    char line[128], cc[32];
+    read_proc_line("/proc/loadavg", line, sizeof line);
+    if (sscanf(line, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
+        load[0] = -1;
+    /* the relay's TCP congestion control is the machine's default (a namespace cannot choose its
+     * own here): it shapes how the link's buffers fill, so it is reported */
+    read_proc_line("/proc/sys/net/ipv4/tcp_congestion_control", cc, sizeof cc);
+    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10);
+    json_t *head = json_pack("{s:s, s:s, s:s, s:[f,f,f]}", "bench", "rural", "profiles",
+                             o->profiles_path, "tcp_congestion_control", cc, "loadavg", load[0],
+                             load[1], load[2]);
+    char *text = json_dumps(head, flags);
+    if (text) {
+        text[strlen(text) - 1] = '\0'; /* the closing brace: runs follow */
+        printf("%s,\"runs\":[\n", text);
+    }
+    free(text);
+    json_decref(head);
+    for (size_t i = 0; i < json_array_size(runs); i++) {
+        char *run = json_dumps(json_array_get(runs, i), flags);
+        printf("%s%s\n", run ? run : "null", i + 1 < json_array_size(runs) ? "," : "");
+        free(run);
+    }
+    printf("]}\n");
+    fflush(stdout);
+}
