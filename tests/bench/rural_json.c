@@ -42,15 +42,11 @@ static char *layer_name(const rs_layer *l, char *buf, size_t len)
 }
 
 /* The JSON object of a finished run. */
-json_t *run_json(rural_run *r, const rs_summary *s, int64_t t_end)
+/* The link as configured and as it behaved: its rate changes, mean rate, bbt-linkemu's counts. */
+static json_t *link_json(const rural_run *r, int64_t t_end)
 {
     const rural_profile *p = r->prof;
-    rural_stats *rs = &r->rs;
-    json_t *o = json_object();
-    json_object_set_new(o, "profile", json_string(p->name));
-    json_object_set_new(o, "adapt", json_boolean(r->adapt));
-    json_object_set_new(o, "seconds", json_real(round((double)t_end / 1e5) / 10));
-    /* the link as configured and as it behaved */
+    const rural_stats *rs = &r->rs;
     json_t *link = json_pack("{s:I, s:I, s:I, s:f, s:I}", "rate_kbit", (json_int_t)p->rate_kbit,
                              "rtt_ms", (json_int_t)p->rtt_ms, "jitter_ms",
                              (json_int_t)p->jitter_ms, "loss_percent", p->loss_pct, "buffer_ms",
@@ -73,7 +69,31 @@ json_t *run_json(rural_run *r, const rs_summary *s, int64_t t_end)
         json_object_set_new(link, "linkemu",
                             json_pack("{s:I, s:I}", "packets", (json_int_t)pk, "dropped",
                                       (json_int_t)dr));
-    json_object_set_new(o, "link", link);
+    return link;
+}
+
+/* --timeline: one row a second. */
+static json_t *timeline_json(const rural_run *r)
+{
+    json_t *tl = json_array();
+    for (size_t i = 0; i < r->ntl; i++) {
+        const tl_row *x = &r->tl[i];
+        json_array_append_new(tl, json_pack("[f, i, i, f, f, f]", x->t_ms / 1000.0, x->kbit,
+                                            x->layer, round(x->p95_ms), round(x->kbps),
+                                            (double)x->buffer_ms));
+    }
+    return tl;
+}
+
+json_t *run_json(rural_run *r, const rs_summary *s, int64_t t_end)
+{
+    const rural_profile *p = r->prof;
+    rural_stats *rs = &r->rs;
+    json_t *o = json_object();
+    json_object_set_new(o, "profile", json_string(p->name));
+    json_object_set_new(o, "adapt", json_boolean(r->adapt));
+    json_object_set_new(o, "seconds", json_real(round((double)t_end / 1e5) / 10));
+    json_object_set_new(o, "link", link_json(r, t_end));
     json_object_set_new(o, "fragment_errors", json_integer((json_int_t)r->frag_errors));
     /* the figures the issue asks for, then the rest */
     json_object_set_new(o, "audio_gap_max_ms", num_or_null(s->audio_gap_max_ms));
@@ -132,17 +152,10 @@ json_t *run_json(rural_run *r, const rs_summary *s, int64_t t_end)
                                   (json_int_t)r->pub.pub.keyframes_forced, "late_frames",
                                   (json_int_t)r->pub.pub.late_frames));
     if (r->o->timeline) {
-        json_t *tl = json_array();
-        for (size_t i = 0; i < r->ntl; i++) {
-            const tl_row *x = &r->tl[i];
-            json_array_append_new(tl, json_pack("[f, i, i, f, f, f]", x->t_ms / 1000.0, x->kbit,
-                                                x->layer, round(x->p95_ms), round(x->kbps),
-                                                (double)x->buffer_ms));
-        }
         json_object_set_new(o, "timeline_columns",
                             json_pack("[s, s, s, s, s, s]", "t_s", "link_kbit", "layer_track",
                                       "latency_p95_ms", "goodput_kbps", "player_buffer_ms"));
-        json_object_set_new(o, "timeline", tl);
+        json_object_set_new(o, "timeline", timeline_json(r));
     }
     return o;
 }
