@@ -134,53 +134,12 @@ void remove_stale(void)
 }
 
 /* Set up the namespace, the pair and the shaping. 0, SKIP (the machine cannot) or 2. */
-int net_up(rural_run *r, bool first)
+/* bbt-linkemu in the namespace; "ready" on its stdout once the queue is bound. 0, SKIP (it
+ * cannot run here, first run only) or 2. */
+static int linkemu_start(rural_run *r, bool first)
 {
     rural_net *n = &r->net;
     const rural_profile *p = r->prof;
-    char out[1024], tbf[128];
-    int fail = first ? SKIP : 2;
-    if (run_cmd(out, sizeof out, "ip netns add %s", n->ns) != 0) {
-        say("%s network namespaces: ip netns add: %s", fail == SKIP ? "SKIP: no" : "cannot create",
-            first_line(out));
-        return fail;
-    }
-    n->made = true;
-    char path[128];
-    snprintf(path, sizeof path, "/var/run/netns/%s", n->ns);
-    n->nsfd = open(path, O_RDONLY | O_CLOEXEC);
-    if (n->nsfd < 0) {
-        say("cannot open %s: %s", path, strerror(errno));
-        return 2;
-    }
-    if (run_cmd(out, sizeof out, "ip link add %s type veth peer name %s netns %s", n->hif, n->nif,
-                n->ns) ||
-        run_cmd(out, sizeof out, "ip addr add %s/30 dev %s", n->hip, n->hif) ||
-        run_cmd(out, sizeof out, "ip link set %s up", n->hif) ||
-        run_cmd(out, sizeof out, "ip -n %s addr add %s/30 dev %s", n->ns, n->nip, n->nif) ||
-        run_cmd(out, sizeof out, "ip -n %s link set %s up", n->ns, n->nif) ||
-        run_cmd(out, sizeof out, "ip -n %s link set lo up", n->ns)) {
-        say("%sveth pair: %s", fail == SKIP ? "SKIP: cannot make a " : "cannot make the ",
-            first_line(out));
-        return fail;
-    }
-    tbf_args(tbf, sizeof tbf, p->rate_kbit, p->buffer_ms);
-    if (run_cmd(out, sizeof out, "tc qdisc add dev %s root %s", n->hif, tbf) != 0) {
-        say("%s: tc qdisc add … tbf: %s", fail == SKIP ? "SKIP: no tbf rate limiting" : "tbf",
-            first_line(out));
-        return fail;
-    }
-    if (p->rtt_ms == 0 && p->loss_pct == 0)
-        return 0; /* rate only: no NFQUEUE needed */
-    if (run_cmd(out, sizeof out,
-                "ip netns exec %s iptables -t raw -A PREROUTING -i %s -j NFQUEUE --queue-num 0 "
-                "--queue-bypass",
-                n->ns, n->nif) != 0) {
-        say("%s: iptables … -j NFQUEUE: %s", fail == SKIP ? "SKIP: no NFQUEUE" : "NFQUEUE",
-            first_line(out));
-        return fail;
-    }
-    /* bbt-linkemu in the namespace; "ready" on its stdout once the queue is bound */
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0)
         return 2;
@@ -231,6 +190,55 @@ int net_up(rural_run *r, bool first)
     say("%sbbt-linkemu did not start: %s", cannot && first ? "SKIP: " : "",
         msg[0] ? first_line(msg) : "no message");
     return cannot && first ? SKIP : 2;
+}
+
+int net_up(rural_run *r, bool first)
+{
+    rural_net *n = &r->net;
+    const rural_profile *p = r->prof;
+    char out[1024], tbf[128];
+    int fail = first ? SKIP : 2;
+    if (run_cmd(out, sizeof out, "ip netns add %s", n->ns) != 0) {
+        say("%s network namespaces: ip netns add: %s", fail == SKIP ? "SKIP: no" : "cannot create",
+            first_line(out));
+        return fail;
+    }
+    n->made = true;
+    char path[128];
+    snprintf(path, sizeof path, "/var/run/netns/%s", n->ns);
+    n->nsfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (n->nsfd < 0) {
+        say("cannot open %s: %s", path, strerror(errno));
+        return 2;
+    }
+    if (run_cmd(out, sizeof out, "ip link add %s type veth peer name %s netns %s", n->hif, n->nif,
+                n->ns) ||
+        run_cmd(out, sizeof out, "ip addr add %s/30 dev %s", n->hip, n->hif) ||
+        run_cmd(out, sizeof out, "ip link set %s up", n->hif) ||
+        run_cmd(out, sizeof out, "ip -n %s addr add %s/30 dev %s", n->ns, n->nip, n->nif) ||
+        run_cmd(out, sizeof out, "ip -n %s link set %s up", n->ns, n->nif) ||
+        run_cmd(out, sizeof out, "ip -n %s link set lo up", n->ns)) {
+        say("%sveth pair: %s", fail == SKIP ? "SKIP: cannot make a " : "cannot make the ",
+            first_line(out));
+        return fail;
+    }
+    tbf_args(tbf, sizeof tbf, p->rate_kbit, p->buffer_ms);
+    if (run_cmd(out, sizeof out, "tc qdisc add dev %s root %s", n->hif, tbf) != 0) {
+        say("%s: tc qdisc add … tbf: %s", fail == SKIP ? "SKIP: no tbf rate limiting" : "tbf",
+            first_line(out));
+        return fail;
+    }
+    if (p->rtt_ms == 0 && p->loss_pct == 0)
+        return 0; /* rate only: no NFQUEUE needed */
+    if (run_cmd(out, sizeof out,
+                "ip netns exec %s iptables -t raw -A PREROUTING -i %s -j NFQUEUE --queue-num 0 "
+                "--queue-bypass",
+                n->ns, n->nif) != 0) {
+        say("%s: iptables … -j NFQUEUE: %s", fail == SKIP ? "SKIP: no NFQUEUE" : "NFQUEUE",
+            first_line(out));
+        return fail;
+    }
+    return linkemu_start(r, first);
 }
 
 int net_set_rate(rural_run *r, int64_t kbit)
