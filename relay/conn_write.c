@@ -274,12 +274,12 @@ static int write_batch(struct bbt_conn *c, int64_t now, size_t budget)
     return lws_write(c->wsi, base, (size_t)(p - base), LWS_WRITE_RAW) < 0 ? -1 : 0;
 }
 
-/* Write what is pending (one lws_write). Afterwards the stall clock restarts if more is left,
- * and WRITEABLE is asked for when more is left or the connection is closing. */
-static int flush(struct bbt_conn *c, int64_t now)
+/* Write what is pending (one lws_write), at most `budget` bytes of video (video_budget(), the
+ * caller's: a paced write has computed it already). Afterwards the stall clock restarts if more
+ * is left, and WRITEABLE is asked for when more is left or the connection is closing. */
+static int flush(struct bbt_conn *c, int64_t now, size_t budget)
 {
     size_t items = c->ctl_count + (c->viewer.session ? bbt_queue_count(c->viewer.q) : 0);
-    size_t budget = video_budget(c, now);
     int rc = 0;
     if (items == 1 && !c->frag &&
         (c->ctl_head || !needs_fragments(bbt_queue_peek(c->viewer.q), budget)))
@@ -302,7 +302,8 @@ int bbt_conn_on_writable(struct bbt_conn *c)
                          (unsigned char *)c->close_reason, strlen(c->close_reason));
         return -1;
     }
-    return flush(c, bbt_mono_us());
+    int64_t now = bbt_mono_us();
+    return flush(c, now, video_budget(c, now));
 }
 
 /* ---- pacing ------------------------------------------------------------------------------ */
@@ -336,22 +337,23 @@ static void pace_arm(bbt_relay *r, int64_t due, int64_t now)
  * 64 KiB) that is most sends — `ss -ti` showed 18–42 kB unsent (a second at 400 kbit/s) on the
  * rural bench's veth, audio behind it. Asked only for viewers with a video budget (slow
  * links): one more system call a write. */
-static bool kernel_full(const struct bbt_conn *c, int64_t now)
+static bool kernel_full(const struct bbt_conn *c, size_t budget)
 {
     int notsent = 0, fd = lws_get_socket_fd(c->wsi);
-    return video_budget(c, now) && c->est.unsent_cap > 0 && fd >= 0 &&
+    return budget && c->est.unsent_cap > 0 && fd >= 0 &&
            ioctl(fd, SIOCOUTQNSD, &notsent) == 0 && notsent >= c->est.unsent_cap;
 }
 
 static void paced_write(struct bbt_conn *c, int64_t now)
 {
-    if (c->close_code || lws_partial_buffered(c->wsi) || kernel_full(c, now)) {
+    size_t budget = video_budget(c, now);
+    if (c->close_code || lws_partial_buffered(c->wsi) || kernel_full(c, budget)) {
         bbt_conn_want_write(c); /* the WRITEABLE callback takes over (when poll says so) */
         return;
     }
     if (!c->ctl_head && !media_queued(c) && !c->frag)
         return;
-    if (flush(c, now) < 0) {
+    if (flush(c, now, budget) < 0) {
         BBT_WARN("write failed peer=%s subject=%s: closing", c->peer, c->subject);
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     }
