@@ -78,6 +78,7 @@ struct bbt_conn {
     int64_t last_write_us;          /* monotonic time of the last write (pacing) */
     uint64_t acked;                 /* peer-acknowledged bytes at the last stall check */
     bool fragments;                 /* the viewer reassembles fragments (subscribe, §2.5) */
+    int64_t validity_at_us;         /* last lws_validity_confirmed (on_report) */
     bbt_frame_ref *frag;            /* a video frame being sent in fragments (our reference) */
     size_t frag_off;                /* payload bytes of it already sent */
     /* adaptation (relay/adapt.h): the link as measured, and the level chosen */
@@ -169,6 +170,8 @@ int bbt_conn_tokens_load(bbt_relay *r);
     {BBT_MSG_TOKEN_LIST, ROLE_OPERATOR, bbt_conn_token_request},                                \
     {BBT_MSG_TOKEN_REVOKE, ROLE_OPERATOR, bbt_conn_token_request}
 /* conn_write.c: writing, batched and paced. */
+/* A report confirms lws's connection validity (ping after 10 s) at most this often. */
+#define VALIDITY_CONFIRM_US 5000000
 #define PACE_SLOT_US 1000           /* pacing wheel: 1 ms slots ... */
 #define PACE_SLOTS 128              /* ... 127 ms ahead, more than [queue] flush_interval's max */
 int bbt_conn_write_start(bbt_relay *r);   /* BBT_OK or BBT_ENOMEM */
