@@ -672,6 +672,7 @@ static void closed(struct bbt_conn *c)
     if (!r)
         return; /* never established */
     bbt_conn_write_closed(c); /* out of the pacing wheel */
+    bbt_conn_housekeeping_closed(c); /* out of the housekeeping round */
     detach_viewer(c);
     detach_publisher(c);
     bbt_sched_ops_closed(c); /* timetable */

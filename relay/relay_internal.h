@@ -113,6 +113,9 @@ struct bbt_relay {
     size_t npeers, cap_peers;
     int64_t started_us;
     lws_sorted_usec_list_t sul_house;
+    struct bbt_conn *tick_next;     /* housekeeping: the next connection of this round */
+    size_t tick_per_slice;          /* ... connections a slice ticks in this round */
+    bool tick_round;                /* a round of slices is under way */
     /* batched writes (conn_write.c) */
     bbt_pace *pace;                 /* viewers due for a write */
     lws_sorted_usec_list_t sul_pace;
@@ -145,6 +148,8 @@ int bbt_conn_send_json(struct bbt_conn *c, json_t *msg);
 void bbt_conn_fail(struct bbt_conn *c, int status, int code, const char *why);
 /* Housekeeping for one connection at time now (auth timeout, stalls). */
 void bbt_conn_tick(struct bbt_conn *c, int64_t now_us);
+/* server.c: a closing connection leaves the housekeeping round (its cursor moves on). */
+void bbt_conn_housekeeping_closed(struct bbt_conn *c);
 /* Begin graceful shutdown for one connection (close 1001). */
 void bbt_conn_shutdown(struct bbt_conn *c);
 /* conn_auth.c: credentials (docs/SECURITY.md). Open the secret at start (BBT_OK or the error
