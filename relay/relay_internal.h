@@ -116,6 +116,7 @@ struct bbt_relay {
     struct bbt_conn *tick_next;     /* housekeeping: the next connection of this round */
     size_t tick_per_slice;          /* ... connections a slice ticks in this round */
     bool tick_round;                /* a round of slices is under way */
+    int64_t tick_round_at;          /* ... and when it began */
     /* batched writes (conn_write.c) */
     bbt_pace *pace;                 /* viewers due for a write */
     lws_sorted_usec_list_t sul_pace;

@@ -179,6 +179,7 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
         r->tick_next = r->conns;
         r->tick_per_slice = r->nconns / HOUSEKEEPING_SLICES + 1;
         r->tick_round = true;
+        r->tick_round_at = now;
     }
     struct bbt_conn *c = r->tick_next;
     for (size_t n = r->tick_per_slice; c && n; n--) {
@@ -188,8 +189,12 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
     }
     r->tick_next = c;
     r->tick_round = c != NULL;
-    lws_sul_schedule(r->ctx, 0, &r->sul_house, housekeeping,
-                     HOUSEKEEPING_US / HOUSEKEEPING_SLICES);
+    /* the next slice, or the next round HOUSEKEEPING_US after this one began (with few
+     * connections a round ends after one or two slices: the rounds keep their pace) */
+    int64_t wait = HOUSEKEEPING_US / HOUSEKEEPING_SLICES;
+    if (!r->tick_round)
+        wait = r->tick_round_at + HOUSEKEEPING_US - bbt_mono_us();
+    lws_sul_schedule(r->ctx, 0, &r->sul_house, housekeeping, wait > 1000 ? wait : 1000);
 }
 
 void bbt_conn_housekeeping_closed(struct bbt_conn *c)
