@@ -33,7 +33,8 @@ enum bbt_refusal {
 };
 
 /* 5 ms steps up to 50 ms: the relay's latency target (issue 3: p99 under 50 ms) is read from
- * these buckets by `bbt-bench fanout` (relay_latency_ms, relay_queue_delay_ms), so they must resolve it. */
+ * these buckets by `bbt-bench fanout` (relay_latency_ms, relay_queue_delay_ms), so they must
+ * resolve it. */
 #define BBT_HIST_BUCKETS 21
 
 typedef struct bbt_histogram {

@@ -10,9 +10,9 @@
 // music lessons); a burst beyond target + 200 ms (after a network stall) is skipped so latency
 // stays bounded. After an underrun the target grows by 40 ms at once and, when sound arrives
 // again, to what would have covered that gap — the target before it + the time the buffer stood
-// dry + 20 ms (up to 400 ms): on a link whose gaps are TCP loss recoveries of 170–300 ms, one
-// underrun instead of one per 40 ms step (bbt-bench rural models this player). After 30 s
-// without an underrun it shrinks back by 10 ms every 10 s. Every ~25 ms it posts its state, including an anchor
+// dry + 20 ms (up to 400 ms) — so a second gap of the same length does not run it dry again
+// (bbt-bench rural models this player). After 30 s without an underrun it shrinks back by 10 ms
+// every 10 s. Every ~25 ms it posts its state, including an anchor
 // {ctxTime, captureUs, rate}: the capture time of the first sample of the current render
 // quantum, from which the main thread derives the audio clock that video is presented against.
 

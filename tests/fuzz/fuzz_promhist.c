@@ -6,6 +6,7 @@
  *   observations) or within [0, the last finite bound], and do not decrease with q;
  * and nothing reads out of bounds (the input is copied into a NUL-terminated buffer). */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (prom_hist_parse(text, "bbt_queue_delay_ms", &h) == BBT_OK) {
         if (h.n < 1 || h.n > PROMHIST_MAX || !isinf(h.le[h.n - 1]))
             abort();
-        for (size_t i = 0; i < h.n; i++)
-            if (!isfinite(h.cum[i]) || h.cum[i] < 0 || (i && (h.le[i] <= h.le[i - 1] || h.cum[i] < h.cum[i - 1])))
+        for (size_t i = 0; i < h.n; i++) {
+            bool order = i == 0 || (h.le[i] > h.le[i - 1] && h.cum[i] >= h.cum[i - 1]);
+            if (!isfinite(h.cum[i]) || h.cum[i] < 0 || !order)
                 abort();
+        }
         check_quantiles(&h);
     }
     free(text);
