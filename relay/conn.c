@@ -329,11 +329,10 @@ static void on_report(struct bbt_conn *c, json_t *m)
      * adaptation: closed 30 s into the 400 kbit/s phase, silently). At most every
      * VALIDITY_CONFIRM_US: lws keeps its timers in one sorted list, so each confirmation walks
      * every connection's (5 % of the relay's CPU at 2,000 viewers reporting every second). */
-    int64_t now = bbt_mono_us();
     if (bytes_before >= 0 && r->bytes > bytes_before &&
-        now - c->validity_at_us >= VALIDITY_CONFIRM_US) {
+        r->at_us - c->validity_at_us >= VALIDITY_CONFIRM_US) {
         lws_validity_confirmed(c->wsi);
-        c->validity_at_us = now;
+        c->validity_at_us = r->at_us;
     }
     bbt_sched_ops_report(c); /* timetable: attendance quality */
 }
