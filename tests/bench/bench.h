@@ -237,6 +237,8 @@ typedef struct machine_sample {
 int proc_machine_read(machine_sample *out, int core);
 /* CPU time of this process (user + system), seconds. */
 double proc_self_cpu(void);
+/* Something listens on ip:port (IPv4 text): a TCP connect succeeds within 2 s. */
+bool port_open_at(const char *ip, int port);
 /* GET /metrics from the relay at ip:port (plain HTTP, 2 s timeouts): a malloc'ed
  * NUL-terminated text (the response's headers included) the caller frees, or NULL. */
 char *relay_get_metrics(const char *ip, int port);

@@ -20,21 +20,39 @@
 #include "bench.h"
 #include "proto/status.h"
 
-char *relay_get_metrics(const char *ip, int port)
+/* A TCP connection to ip:port (IPv4 text) with 2 s send and receive timeouts: its fd, or -1. */
+static int connect_to(const char *ip, int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return NULL;
+        return -1;
     struct timeval tv = {2, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, ip, &a.sin_addr) != 1 ||
+        connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+bool port_open_at(const char *ip, int port)
+{
+    int fd = connect_to(ip, port);
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0;
+}
+
+char *relay_get_metrics(const char *ip, int port)
+{
     size_t cap = 1 << 20, len = 0;
     char *buf = malloc(cap + 1);
-    if (!buf || inet_pton(AF_INET, ip, &a.sin_addr) != 1 ||
-        connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    int fd = buf ? connect_to(ip, port) : -1;
+    if (fd < 0) {
         free(buf);
-        close(fd);
         return NULL;
     }
     static const char req[] = "GET /metrics HTTP/1.0\r\nHost: relay\r\n\r\n";
@@ -198,18 +216,6 @@ static int write_config(const char *dir, int port, char *path, size_t pathlen)
     return fclose(f) == 0 ? BBT_OK : BBT_EIO;
 }
 
-static bool port_open(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return false;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    close(fd);
-    return ok;
-}
-
 /* In the child: pinned, dying with the bench, output to the log; then bbt-relay with the
  * temporary configuration, or `cmd` through /bin/sh with PORT in the environment. */
 static void exec_relay(const char *bin, const char *cmd, const char *cfg, const char *log,
@@ -253,7 +259,7 @@ pid_t relay_spawn(const char *bin, const char *cmd, const char *dir, int port, i
             fprintf(stderr, "bbt-bench: the relay exited at start (status %d), see %s\n", st, log);
             return -1;
         }
-        if (port_open(port))
+        if (port_open_at("127.0.0.1", port))
             return pid;
         usleep(10000);
     }

@@ -21,18 +21,6 @@ static int write_relay_config(rural_run *r, const char *path, bool with_auth)
     return fclose(f);
 }
 
-static bool port_open_at(const char *ip, int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, ip, &a.sin_addr);
-    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    close(fd);
-    return ok;
-}
-
 int relay_up(rural_run *r)
 {
     char cfg[400], log[400], out[1024];
