@@ -538,6 +538,10 @@ static void finish_frame(struct bbt_conn *c)
         ref->flags = f.flags;
         ref->seq = f.seq;
         ref->capture_us = f.capture_us;
+        /* capture → read: the uplink, and the time the frame waited in the publisher's socket
+         * for the event loop (under bbt-bench, only that) */
+        int64_t age = bbt_wall_us() - (int64_t)f.capture_us;
+        bbt_histogram_observe(&c->relay->metrics.ingest_age, age > 0 ? (double)age / 1000.0 : 0);
         rc = bbt_session_ingest(c->pub_session, ref, bbt_mono_us());
     }
     if (rc == BBT_OK)

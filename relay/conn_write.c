@@ -9,7 +9,9 @@
  *   - when due, everything queued for it (control messages, then media, up to WBUF_CAP bytes) is
  *     framed into the relay's one scratch buffer and written with a single lws_write(RAW): one
  *     system call. A lone item is written from where it lies (the frame's own headroom), with no
- *     copy; a frame larger than the buffer goes alone the same way.
+ *     copy. A viewer without a video budget (below) gets a frame too large for a batch (a
+ *     keyframe) appended to it all the same, up to WBUF_BIG (put_big); a larger one goes alone,
+ *     from where it lies, right after the batch before it (big_frame_next).
  * Audio first, and fragments (docs/PROTOCOL.md §2.5): a write takes control messages, then every
  * queued audio frame (from wherever it waits in the queue), then video. A viewer that
  * reassembles fragments ("fragments": true in its subscribe) gets at most video_budget() bytes
@@ -43,6 +45,10 @@
  * Small on purpose: what a slow link's socket does not take stays in lws's buffer, out of reach
  * of the drop policy, and the next control message (a layer switch) waits behind it. */
 #define WBUF_CAP (16 * 1024)
+/* ... except that a viewer written without a video budget (a fast link) gets a whole frame
+ * larger than that (a keyframe) appended to the batch, up to this size, rather than in a write
+ * of its own: the same bytes at the same time, one system call instead of two (put_big). */
+#define WBUF_BIG (64 * 1024)
 #define WS_HDR_MAX 10
 /* Video per write to a viewer that reassembles fragments: this much of its link's rate ... */
 #define FRAG_US 60000
@@ -61,7 +67,7 @@ void bbt_conn_want_write(struct bbt_conn *c)
 int bbt_conn_write_start(bbt_relay *r)
 {
     r->pace = bbt_pace_new(PACE_SLOT_US, PACE_SLOTS);
-    r->wbuf = malloc(LWS_PRE + WBUF_CAP);
+    r->wbuf = malloc(LWS_PRE + WBUF_BIG);
     if (!r->pace || !r->wbuf) {
         bbt_conn_write_stop(r);
         return BBT_ENOMEM;
@@ -247,6 +253,24 @@ static unsigned char *put_video(struct bbt_conn *c, unsigned char *p, const unsi
     return p;
 }
 
+/* After the batch, for a viewer without a video budget: the next frame when it could not be
+ * batched for its size alone (more than WBUF_CAP) and fits the rest of WBUF_BIG. At a keyframe
+ * to 2,000 viewers, writing it on its own meant 2,000 more writes within one flush interval:
+ * the relay fell behind, and in the seconds with a keyframe several times more frames waited
+ * over 50 ms than in the others (docs/PERFORMANCE.md, session 5). */
+static unsigned char *put_big(struct bbt_conn *c, unsigned char *p, size_t budget, int64_t now)
+{
+    if (budget || c->ctl_head || c->frag || !media_queued(c))
+        return p;
+    bbt_frame_ref *ref = bbt_queue_peek(c->viewer.q);
+    size_t room = (size_t)(c->relay->wbuf + LWS_PRE + WBUF_BIG - p);
+    if (ref->len + WS_HDR_MAX <= WBUF_CAP || ref->len + WS_HDR_MAX > room)
+        return p;
+    p = put_msg(p, 0x2, ref->data, ref->len);
+    pop_media(c, now);
+    return p;
+}
+
 /* Frame what is pending into the scratch buffer — control messages, every queued audio frame,
  * then video — and write it at once. */
 static int write_batch(struct bbt_conn *c, int64_t now, size_t budget)
@@ -266,12 +290,25 @@ static int write_batch(struct bbt_conn *c, int64_t now, size_t budget)
         }
     }
     if (!c->ctl_head)
-        p = put_video(c, p, end, budget, now);
+        p = put_big(c, put_video(c, p, end, budget, now), budget, now);
     if (p == base) /* the first item alone is larger than the buffer */
         return write_one(c, now);
     c->sent_bytes += (uint64_t)(p - base);
     c->relay->metrics.writes_batched++;
     return lws_write(c->wsi, base, (size_t)(p - base), LWS_WRITE_RAW) < 0 ? -1 : 0;
+}
+
+/* The batch stopped at a whole frame too large for it (over WBUF_BIG, or over WBUF_CAP after
+ * control messages: a keyframe to a viewer on a fast link) and the socket took the batch: that
+ * frame goes now, from where it lies, rather than after a round trip through poll() — at a
+ * keyframe that round trip for every viewer held the event loop for milliseconds (689
+ * WRITEABLE callbacks, 8 ms, at 2,000 viewers). */
+static bool big_frame_next(struct bbt_conn *c, size_t budget)
+{
+    if (budget || c->ctl_head || c->frag || !media_queued(c) || lws_partial_buffered(c->wsi))
+        return false;
+    const bbt_frame_ref *ref = bbt_queue_peek(c->viewer.q);
+    return ref->len + WS_HDR_MAX > WBUF_CAP;
 }
 
 /* Write what is pending (one lws_write), at most `budget` bytes of video (video_budget(), the
@@ -286,6 +323,8 @@ static int flush(struct bbt_conn *c, int64_t now, size_t budget)
         rc = write_one(c, now);
     else if (items || c->frag)
         rc = write_batch(c, now, budget);
+    if (rc == 0 && big_frame_next(c, budget))
+        rc = write_one(c, now);
     if (items || c->frag)
         c->last_write_us = now;
     int more = c->ctl_head || media_queued(c) || c->frag;
@@ -320,6 +359,12 @@ int64_t bbt_conn_flush_us(const bbt_relay *r)
 }
 
 static void pace_run(lws_sorted_usec_list_t *sul);
+/* A run of the pacing timer writes for at most this long, then gives the event loop a turn (the
+ * timer is re-armed at once): a frame from the publisher waits at most this long to be read.
+ * Unbounded, runs of 800-1,200 viewers held the loop 10-25 ms and frames waited in the
+ * publisher's socket that long (bbt_ingest_age_ms p99 15-35 ms at 2,000 viewers; 5 ms with
+ * the bound). */
+#define PACE_RUN_MAX_US 2000
 
 /* (Re)arm the pacing timer for `due`, the earliest due viewer's time, unless it is armed for
  * that time or earlier already. */
@@ -359,17 +404,20 @@ static void paced_write(struct bbt_conn *c, int64_t now)
     }
 }
 
-/* Writes the viewers due when it started, each with the time of its own write: the queue-wait
- * histogram counts up to the write, not to the start of the run (which undercounted the wait
- * of the last of 2,000 viewers by the run's length). */
+/* Writes the viewers due when it started, for at most PACE_RUN_MAX_US, each with the time of its
+ * own write: the queue-wait histogram counts up to the write, not to the start of the run (which
+ * undercounted the wait of the last of 2,000 viewers by the run's length). Viewers still due
+ * when the time is up are written by the next run, at once after the event loop's turn. */
 static void pace_run(lws_sorted_usec_list_t *sul)
 {
     bbt_relay *r = lws_container_of(sul, bbt_relay, sul_pace);
     r->pace_armed_us = 0;
-    int64_t now = bbt_mono_us();
+    int64_t now = bbt_mono_us(), t = now;
     bbt_pace_node *n;
-    while ((n = bbt_pace_pop(r->pace, now)))
-        paced_write(lws_container_of(n, struct bbt_conn, pace), bbt_mono_us());
+    while (t - now < PACE_RUN_MAX_US && (n = bbt_pace_pop(r->pace, now))) {
+        paced_write(lws_container_of(n, struct bbt_conn, pace), t);
+        t = bbt_mono_us();
+    }
     pace_arm(r, bbt_pace_next_due(r->pace), bbt_mono_us());
 }
 

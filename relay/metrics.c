@@ -173,6 +173,9 @@ char *bbt_metrics_render(const bbt_metrics *m, const bbt_metrics_gauges *g,
     header(&b, "bbt_frame_age_ms", "histogram",
            "Age of frames written to viewers: capture (publisher's clock) to the write, ms.");
     render_histogram(&b, "bbt_frame_age_ms", &m->frame_age);
+    header(&b, "bbt_ingest_age_ms", "histogram",
+           "Age of frames read from publishers: capture (publisher's clock) to the read, ms.");
+    render_histogram(&b, "bbt_ingest_age_ms", &m->ingest_age);
     render_sessions(&b, reg);
     render_tracks(&b, reg, "bbt_track_frames_in_total", "Frames received from the publisher.", 0);
     render_tracks(&b, reg, "bbt_track_bytes_in_total", "Bytes received from the publisher.", 1);

@@ -58,6 +58,7 @@ typedef struct bbt_metrics {
     bbt_queue_stats closed_queues;    /* queue statistics of viewers that have left */
     bbt_histogram queue_delay;        /* time frames waited in viewer queues */
     bbt_histogram frame_age;          /* capture (publisher's clock) → written to a viewer */
+    bbt_histogram ingest_age;         /* capture (publisher's clock) → read by the relay */
 } bbt_metrics;
 
 void bbt_histogram_observe(bbt_histogram *h, double ms);

@@ -316,13 +316,14 @@ static void sample_relay(const bench *b, proc_sample *s)
         *s = (proc_sample){-1, -1};
 }
 
-/* The relay's own latency histograms into qd and age: false when they cannot be had (TLS, a
- * relay that has none). A blocking GET of a few ms, outside the measured part. */
-static bool sample_relay_hists(const bench *b, prom_hist *qd, prom_hist *age)
+/* The relay's own latency histograms into h: false when they cannot be had (TLS, a relay that
+ * has none). A blocking GET of a few ms, outside the measured part. */
+static bool sample_relay_hists(const bench *b, relay_hists *h)
 {
     char *text = b->tls ? NULL : relay_get_metrics(b->host, b->port);
-    bool ok = text && prom_hist_parse(text, "bbt_queue_delay_ms", qd) == BBT_OK &&
-              prom_hist_parse(text, "bbt_frame_age_ms", age) == BBT_OK;
+    bool ok = text && prom_hist_parse(text, "bbt_queue_delay_ms", &h->queue) == BBT_OK &&
+              prom_hist_parse(text, "bbt_frame_age_ms", &h->age) == BBT_OK &&
+              prom_hist_parse(text, "bbt_ingest_age_ms", &h->ingest) == BBT_OK;
     free(text);
     return ok;
 }
@@ -330,7 +331,7 @@ static bool sample_relay_hists(const bench *b, prom_hist *qd, prom_hist *age)
 /* The measured interval: T seconds with RSS samples every rss_interval_s. */
 static void measure(bench *b, bench_result *r, double seconds)
 {
-    r->relay_hist_ok = sample_relay_hists(b, &r->qd0, &r->age0);
+    r->relay_hist_ok = sample_relay_hists(b, &r->h0);
     sample_relay(b, &r->relay0);
     r->bench_cpu0 = proc_self_cpu();
     if (proc_machine_read(&r->machine0, b->o.relay_cpu) != BBT_OK)
@@ -356,7 +357,7 @@ static void measure(bench *b, bench_result *r, double seconds)
     sample_relay(b, &r->relay1);
     r->bench_cpu1 = proc_self_cpu();
     proc_machine_read(&r->machine1, b->o.relay_cpu);
-    r->relay_hist_ok = sample_relay_hists(b, &r->qd1, &r->age1) && r->relay_hist_ok;
+    r->relay_hist_ok = sample_relay_hists(b, &r->h1) && r->relay_hist_ok;
 }
 
 static int run_fanout(bench *b, bench_result *r)

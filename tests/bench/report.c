@@ -189,9 +189,12 @@ static json_t *fanout_json(const bench *b, const bench_result *r)
     json_decref(more);
     /* The latency the relay adds, as it measures it: a frame's age when written to a viewer
      * (the publisher stamps it as it sends: reading it, the fan-out, the viewer's queue), and
-     * the queue's part of it. latency_ms above also holds the sockets and the bench's loop. */
-    json_object_set_new(o, "relay_latency_ms", relay_hist_json(r, &r->age0, &r->age1));
-    json_object_set_new(o, "relay_queue_delay_ms", relay_hist_json(r, &r->qd0, &r->qd1));
+     * two parts of it: the age when read from the publisher, and the wait in the queue.
+     * latency_ms above also holds the sockets and the bench's loop. */
+    json_object_set_new(o, "relay_latency_ms", relay_hist_json(r, &r->h0.age, &r->h1.age));
+    json_object_set_new(o, "relay_ingest_ms", relay_hist_json(r, &r->h0.ingest, &r->h1.ingest));
+    json_object_set_new(o, "relay_queue_delay_ms",
+                        relay_hist_json(r, &r->h0.queue, &r->h1.queue));
     json_object_set_new(o, "error_messages", json_integer((json_int_t)b->c.errors));
     /* viewers_per_relay_core is a capacity only when this is 100: an overloaded relay spends its
      * CPU on fewer frames than were asked of it */

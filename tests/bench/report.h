@@ -9,6 +9,14 @@
 #include "bench.h"
 #include "promhist.h"
 
+/* The relay's latency histograms (docs/METRICS.md), as read from its /metrics page. */
+typedef struct relay_hists {
+    prom_hist queue;  /* bbt_queue_delay_ms: the wait in a viewer's queue */
+    prom_hist age;    /* bbt_frame_age_ms: capture → written (the bench's publisher stamps
+                       * frames as it sends: all the latency the relay adds) */
+    prom_hist ingest; /* bbt_ingest_age_ms: capture → read from the publisher */
+} relay_hists;
+
 typedef struct bench_result {
     proc_sample relay0, relay1;   /* relay CPU and RSS at start and end of the interval */
     double bench_cpu0, bench_cpu1;
@@ -22,9 +30,8 @@ typedef struct bench_result {
         before_key, tracks_without_frames;
     uint64_t bytes_received;
     /* the relay's own histograms at the start and the end of the interval (plain ws:// only;
-     * relay_hist_ok false when a page could not be read): bbt_queue_delay_ms and
-     * bbt_frame_age_ms (capture → written; the bench's publisher stamps frames as it sends) */
-    prom_hist qd0, qd1, age0, age1;
+     * relay_hist_ok false when a page could not be read) */
+    relay_hists h0, h1;
     bool relay_hist_ok;
 } bench_result;
 

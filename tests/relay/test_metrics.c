@@ -111,6 +111,8 @@ static void test_counters_and_gauges(void **state)
     assert_int_equal(value_of(t, "bbt_writes_total{kind=\"batched\"}"), 9);
     assert_int_equal(value_of(t, "bbt_sessions"), 0);
     assert_non_null(strstr(t, "# TYPE bbt_queue_delay_ms histogram"));
+    assert_non_null(strstr(t, "# TYPE bbt_frame_age_ms histogram"));
+    assert_non_null(strstr(t, "# TYPE bbt_ingest_age_ms histogram"));
     free(t);
     bbt_registry_free(reg);
 }
