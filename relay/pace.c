@@ -9,14 +9,18 @@ struct bbt_pace {
     unsigned cur;       /* slot whose boundary is cur_time */
     int64_t cur_time;   /* never ahead of the latest `now` seen, so "due now" is never delayed */
     unsigned count;
-    bbt_pace_node *heads[];
+    /* each slot a FIFO: a relay that has fallen behind writes its overdue viewers in the order
+     * they fell due, and one that keeps falling due again cannot overtake one that waits */
+    struct pace_slot {
+        bbt_pace_node *head, *tail;
+    } slots[];
 };
 
 bbt_pace *bbt_pace_new(int64_t granularity_us, unsigned slots)
 {
     if (granularity_us <= 0 || slots == 0)
         return NULL;
-    bbt_pace *p = calloc(1, sizeof *p + slots * sizeof p->heads[0]);
+    bbt_pace *p = calloc(1, sizeof *p + slots * sizeof p->slots[0]);
     if (!p)
         return NULL;
     p->g = granularity_us;
@@ -31,12 +35,15 @@ void bbt_pace_free(bbt_pace *p)
 
 static void unlink_node(bbt_pace *p, bbt_pace_node *n)
 {
+    struct pace_slot *sl = &p->slots[n->slot];
     if (n->prev)
         n->prev->next = n->next;
     else
-        p->heads[n->slot] = n->next;
+        sl->head = n->next;
     if (n->next)
         n->next->prev = n->prev;
+    else
+        sl->tail = n->prev;
     n->prev = n->next = NULL;
     n->queued = false;
     p->count--;
@@ -65,12 +72,15 @@ int64_t bbt_pace_add(bbt_pace *p, bbt_pace_node *n, int64_t due_us, int64_t now_
         unlink_node(p, n);
     }
     unsigned s = (p->cur + d) % p->nslots;
+    struct pace_slot *sl = &p->slots[s];
     n->slot = s;
-    n->prev = NULL;
-    n->next = p->heads[s];
-    if (n->next)
-        n->next->prev = n;
-    p->heads[s] = n;
+    n->next = NULL;
+    n->prev = sl->tail;
+    if (sl->tail)
+        sl->tail->next = n;
+    else
+        sl->head = n;
+    sl->tail = n;
     n->queued = true;
     p->count++;
     return p->cur_time + (int64_t)d * p->g;
@@ -87,7 +97,7 @@ int64_t bbt_pace_next_due(const bbt_pace *p)
     if (p->count == 0)
         return -1;
     for (unsigned d = 0; d < p->nslots; d++)
-        if (p->heads[(p->cur + d) % p->nslots])
+        if (p->slots[(p->cur + d) % p->nslots].head)
             return p->cur_time + (int64_t)d * p->g;
     return -1; /* unreachable: count > 0 means some slot holds a node */
 }
@@ -95,7 +105,7 @@ int64_t bbt_pace_next_due(const bbt_pace *p)
 bbt_pace_node *bbt_pace_pop(bbt_pace *p, int64_t now_us)
 {
     while (p->count > 0) {
-        bbt_pace_node *n = p->heads[p->cur];
+        bbt_pace_node *n = p->slots[p->cur].head;
         if (n) {
             if (p->cur_time > now_us)
                 return NULL;

@@ -10,6 +10,8 @@
  * of `granularity_us` each; a node is due at the first slot boundary at or after its due time,
  * and a due time beyond the wheel's horizon (slots × granularity) is clamped to the horizon. A
  * node is in the wheel at most once; adding a queued node again keeps the earlier due time.
+ * Nodes due in the same slot pop in the order they were added (the current slot holds every
+ * node added overdue: first come, first written).
  * Everything is O(1) but bbt_pace_next_due (O(slots)). No I/O, no clock of its own: callers pass
  * the time. Not thread-safe: the relay's event-loop thread owns it.
  */

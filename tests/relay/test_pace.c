@@ -138,6 +138,35 @@ static void test_many_nodes_many_turns(void **state)
     bbt_pace_free(p);
 }
 
+/* A relay that has fallen behind: every node is overdue, so all go to the current slot, and a
+ * node written and added again (overdue still) must queue behind those that waited — a LIFO
+ * slot let it overtake them, and at 4,000 viewers with bounded pacing runs some viewers were
+ * never written and lost their frames. Removal from the middle and the end keeps the order. */
+static void test_overdue_first_come_first_popped(void **state)
+{
+    (void)state;
+    enum { N = 6 };
+    bbt_pace *p = bbt_pace_new(G, 8);
+    bbt_pace_node n[N];
+    memset(n, 0, sizeof n);
+    int64_t now = 50000;
+    for (int i = 0; i < N; i++)
+        bbt_pace_add(p, &n[i], now - 1000, now);
+    bbt_pace_remove(p, &n[2]);
+    bbt_pace_remove(p, &n[5]); /* the tail */
+    assert_ptr_equal(bbt_pace_pop(p, now), &n[0]);
+    bbt_pace_add(p, &n[0], now - 1, now); /* written, due again at once: behind the others */
+    bbt_pace_add(p, &n[5], now - 1, now);
+    const int order[] = {1, 3, 4, 0, 5};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        assert_ptr_equal(bbt_pace_pop(p, now), &n[order[i]]);
+    assert_null(bbt_pace_pop(p, now));
+    assert_int_equal(bbt_pace_count(p), 0);
+    bbt_pace_add(p, &n[1], now, now); /* the emptied slot takes nodes again */
+    assert_ptr_equal(bbt_pace_pop(p, now), &n[1]);
+    bbt_pace_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +176,7 @@ int main(void)
         cmocka_unit_test(test_readd_keeps_earlier_and_remove),
         cmocka_unit_test(test_horizon_clamp),
         cmocka_unit_test(test_many_nodes_many_turns),
+        cmocka_unit_test(test_overdue_first_come_first_popped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
