@@ -100,6 +100,7 @@ static const bbt_param subscribe[] = {
     P_BOOL("audio", OPT),
     P_BOOL("video", OPT),
     P_BOOL("fragments", OPT),
+    P_BOOL("audio_copy", OPT),
     P_END,
 };
 

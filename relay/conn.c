@@ -260,11 +260,13 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
     }
     json_t *layer = json_object_get(m, "layer");
     json_t *audio = json_object_get(m, "audio"), *video = json_object_get(m, "video");
+    bool copy = json_is_true(json_object_get(m, "audio_copy")); /* audio only, whatever else */
     c->viewer = (bbt_viewer){.conn = c, .q = q,
                              .pin_track = json_is_integer(layer) ? (int)json_integer_value(layer) : -1,
-                             .want_audio = !json_is_false(audio), .want_video = !json_is_false(video),
+                             .want_audio = copy || !json_is_false(audio),
+                             .want_video = !copy && !json_is_false(video),
                              .camera_pref = -2, .start_bps = r->cfg.adapt.start_bitrate,
-                             .courseware = true};
+                             .courseware = !copy, .audio_copy = copy};
     c->fragments = json_is_true(json_object_get(m, "fragments"));
     json_t *reply = tracks_msg(s, "tracks");
     if (reply)
@@ -280,8 +282,10 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
     bbt_estimate_init(&c->est);
     bbt_conn_adapt_reset(c, bbt_mono_us());
     bbt_conn_tune_socket(c);
-    BBT_INFO("subscribe session=%s subject=%s peer=%s", id, c->subject, c->peer);
-    bbt_sched_ops_subscribed(c, id); /* timetable: attendance */
+    BBT_INFO("subscribe session=%s subject=%s peer=%s%s", id, c->subject, c->peer,
+             copy ? " audio_copy=1" : "");
+    if (!copy) /* the classroom attends through its main connection */
+        bbt_sched_ops_subscribed(c, id); /* timetable: attendance */
 }
 
 static void on_unsubscribe(struct bbt_conn *c, json_t *m)

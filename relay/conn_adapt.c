@@ -149,9 +149,11 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
         "# TYPE bbt_viewer_switches_total counter\n";
     bbt_strbuf_puts(b, head);
     int64_t now = bbt_mono_us();
+    unsigned copies = 0;
     for (struct bbt_conn *c = r->conns; c; c = c->next) {
         const bbt_viewer *v = &c->viewer;
-        if (!v->session)
+        copies += v->session && v->audio_copy;
+        if (!v->session || v->audio_copy) /* a copy is audio alone: nothing adapts */
             continue;
         char lbl[192];
         snprintf(lbl, sizeof lbl, "session=\"%s\",classroom=\"%s\",conn=\"%u\"",
@@ -170,4 +172,8 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
                           lbl, (double)c->est.report_excess_us / 1000.0, lbl, c->adapt.ups, lbl,
                           c->adapt.downs);
     }
+    bbt_strbuf_printf(b,
+                      "# HELP bbt_audio_copies Subscriptions to a second copy of the audio "
+                      "(audio_copy).\n# TYPE bbt_audio_copies gauge\nbbt_audio_copies %u\n",
+                      copies);
 }

@@ -99,6 +99,8 @@ static bool conn_view(const struct bbt_conn *c, bbt_dash_conn *o, char *label)
 {
     if (c->state != CONN_READY || !(c->role & (ROLE_SOURCE | ROLE_RECEIVER)))
         return false;
+    if (c->viewer.session && c->viewer.audio_copy) /* its classroom is listed by its main one */
+        return false;
     *o = (bbt_dash_conn){.classroom = c->subject,
                          .role = c->role == ROLE_SOURCE ? BBT_DASH_ROLE_SOURCE
                                                         : BBT_DASH_ROLE_RECEIVER,

@@ -3,6 +3,9 @@
 // frame parsing (frame.js), and Opus decoding (audio-decode.js) straight into the AudioWorklet's
 // jitter buffer. Sound therefore keeps flowing while the main thread is busy drawing video.
 //
+// On a lossy link the audio also comes on a second connection (audio-copy.js: when, and why);
+// each audio frame is decoded once, from whichever connection brings it first.
+//
 // Messages in (from the page):
 //   {type:'start', url, audio, hello, subscribe}  connect and reconnect forever; on each
 //                                          connection say hello (resume: true after the first
@@ -18,11 +21,12 @@
 //                                          (payload at offset 16; postedMs: wall clock, ms); a
 //                                          frame the relay sent in fragments (§2.5) comes whole,
 //                                          arrivalUs taken at its last fragment
-//   {type:'stats', ...} every 250 ms          {type:'log', level, args}
+//   {type:'stats', ..., audio_copy} every 250 ms   {type:'log', level, args}
 
 import { RelayConnection } from './ws.js';
 import { HEADER_LEN, parseFrame, Reassembler } from './frame.js';
 import { OpusDecode } from './audio-decode.js';
+import { AudioCopy, AudioCopyRule, AudioPick } from './audio-copy.js';
 
 const wallUs = () => (performance.timeOrigin + performance.now()) * 1000;
 
@@ -51,6 +55,11 @@ export class NetCore {
       },
     });
     this.timer = null;
+    // Lossy links: the audio also on a second connection (audio-copy.js), each frame taken once.
+    this.pick = new AudioPick();
+    this.copyRule = new AudioCopyRule();
+    this.copy = null;
+    this.session = null;   // the main connection's subscription
   }
 
   log(level, ...args) {
@@ -60,7 +69,9 @@ export class NetCore {
   handle(m) {
     switch (m.type) {
       case 'start': return this.start(m);
-      case 'send': if (this.conn) this.conn.send(m.msg); return undefined;
+      case 'send':
+        if (this.conn && this.conn.send(m.msg)) this.sent(m.msg);
+        return undefined;
       case 'pcm-port': this.pcmPort = m.port; return undefined;
       case 'audio-running': this.audio.running = !!m.on; return undefined;
       default: return undefined;
@@ -70,6 +81,7 @@ export class NetCore {
   start(m) {
     if (this.conn) return;
     this.wantAudio = m.audio !== false;
+    this.url = m.url;
     this.hello = m.hello;
     this.subscribe = m.subscribe;
     this.welcomed = false;
@@ -97,7 +109,7 @@ export class NetCore {
   onText(msg) {
     if (msg.type === 'welcome') {
       this.welcomed = true;
-      if (this.subscribe) this.conn.send(this.subscribe); // null: the page follows its plan
+      if (this.subscribe && this.conn.send(this.subscribe)) this.sent(this.subscribe); // null: the page follows its plan
       this.emit({ type: 'text', msg, sentUs: this.helloSentUs, rxUs: wallUs() });
       return;
     }
@@ -106,8 +118,50 @@ export class NetCore {
       const audio = list.filter((t) => t && t.kind === 'audio').sort((a, b) => (b.layer || 0) - (a.layer || 0))[0];
       this.audioTrack = this.wantAudio && audio ? audio : null;
       this.audio.setTrack(this.audioTrack);
+      this.pick.reset(); // the session (re)started: its audio may count from anew
     }
     this.emit({ type: 'text', msg });
+  }
+
+  // What the main connection asked for: the copy follows its subscription.
+  sent(msg) {
+    if (msg.type === 'subscribe') {
+      this.session = msg.session;
+      this.copyRule.reset();
+      this.pick.reset();
+      if (this.copy) this.copy.unsubscribe();
+    } else if (msg.type === 'unsubscribe') {
+      this.session = null;
+      if (this.copy) this.copy.unsubscribe();
+    }
+  }
+
+  // An audio frame from either connection: decoded when it is the first to bring it.
+  takeAudio(f, arrivalUs, fromCopy) {
+    if (!fromCopy && this.session !== null) this.copyWanted(this.copyRule.mainAudio(arrivalUs, performance.now()), arrivalUs);
+    if (!this.pick.take(f.seq, fromCopy)) return;
+    this.audioArrivalUs = arrivalUs;
+    if (arrivalUs < this.audioArrivalMinUs) this.audioArrivalMinUs = arrivalUs;
+    if (arrivalUs < this.jitter.min) this.jitter.min = arrivalUs;
+    if (arrivalUs > this.jitter.max) this.jitter.max = arrivalUs;
+    this.audio.decode(f);
+  }
+
+  copyWanted(change, arrivalUs) {
+    if (!change) return;
+    const over = `${Math.round((arrivalUs - this.copyRule.minUs) / 1000)} ms`;
+    if (change < 0) {
+      this.copy.unsubscribe();
+      this.log('info', `audio stands ${over} late with its copy: the link has no room for it; copy unsubscribed`);
+      return;
+    }
+    if (!this.copy) this.copy = new AudioCopy(this.url, this.hello, (cf) => this.onCopyFrame(cf), (level, ...args) => this.log(level, ...args));
+    this.copy.subscribe(this.session);
+    this.log('info', `audio held up ${over}: audio copy subscribed`);
+  }
+
+  onCopyFrame(f) {
+    if (this.audioTrack && f.track === this.audioTrack.id) this.takeAudio(f, wallUs() - f.captureUs, true);
   }
 
   onBinary(msg) {
@@ -125,11 +179,7 @@ export class NetCore {
     const buf = f === part ? msg : f.buf; // unfragmented: the message itself, no copy
     const arrivalUs = wallUs() - f.captureUs;
     if (this.audioTrack && f.track === this.audioTrack.id) {
-      this.audioArrivalUs = arrivalUs;
-      if (arrivalUs < this.audioArrivalMinUs) this.audioArrivalMinUs = arrivalUs;
-      if (arrivalUs < this.jitter.min) this.jitter.min = arrivalUs;
-      if (arrivalUs > this.jitter.max) this.jitter.max = arrivalUs;
-      this.audio.decode(f);
+      this.takeAudio(f, arrivalUs, false);
       return;
     }
     this.emit({ type: 'frame', track: f.track, flags: f.flags, seq: f.seq, captureUs: f.captureUs, arrivalUs,
@@ -167,6 +217,8 @@ export class NetCore {
       open: !!(this.conn && this.conn.open),
       attempt: this.conn ? this.conn.attempt : 0,
       connects: this.conn ? this.conn.connects : 0,
+      audio_copy: { subscribed: !!(this.copy && this.copy.subscribed), ...this.pick.c,
+                    ...(this.copy ? this.copy.c : { subscribes: 0, unsubscribes: 0, bytes: 0, errors: 0 }) },
     });
     this.audioArrivalMinUs = Infinity;
   }

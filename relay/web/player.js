@@ -304,6 +304,7 @@ class Player {
   onNetStats(s) {
     this.stats.c.bytes = s.bytes;
     this.stats.c.frame_errors = s.frame_errors;
+    this.stats.c.audio_copy = s.audio_copy || null;
     this.audio.decoderStats(s.audio, s.audio_jitter_ms, s.audio_jitter_max_ms);
     if (s.audio_arrival_min_us !== null) this.clock.arrival(s.audio_arrival_min_us + this.clock.offsetUs);
     if (s.audio_arrival_us !== null && s.audio && s.audio.track) {

@@ -92,6 +92,8 @@ export class Stats {
       decoder_errors: 0,      // video decoder errors (audio: audio_decoder_errors)
       keyframe_requests: 0,
       frame_errors: 0,        // malformed binary messages (counted in the network worker)
+      audio_copy: null,       // the second audio connection (audio-copy.js): subscribed, taken,
+                              // from_copy, duplicates, subscribes, unsubscribes, bytes, errors
       seq_gaps: 0,
       overloads: 0,           // times the page fell behind and skipped to a keyframe
       stalls: 0,

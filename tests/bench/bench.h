@@ -59,7 +59,8 @@ typedef struct bench_opts {
                                 on_frame hook then reassembles, docs/PROTOCOL.md §2.5) */
 } bench_opts;
 
-enum viewer_state { V_IDLE, V_CONNECTING, V_HELLO, V_SUBSCRIBING, V_SUBSCRIBED, V_CLOSED };
+enum viewer_state { V_IDLE, V_CONNECTING, V_HELLO, V_SUBSCRIBING, V_SUBSCRIBED, V_CLOSED,
+                    V_WELCOMED /* welcomed, not subscribed (viewer_subscribe(v, false)) */ };
 
 /* The minimal WebSocket client of --client raw (wsraw.c). */
 enum wsraw_state { WSRAW_NONE, WSRAW_HANDSHAKE, WSRAW_OPEN };
@@ -76,7 +77,10 @@ typedef struct wsraw {
 } wsraw;
 
 /* Pending text messages of one connection (bit mask). */
-enum { SEND_HELLO = 1, SEND_SUBSCRIBE = 2, SEND_REPORT = 4, SEND_PUBLISH = 8, SEND_UPGRADE = 16 };
+enum {
+    SEND_HELLO = 1, SEND_SUBSCRIBE = 2, SEND_REPORT = 4, SEND_PUBLISH = 8, SEND_UPGRADE = 16,
+    SEND_UNSUBSCRIBE = 32
+};
 
 typedef struct viewer {
     struct bench *b;
@@ -100,6 +104,9 @@ typedef struct viewer {
     uint64_t got[BBT_FRAME_MAX_TRACKS];
     uint64_t lost, out_of_order, before_key, bytes, frames;
     wsraw ws;                /* --client raw only */
+    bool audio_copy;         /* subscribes with "audio_copy": true (rural's second audio path) */
+    bool unwanted;           /* viewer_subscribe(v, false): stay welcomed, not subscribed */
+    bool counted;            /* counted in c.connected (once, whatever its resubscriptions) */
 } viewer;
 
 typedef struct publisher {
@@ -198,6 +205,9 @@ int publisher_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 
 /* viewers.c */
 int viewer_connect(bench *b, viewer *v);
+/* Subscribe (on) or unsubscribe (off) a viewer, connecting it first if it never was; from the
+ * bench's own thread. An unsubscribed viewer keeps its connection, welcomed. */
+int viewer_subscribe(bench *b, viewer *v, bool on);
 /* Periodic work for every viewer (reports), at monotonic time now. */
 void viewers_tick(bench *b, int64_t now);
 /* True once every viewer has received the last frame the publisher sent on its tracks. */

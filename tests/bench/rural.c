@@ -70,6 +70,74 @@ static bool reassemble(rural_run *r, bbt_frame *f, size_t *len)
     return true;
 }
 
+/* Audio comes on the main connection and on each copy (--audio-copies): like the player
+ * (relay/web/net-core.js), the viewer takes each audio frame from whichever connection brings
+ * it first, in sequence order; one at or before the newest taken is a duplicate. */
+static bool audio_duplicate(rural_run *r, const viewer *v, const bbt_frame *f)
+{
+    if ((int)f->track != r->rs.audio_track)
+        return false;
+    if (r->audio_seen && (int32_t)(f->seq - r->audio_last) <= 0) {
+        r->audio_dup++;
+        return true;
+    }
+    r->audio_seen = true;
+    r->audio_last = f->seq;
+    r->audio_from_copy += v->audio_copy;
+    return false;
+}
+
+/* The player's rule for its audio copy (relay/web/audio-copy.js, AudioCopyRule, with the same
+ * constants; docs/PLAYER.md "Audio copy"): an audio frame on the main connection held up
+ * COPY_HOLDUP_US beyond the lowest audio latency seen there subscribes the copies; every main
+ * audio frame COPY_SATURATED_US over that lowest for COPY_SATURATED_FOR_US (the link has no room
+ * for the audio twice) unsubscribes them, and the next subscription waits a back-off (30 s,
+ * doubling to 240 s). Under r->mu: +1 subscribe, -1 unsubscribe, 0. */
+#define COPY_HOLDUP_US 100000
+#define COPY_SATURATED_US 400000
+#define COPY_SATURATED_FOR_US 4000000
+#define COPY_BACKOFF_US 30000000
+#define COPY_BACKOFF_MAX_US 240000000
+static int copy_rule(rural_run *r, const viewer *v, const bbt_frame *f, int64_t lat)
+{
+    if (!r->o->audio_copies || v->audio_copy || (int)f->track != r->rs.audio_track)
+        return 0;
+    int64_t now = run_t(r);
+    if (r->audio_lat_min < 0 || lat < r->audio_lat_min)
+        r->audio_lat_min = lat;
+    int64_t over = lat - r->audio_lat_min;
+    if (!r->copy_on) {
+        if (over < COPY_HOLDUP_US || now < r->copy_not_before)
+            return 0;
+        r->copy_on = true;
+        r->copy_saturated_since = -1;
+        r->copy_subscribes++;
+        if (r->copy_first_t < 0)
+            r->copy_first_t = now;
+        return 1;
+    }
+    if (over < COPY_SATURATED_US) {
+        r->copy_saturated_since = -1;
+        return 0;
+    }
+    if (r->copy_saturated_since < 0)
+        r->copy_saturated_since = now;
+    if (now - r->copy_saturated_since < COPY_SATURATED_FOR_US)
+        return 0;
+    r->copy_on = false;
+    r->copy_unsubscribes++;
+    r->copy_not_before = now + r->copy_backoff;
+    r->copy_backoff = r->copy_backoff * 2 < COPY_BACKOFF_MAX_US ? r->copy_backoff * 2
+                                                                 : COPY_BACKOFF_MAX_US;
+    return -1;
+}
+
+static void copies_subscribe(bench *b, bool on)
+{
+    for (int i = 1; i < b->o.viewers; i++)
+        viewer_subscribe(b, &b->v[i], on);
+}
+
 static bool on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
 {
     rural_run *r = b->hook_ud;
@@ -77,8 +145,10 @@ static bool on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
     bbt_frame frame = *msg, *f = &frame;
     size_t len = msg_len;
     pthread_mutex_lock(&r->mu);
-    bool whole = reassemble(r, f, &len);
-    if (whole && !r->closed) {
+    /* a copy carries audio alone, never fragmented: its frames skip the main's reassembly */
+    bool whole = v->audio_copy || reassemble(r, f, &len);
+    int copy = whole && !r->closed ? copy_rule(r, v, f, wall - (int64_t)f->capture_us) : 0;
+    if (whole && !r->closed && !audio_duplicate(r, v, f)) {
         int64_t t = run_t(r);
         rs_frame(&r->rs, t, f->track, f->seq, f->flags, len, wall - (int64_t)f->capture_us);
         if (r->trace)
@@ -87,7 +157,8 @@ static bool on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
                     (double)(wall - (int64_t)f->capture_us) / 1000.0);
     }
     pthread_mutex_unlock(&r->mu);
-    (void)v;
+    if (copy) /* outside the lock: connecting may call back */
+        copies_subscribe(b, copy > 0);
     return whole;
 }
 
@@ -95,7 +166,7 @@ static void on_state(bench *b, viewer *v, json_t *m)
 {
     rural_run *r = b->hook_ud;
     json_t *l = json_object_get(m, "layer");
-    if (!json_is_integer(l))
+    if (!json_is_integer(l) || v->audio_copy) /* a copy is audio only by its own choice */
         return;
     int layer = (int)json_integer_value(l);
     pthread_mutex_lock(&r->mu);
@@ -108,7 +179,6 @@ static void on_state(bench *b, viewer *v, json_t *m)
         r->announced = layer;
     }
     pthread_mutex_unlock(&r->mu);
-    (void)v;
 }
 
 /* The player's once-a-second report (docs/PROTOCOL.md §3.8, relay/web/stats.js). */
@@ -116,6 +186,8 @@ static int make_report(bench *b, viewer *v, char *buf, size_t cap)
 {
     rural_run *r = b->hook_ud;
     rs_report rep;
+    if (v->audio_copy) /* the player reports on its main connection only */
+        return 0;
     pthread_mutex_lock(&r->mu);
     if (r->closed) {
         pthread_mutex_unlock(&r->mu);
@@ -137,7 +209,6 @@ static int make_report(bench *b, viewer *v, char *buf, size_t cap)
     if (rep.have_latency)
         snprintf(lat, sizeof lat, ",\"latency_ms\":{\"p50\":%.1f,\"p95\":%.1f,\"max\":%.1f}",
                  rep.p50_ms, rep.p95_ms, rep.max_ms);
-    (void)v;
     return snprintf(buf, cap,
                     "{\"type\":\"report\",\"session\":\"%s\",\"bytes\":%llu,"
                     "\"frames_decoded\":%llu,\"frames_dropped\":0,\"buffer_ms\":%lld,"
@@ -187,9 +258,11 @@ static void *view_main(void *arg)
         atomic_store(&r->view_state, -1);
         return NULL;
     }
-    viewer *v = &b->v[0];
-    v->idx = 0;
-    viewer_connect(b, v);
+    for (int i = 0; i < b->o.viewers; i++) { /* the copies connect when the rule says */
+        b->v[i].idx = i;
+        b->v[i].audio_copy = i > 0;
+    }
+    viewer_connect(b, &b->v[0]);
     while (!r->stop) {
         bench_run_for(b, 0.05, NULL);
         if (b->c.connected && !b->c.dropped)
@@ -333,7 +406,7 @@ static int start_parts(rural_run *r, const bench *proto, bool first)
     if (relay_up(r) != 0)
         return 2;
     bench_for_thread(&r->pub, proto, r, 0);
-    bench_for_thread(&r->view, proto, r, 1);
+    bench_for_thread(&r->view, proto, r, 1 + r->o->audio_copies);
     if (!r->view.v || !r->pub.lat || !r->view.lat || !(r->reasm = bbt_reasm_new(0, false)))
         return 2;
     r->view.o.fragments = true;
@@ -483,6 +556,8 @@ static int run_one(const rural_opts *o, const rural_profile *p, bool adapt, cons
     r->adapt = adapt;
     r->relay = -1;
     r->announced = -2;
+    r->audio_lat_min = r->copy_first_t = r->copy_saturated_since = -1;
+    r->copy_backoff = COPY_BACKOFF_US;
     r->dur_ms = o->seconds > 0 ? (int64_t)(o->seconds * 1000) : p->duration_ms;
     snprintf(r->dir, sizeof r->dir, "%s/%s-%s", topdir, p->name, adapt ? "adapt" : "fixed");
     mkdir(r->dir, 0755);
@@ -536,6 +611,9 @@ static void usage(FILE *f)
             "  --keyframes answer|ignore  the publisher answers keyframe requests like bbt-node\n"
             "                      (default) or leaves switches to the stream's 2 s keyframes\n"
             "  --seed S            bbt-linkemu's random seed (default 1)\n"
+            "  --audio-copies N    audio copies on connections of their own, subscribed and\n"
+            "                      unsubscribed by the player's rule (docs/PLAYER.md); 0-3,\n"
+            "                      default 1 like the player; 0: the main connection alone\n"
             "  --keep              keep the logs (relay, bbt-linkemu) of every run\n"
             "  --relay-bin PATH    default: bbt-relay next to bbt-bench\n"
             "  --linkemu-bin PATH  default: bbt-linkemu next to bbt-bench\n"
@@ -546,7 +624,7 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv, rural_opts *o)
 {
     *o = (rural_opts){.profiles_path = BBT_BENCH_PROFILES, .stream_path = BBT_BENCH_DEFAULT_STREAM,
-                      .adapt = 2, .answer_keys = true, .seed = 1};
+                      .adapt = 2, .answer_keys = true, .seed = 1, .audio_copies = 1};
     const char *a = "";
     for (int i = 2; i < argc; i++) {
         a = argv[i];
@@ -577,6 +655,12 @@ static int parse_opts(int argc, char **argv, rural_opts *o)
             o->seed = strtoull(v, &end, 10);
             if (*end || !o->seed)
                 goto bad;
+        } else if (!strcmp(a, "--audio-copies")) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n < 0 || n > 3)
+                goto bad;
+            o->audio_copies = (int)n;
         } else if (!strcmp(a, "--adapt")) {
             o->adapt = !strcmp(v, "on") ? 1 : !strcmp(v, "off") ? 0 : !strcmp(v, "both") ? 2 : -1;
             if (o->adapt < 0)

@@ -58,6 +58,7 @@ typedef struct rural_opts {
     const char *profiles_path, *only, *relay_bin, *linkemu_bin, *stream_path;
     double seconds;          /* 0: each profile's duration */
     int adapt;               /* 1 on, 0 off, 2 both */
+    int audio_copies;        /* viewer connections subscribed to a copy of the audio */
     bool keep, timeline, answer_keys, trace;
     uint64_t seed;
     expect ex[MAX_EXPECT];
@@ -96,6 +97,15 @@ typedef struct rural_run {
     pthread_mutex_t mu;
     rural_stats rs;
     bbt_reasm *reasm;        /* the viewer's fragments (docs/PROTOCOL.md §2.5), lengths only */
+    bool audio_seen;         /* an audio frame was taken (audio_last: its seq) */
+    uint32_t audio_last;
+    uint64_t audio_from_copy; /* audio frames that arrived first on a copy connection */
+    uint64_t audio_dup;      /* audio frames that had already come on another connection */
+    int64_t audio_lat_min;   /* lowest audio latency on the main connection, µs (-1: none) */
+    bool copy_on;            /* the copies are (to be) subscribed: the player's rule */
+    uint32_t copy_subscribes, copy_unsubscribes;
+    int64_t copy_first_t;    /* run time of the first copy subscription, µs (-1: none) */
+    int64_t copy_saturated_since, copy_not_before, copy_backoff; /* µs, run time */
     uint64_t frag_errors;    /* assemblies discarded */
     bool closed;             /* the measured interval is over: hooks ignore what comes */
     int64_t link_kbit;

@@ -113,7 +113,9 @@ static void on_tracks(viewer *v)
         return; /* a later tracks message: the session changed state */
     bench *b = v->b;
     v->state = V_SUBSCRIBED;
-    b->c.connected++;
+    if (!v->counted)
+        b->c.connected++;
+    v->counted = true;
     if (b->o.report_ms > 0) /* spread the reports over the interval */
         v->next_report_us = bench_mono_us() + (int64_t)(v->idx % b->o.report_ms) * 1000 +
                             (int64_t)b->o.report_ms * 1000;
@@ -131,8 +133,9 @@ static void on_text(viewer *v, const char *text, size_t len)
         return;
     }
     if (type == BBT_MSG_WELCOME && v->state == V_HELLO) {
-        v->state = V_SUBSCRIBING;
-        v->pending |= SEND_SUBSCRIBE;
+        v->state = v->unwanted ? V_WELCOMED : V_SUBSCRIBING;
+        if (!v->unwanted)
+            v->pending |= SEND_SUBSCRIBE;
         lws_callback_on_writable(v->wsi);
     } else if (type == BBT_MSG_TRACKS) {
         on_tracks(v);
@@ -197,15 +200,20 @@ static int send_pending(viewer *v)
         free(text);
         return rc;
     }
-    if (v->pending & SEND_SUBSCRIBE) {
+    if (v->pending & SEND_UNSUBSCRIBE) {
+        v->pending &= ~(unsigned)SEND_UNSUBSCRIBE;
+        n = snprintf(buf, sizeof buf, "{\"type\":\"unsubscribe\",\"session\":\"%s\"}",
+                     b->o.session);
+    } else if (v->pending & SEND_SUBSCRIBE) {
         v->pending &= ~(unsigned)SEND_SUBSCRIBE;
         char layer[16] = "\"auto\"";
         if (b->o.layer >= 0)
             snprintf(layer, sizeof layer, "%d", b->o.layer);
         n = snprintf(buf, sizeof buf,
                      "{\"type\":\"subscribe\",\"id\":2,\"session\":\"%s\",\"layer\":%s,"
-                     "\"audio\":true,\"video\":true%s}",
-                     b->o.session, layer, b->o.fragments ? ",\"fragments\":true" : "");
+                     "\"audio\":true,\"video\":%s%s}",
+                     b->o.session, layer, v->audio_copy ? "false,\"audio_copy\":true" : "true",
+                     b->o.fragments ? ",\"fragments\":true" : "");
     } else if (b->make_report) {
         v->pending &= ~(unsigned)SEND_REPORT;
         n = b->make_report(b, v, buf, sizeof buf);
@@ -340,6 +348,25 @@ int viewer_connect(bench *b, viewer *v)
         b->c.failed++;
     }
     return BBT_EIO;
+}
+
+int viewer_subscribe(bench *b, viewer *v, bool on)
+{
+    v->unwanted = !on;
+    if (on && v->state == V_IDLE)
+        return viewer_connect(b, v);
+    if (on && v->state == V_WELCOMED) {
+        v->state = V_SUBSCRIBING;
+        v->started = 0; /* a new baseline per track: the frames in between are not "lost" */
+        v->pending = (v->pending & ~(unsigned)SEND_UNSUBSCRIBE) | SEND_SUBSCRIBE;
+    } else if (!on && (v->state == V_SUBSCRIBING || v->state == V_SUBSCRIBED)) {
+        v->state = V_WELCOMED;
+        v->pending = (v->pending & ~(unsigned)(SEND_SUBSCRIBE | SEND_REPORT)) | SEND_UNSUBSCRIBE;
+    } else {
+        return BBT_OK; /* connecting (the welcome decides) or closed */
+    }
+    lws_callback_on_writable(v->wsi);
+    return BBT_OK;
 }
 
 void viewers_tick(bench *b, int64_t now)

@@ -19,6 +19,8 @@
 //   150 kbit/s  up from audio only to a lower camera layer (360p or 180p): page layer = relay
 //               layer, and the page decodes that track
 //   4 Mbit/s    back up to 720p by itself (the relay's probes), banner gone
+//   audio copy  not left subscribed at 48 kbit/s (no room for the audio twice); never a
+//               malformed frame, every audio frame taken decoded once (duplicates never)
 //   console     no errors
 // Needs root (namespaces, tc): without it, exit 77 (CTest: skipped) with the reason.
 
@@ -218,6 +220,16 @@ async function main() {
       `page ${a.s.layer}, relay ${a.relay}, banner "${banner}", badge "${badge}"`);
     check('48 kbit/s: sound goes on', s2.audio_frames_decoded > s1.audio_frames_decoded,
       `${s1.audio_frames_decoded} → ${s2.audio_frames_decoded} packets`);
+    // The page's audio copy (docs/PLAYER.md "Audio copy"), if the drop made it subscribe one,
+    // goes once the link proves too slow for the audio twice (4 s of audio standing 400 ms late).
+    let s3 = s2;
+    for (let until = Date.now() + 20000; s3.audio_copy && s3.audio_copy.subscribed && Date.now() < until;) {
+      await sleep(500);
+      s3 = await stats(page);
+    }
+    check('48 kbit/s: no audio copy left subscribed on a link too slow for it',
+      s3.audio_copy !== null && !s3.audio_copy.subscribed && s3.audio_copy.unsubscribes === s3.audio_copy.subscribes,
+      JSON.stringify(s3.audio_copy));
 
     // a slower link: up from audio only to a lower camera layer (the test ladder: 720p ≈ 530,
     // 360p ≈ 130, 180p ≈ 40, Opus ≈ 50 kbit/s; the relay uses 80 % of what it measures). After
@@ -251,6 +263,10 @@ async function main() {
     check('4 Mbit/s again: back up to 720p by itself, a picture drawn, the banner gone',
       a.relay === 0 && a.s.layer === a.relay && banner === '',
       `page ${a.s.layer}, relay ${a.relay}, decoding track ${dec.video_track}, banner "${banner}"`);
+    check('the audio copy: no malformed frame, no frame taken twice',
+      dec.audio_copy !== null && dec.audio_copy.errors === 0 &&
+      dec.audio_copy.taken === dec.audio_frames_received,
+      JSON.stringify(dec.audio_copy));
     check('no console errors', watch.errors.length === 0, watch.errors.slice(0, 3).join(' | '));
   } catch (e) {
     check(`poornet: ${e && e.message ? e.message.split('\n')[0] : e}`, false);

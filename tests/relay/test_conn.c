@@ -182,6 +182,47 @@ static void test_publish_subscribe(void **state)
     tc_close(p);
 }
 
+/* A second audio path (docs/PROTOCOL.md §3.5 audio_copy): the copy gets the audio alone, even
+ * when it asks for video too, while the main subscription of the same classroom gets both; an
+ * unsubscribe stops the copy's frames and it can subscribe again. /metrics counts it apart. */
+static void test_audio_copy(void **state)
+{
+    struct env *e = *state;
+    tc_conn *p = publisher(e, "copy");
+    tc_conn *v = viewer(e, "copy", "live");
+    tc_conn *c = viewer_with(e, "copy", "live", ",\"audio_copy\":true,\"video\":true");
+    send_frame(p, 0, BBT_FRAME_KEY | BBT_FRAME_CONFIG, 1, 3000);
+    send_frame(p, 1, 0, 1, 80);
+    send_frame(p, 0, 0, 2, 900);
+    send_frame(p, 1, 0, 2, 80);
+    const struct want w[] = {{0, 1, 3000}, {1, 1, 80}, {0, 2, 900}, {1, 2, 80}};
+    expect_frames(v, w, 4);
+    expect_frame(c, 1, 1);
+    expect_frame(c, 1, 2); /* no video in between */
+    int status = 0;
+    char *page = http_get(e->relay.port, "/metrics", &status);
+    assert_non_null(page);
+    assert_int_equal(status, 200);
+    assert_non_null(strstr(page, "\nbbt_audio_copies 1\n"));
+    char *first = strstr(page, "bbt_viewer_layer{session=\"copy\"");
+    assert_non_null(first); /* the main subscription has its adaptation line, the copy none */
+    assert_null(strstr(first + 1, "bbt_viewer_layer{session=\"copy\""));
+    free(page);
+    tc_send_text(c, "{\"type\":\"unsubscribe\",\"session\":\"copy\"}");
+    send_frame(p, 1, 0, 3, 80);
+    expect_frame(v, 1, 3);
+    tc_send_text(c, "{\"type\":\"subscribe\",\"session\":\"copy\",\"audio_copy\":true}");
+    json_t *tr = tc_recv_type(c, "tracks", 3000);
+    assert_non_null(tr);
+    json_decref(tr);
+    send_frame(p, 0, 0, 3, 900);
+    send_frame(p, 1, 0, 4, 80);
+    expect_frame(c, 1, 4); /* audio 3 went while it was unsubscribed; video never comes */
+    tc_close(c);
+    tc_close(v);
+    tc_close(p);
+}
+
 /* Frames arriving together reach a viewer in batched writes (relay/conn_write.c): all of them,
  * in order, intact — a frame larger than the batch buffer among small ones included — and the
  * relay counts batched writes. */
@@ -513,6 +554,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_publish_subscribe),
+        cmocka_unit_test(test_audio_copy),
         cmocka_unit_test(test_frames_batched_in_order),
         cmocka_unit_test(test_fragments_for_slow_viewer),
         cmocka_unit_test(test_unread_control_messages_close),

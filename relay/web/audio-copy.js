@@ -1,0 +1,176 @@
+// audio-copy.js — a second copy of the lesson's audio on a WebSocket of its own, for lossy links
+// (docs/PLAYER.md, "Audio copy"; the relay side: docs/PROTOCOL.md §3.5 `audio_copy`).
+//
+// Why: on one TCP connection a lost packet holds everything behind it, the audio too, until its
+// retransmission arrives about a round trip later. On a 120 ms link with 1 % loss that is an
+// audio gap of 200–300 ms several times a minute (bbt-bench rural, village-400k). Two
+// connections are held up together only when both lose a packet within the same ~200 ms, so the
+// player takes each audio frame from whichever connection brings it first.
+//
+// The rule (the rural bench's viewer follows the same one: tests/bench/rural.c, copy_rule):
+//   - an audio frame on the main connection arriving HOLDUP_US later (capture → arrival) than
+//     the lowest such latency of this subscription is a hold-up: the link loses or queues;
+//   - at a hold-up the copy subscribes (its connection opens the first time and then stays,
+//     like the main one, reconnecting by itself);
+//   - the copy costs the audio's rate once more. On a link too slow for that the main
+//     connection's audio stands in a queue: every audio frame SATURATED_US or more over the
+//     lowest for SATURATED_FOR_MS. Then the copy unsubscribes and waits BACKOFF_MS (doubling to
+//     BACKOFF_MAX_MS at each such failure) before the next hold-up may subscribe it again;
+//   - the main connection's unsubscribe (the plan moved on) unsubscribes the copy.
+// (Audio only is no reason to drop the copy: on a 300 kbit/s link with 2 % loss the relay may
+// send audio alone, and its lost packets hold the sound as before — bbt-bench rural flaky-3g.)
+
+import { RelayConnection } from './ws.js';
+import { parseFrame, seqDelta } from './frame.js';
+
+export const HOLDUP_US = 100000;
+// An audio seq this far behind the newest taken is a new stream (the publisher restarted), not
+// a late duplicate: 10 s of 20 ms frames.
+export const RESTART_BEHIND = 500;
+
+// Each audio frame once, in sequence order, from whichever connection brings it first. Pure.
+export class AudioPick {
+  constructor() {
+    this.last = null;
+    this.c = { taken: 0, from_copy: 0, duplicates: 0 };
+  }
+
+  // true: play this frame; false: it (or a later one) came already.
+  take(seq, fromCopy) {
+    if (this.last !== null) {
+      const d = seqDelta(this.last, seq);
+      if (d <= 0 && d > -RESTART_BEHIND) {
+        this.c.duplicates++;
+        return false;
+      }
+    }
+    this.last = seq;
+    this.c.taken++;
+    if (fromCopy) this.c.from_copy++;
+    return true;
+  }
+
+  reset() {
+    this.last = null;
+  }
+}
+
+// When to have the copy: see the rule above. Pure (times are given): the caller acts on what
+// mainAudio() returns.
+export const SATURATED_US = 400000;
+export const SATURATED_FOR_MS = 4000;
+export const BACKOFF_MS = 30000;
+export const BACKOFF_MAX_MS = 240000;
+
+export class AudioCopyRule {
+  constructor() {
+    this.backoffMs = BACKOFF_MS;
+    this.reset();
+  }
+
+  // A new subscription: its own lowest latency; a back-off under way stays.
+  reset() {
+    this.minUs = Infinity;
+    this.on = false;
+    this.saturatedSince = null;
+    if (this.notBefore === undefined) this.notBefore = -Infinity;
+  }
+
+  // An audio frame of the main connection: its capture → arrival latency (µs) at nowMs.
+  // +1: subscribe the copy now; -1: unsubscribe it now; 0: nothing to do.
+  mainAudio(latencyUs, nowMs) {
+    if (latencyUs < this.minUs) this.minUs = latencyUs;
+    const over = latencyUs - this.minUs;
+    if (!this.on) {
+      if (over < HOLDUP_US || nowMs < this.notBefore) return 0;
+      this.on = true;
+      this.saturatedSince = null;
+      return 1;
+    }
+    if (over < SATURATED_US) {
+      this.saturatedSince = null;
+      return 0;
+    }
+    if (this.saturatedSince === null) this.saturatedSince = nowMs;
+    if (nowMs - this.saturatedSince < SATURATED_FOR_MS) return 0;
+    this.on = false;
+    this.notBefore = nowMs + this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+    return -1;
+  }
+}
+
+// The copy's connection: hello like the main one, then `subscribe` with audio_copy while wanted.
+// onFrame(frame) gets each audio frame (parsed, header fields and payload).
+export class AudioCopy {
+  constructor(url, hello, onFrame, log) {
+    this.url = url;
+    this.hello = hello;
+    this.onFrame = onFrame;
+    this.log = log;
+    this.conn = null;
+    this.session = null;   // wanted subscription, null: none
+    this.welcomed = false;
+    this.c = { subscribes: 0, unsubscribes: 0, bytes: 0, errors: 0 };
+  }
+
+  subscribe(session) {
+    this.session = session;
+    this.c.subscribes++;
+    if (!this.conn) {
+      this.conn = new RelayConnection(this.url, {
+        onOpen: () => this.conn.send(this.welcomed ? { ...this.hello, resume: true } : this.hello),
+        onText: (msg) => this.onText(msg),
+        onBinary: (buf) => this.onBinary(buf),
+        onClose: () => {},
+      }, this.log);
+      this.conn.start();
+    } else if (this.conn.open && this.welcomed) {
+      this.sendSubscribe();
+    }
+  }
+
+  unsubscribe() {
+    if (this.session === null) return;
+    if (this.conn && this.conn.open) this.conn.send({ type: 'unsubscribe', session: this.session });
+    this.session = null;
+    this.c.unsubscribes++;
+  }
+
+  stop() {
+    this.session = null;
+    if (this.conn) this.conn.stop();
+    this.conn = null;
+  }
+
+  get subscribed() {
+    return this.session !== null;
+  }
+
+  sendSubscribe() {
+    this.conn.send({ type: 'subscribe', id: 3, session: this.session, audio_copy: true });
+  }
+
+  onText(msg) {
+    if (msg.type === 'welcome') {
+      this.welcomed = true;
+      if (this.session !== null) this.sendSubscribe(); // a reconnect subscribes again
+    } else if (msg.type === 'error') {
+      this.log('warn', 'audio copy: relay error', msg.message || '');
+    }
+  }
+
+  onBinary(buf) {
+    if (this.session === null) return; // in flight after an unsubscribe
+    this.c.bytes += buf.byteLength;
+    let f;
+    try {
+      f = parseFrame(buf);
+    } catch (e) {
+      this.c.errors++;
+      this.log('error', 'audio copy: malformed media frame rejected', e && e.message ? e.message : String(e));
+      return;
+    }
+    this.onFrame(f);
+  }
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// tests/e2e/audiocopy.test.mjs — relay/web/audio-copy.js: which audio frame the player takes
+// when the audio comes on two connections (AudioPick), and when it wants the copy
+// (AudioCopyRule, docs/PLAYER.md "Audio copy"). Plain node: `node tests/e2e/audiocopy.test.mjs`.
+// (The copy against a real relay: tests/relay/ audio_copy cases and e2e/poornet.)
+
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const A = await import(join(here, '..', '..', 'relay', 'web', 'audio-copy.js'));
+
+let passed = 0;
+let failed = 0;
+function test(name, fn) {
+  try {
+    fn();
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}\n     ${e && e.stack ? e.stack.split('\n').slice(0, 3).join('\n     ') : e}`);
+  }
+}
+
+test('each frame once, from whichever connection brings it first', () => {
+  const p = new A.AudioPick();
+  // main brings 1, 2; then main is held up and the copy brings 3, 4; main catches up with 3, 4, 5
+  const got = [[1, false], [2, false], [3, true], [4, true], [3, false], [4, false], [5, false], [5, true]]
+    .map(([seq, copy]) => p.take(seq, copy));
+  assert.deepEqual(got, [true, true, true, true, false, false, true, false]);
+  assert.deepEqual(p.c, { taken: 5, from_copy: 2, duplicates: 3 });
+});
+
+test('a frame older than the newest taken is not played late', () => {
+  const p = new A.AudioPick();
+  assert.equal(p.take(10, true), true);  // the copy started ahead
+  assert.equal(p.take(8, false), false); // main's older frames: their time has passed
+  assert.equal(p.take(11, false), true);
+});
+
+test('sequence numbers wrap', () => {
+  const p = new A.AudioPick();
+  assert.equal(p.take(0xffffffff, false), true);
+  assert.equal(p.take(0, true), true);
+  assert.equal(p.take(0xffffffff, true), false);
+  assert.equal(p.take(1, false), true);
+});
+
+test('a stream far behind is a new one (publisher restarted), and reset() forgets', () => {
+  const p = new A.AudioPick();
+  assert.equal(p.take(5000, false), true);
+  assert.equal(p.take(5000 - A.RESTART_BEHIND + 1, false), false);
+  assert.equal(p.take(3, false), true);   // 4,997 behind: a new stream
+  assert.equal(p.take(4, true), true);
+  p.reset();
+  assert.equal(p.take(1, false), true);
+});
+
+test('rule: a hold-up of HOLDUP_US over the lowest latency subscribes the copy, once', () => {
+  const r = new A.AudioCopyRule();
+  assert.equal(r.mainAudio(80000, 0), 0);
+  assert.equal(r.mainAudio(60000, 20), 0);                        // new lowest
+  assert.equal(r.mainAudio(60000 + A.HOLDUP_US - 1, 40), 0);      // just under
+  assert.equal(r.mainAudio(60000 + A.HOLDUP_US, 60), 1);          // a hold-up
+  assert.equal(r.on, true);
+  assert.equal(r.mainAudio(60000 + 3 * A.HOLDUP_US, 80), 0);      // already on
+});
+
+test('rule: a standing queue for SATURATED_FOR_MS unsubscribes, then backs off, doubling', () => {
+  const r = new A.AudioCopyRule();
+  const min = 50000;
+  const sat = min + A.SATURATED_US;
+  r.mainAudio(min, 0);
+  assert.equal(r.mainAudio(min + A.HOLDUP_US, 100), 1);
+  let t = 1000;
+  assert.equal(r.mainAudio(sat, t), 0);                           // saturated from t
+  assert.equal(r.mainAudio(sat, t + A.SATURATED_FOR_MS - 1), 0);
+  assert.equal(r.mainAudio(sat - 1, t + A.SATURATED_FOR_MS - 1), 0); // one frame under: starts again
+  t += A.SATURATED_FOR_MS;
+  assert.equal(r.mainAudio(sat, t), 0);
+  assert.equal(r.mainAudio(sat, t + A.SATURATED_FOR_MS), -1);     // unsubscribe
+  t += A.SATURATED_FOR_MS;
+  assert.equal(r.on, false);
+  assert.equal(r.mainAudio(min + A.HOLDUP_US, t + A.BACKOFF_MS - 1), 0); // backing off
+  assert.equal(r.mainAudio(min + A.HOLDUP_US, t + A.BACKOFF_MS), 1);     // again
+  t += A.BACKOFF_MS;
+  r.mainAudio(sat, t);
+  assert.equal(r.mainAudio(sat, t + A.SATURATED_FOR_MS), -1);
+  t += A.SATURATED_FOR_MS;
+  assert.equal(r.mainAudio(min + A.HOLDUP_US, t + 2 * A.BACKOFF_MS - 1), 0); // doubled
+  assert.equal(r.mainAudio(min + A.HOLDUP_US, t + 2 * A.BACKOFF_MS), 1);
+});
+
+test('rule: the back-off is capped at BACKOFF_MAX_MS', () => {
+  const r = new A.AudioCopyRule();
+  let t = 0;
+  r.mainAudio(0, t);
+  for (let i = 0; i < 10; i++) {
+    t += 1e7;
+    assert.equal(r.mainAudio(A.HOLDUP_US, t), 1);
+    r.mainAudio(A.SATURATED_US, t);
+    assert.equal(r.mainAudio(A.SATURATED_US, t + A.SATURATED_FOR_MS), -1);
+  }
+  t += A.SATURATED_FOR_MS;
+  assert.equal(r.mainAudio(A.HOLDUP_US, t + A.BACKOFF_MAX_MS - 1), 0);
+  assert.equal(r.mainAudio(A.HOLDUP_US, t + A.BACKOFF_MAX_MS), 1);
+});
+
+test('rule: reset() for a new subscription forgets the lowest latency and keeps a back-off', () => {
+  const r = new A.AudioCopyRule();
+  r.mainAudio(50000, 0);
+  assert.equal(r.mainAudio(600000, 10), 1);
+  r.reset();                            // a new subscription: its own lowest latency
+  assert.equal(r.on, false);
+  assert.equal(r.mainAudio(500000, 20), 0);
+  assert.equal(r.mainAudio(600000, 40), 1);
+  r.mainAudio(900000, 100);
+  assert.equal(r.mainAudio(900000, 100 + A.SATURATED_FOR_MS), -1);
+  r.reset();
+  r.mainAudio(0, 200 + A.SATURATED_FOR_MS);
+  assert.equal(r.mainAudio(A.HOLDUP_US, 300 + A.SATURATED_FOR_MS), 0); // still backing off
+});
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
