@@ -130,7 +130,7 @@ static bbt_dash_session *sessions_view(const bbt_relay *r, size_t *n)
         const struct bbt_conn *p = bbt_session_publisher(s);
         enum bbt_session_state st = bbt_session_state(s);
         v[i] = (bbt_dash_session){.id = bbt_session_id(s), .state = bbt_session_state_name(st),
-                                  .viewers = bbt_session_viewer_count(s),
+                                  .viewers = bbt_session_audience(s),
                                   .bytes_out = bbt_session_bytes_out(s),
                                   .publisher_up = p && st == BBT_SESSION_LIVE,
                                   .publisher = p ? p->subject : NULL};

@@ -474,6 +474,14 @@ const char *bbt_session_id(const bbt_session *s) { return s->id; }
 enum bbt_session_state bbt_session_state(const bbt_session *s) { return s->state; }
 void *bbt_session_publisher(const bbt_session *s) { return s->publisher; }
 size_t bbt_session_viewer_count(const bbt_session *s) { return s->nviewers; }
+
+size_t bbt_session_audience(const bbt_session *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nviewers; i++)
+        n += !s->viewers[i]->audio_copy;
+    return n;
+}
 uint64_t bbt_session_bytes_out(const bbt_session *s) { return s->bytes_out; }
 uint64_t bbt_session_frames_out(const bbt_session *s) { return s->frames_out; }
 

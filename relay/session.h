@@ -127,6 +127,8 @@ const bbt_track_info *bbt_session_tracks(const bbt_session *s, size_t *n);
 const bbt_track_info *bbt_session_track(const bbt_session *s, unsigned track);
 const bbt_track_stats *bbt_session_track_stats(const bbt_session *s, unsigned track);
 size_t bbt_session_viewer_count(const bbt_session *s);
+/* Its viewers without the audio copies (bbt_viewer.audio_copy): the players watching. O(n). */
+size_t bbt_session_audience(const bbt_session *s);
 bbt_viewer *bbt_session_viewer_at(const bbt_session *s, size_t i);
 /* Bytes and frames written to this session's viewers (added to by the server). */
 void bbt_session_count_out(bbt_session *s, size_t bytes);

@@ -31,7 +31,7 @@ static void hook_live(const char *session, bbt_sched_live *out, void *ud)
     if (!s)
         return;
     out->state = bbt_session_state_name(bbt_session_state(s));
-    out->viewers = bbt_session_viewer_count(s);
+    out->viewers = bbt_session_audience(s); /* players, not audio copies */
     struct bbt_conn *p = bbt_session_publisher(s);
     if (p)
         snprintf(out->publisher, sizeof out->publisher, "%s", p->subject);

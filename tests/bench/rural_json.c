@@ -187,6 +187,7 @@ static double metric(const rural_run *r, const rs_summary *s, const char *name)
         return s->first_picture_ms < 0 ? INFINITY : s->first_picture_ms;
     if (!strcmp(name, "mean_goodput_kbps")) return s->goodput_kbps;
     if (!strcmp(name, "audio_only_share")) return s->share_audio_only;
+    if (!strcmp(name, "audio_copy_frames_first")) return (double)r->audio_from_copy;
     if (!strcmp(name, "top_layer_share") || !strcmp(name, "bottom_layer_share")) {
         const rs_layer *pick = NULL;
         bool top = name[0] == 't';
@@ -213,7 +214,7 @@ static const char *const metric_names[] = {
     "player_audio_silence_ms", "video_stall_ratio", "latency_p50_ms", "latency_p95_ms",
     "latency_max_ms", "first_picture_ms", "mean_goodput_kbps", "audio_only_share",
     "top_layer_share", "bottom_layer_share", "downswitch_after_drop_ms",
-    "upswitch_after_recovery_ms", NULL};
+    "upswitch_after_recovery_ms", "audio_copy_frames_first", NULL};
 
 int parse_expect(const char *s, expect *e)
 {

@@ -3,8 +3,9 @@
  * pushed about once a second until it says enabled:false; a receiver is refused; a lesson
  * started by hand shows its publisher, then "failed: publisher lost" when the publisher goes,
  * logged once in the recent errors; a classroom watching a session without a publisher is amber
- * (no_source); /metrics carries the classroom and session gauges. Every `dash` is validated
- * against its table (docs/PROTOCOL.md §3.19). Also runs under the sanitizers. */
+ * (no_source), its player's audio copy not counted as a second connection; /metrics carries the
+ * classroom and session gauges. Every `dash` is validated against its table (docs/PROTOCOL.md
+ * §3.19). Also runs under the sanitizers. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -116,6 +117,11 @@ static void test_subscribe_and_lights(void **state)
     /* ls-1 waits for a lesson nobody publishes yet */
     tc_send_text(rx, "{\"type\":\"subscribe\",\"session\":\"adhoc-1\"}");
     json_decref(tc_recv_type(rx, "tracks", 3000));
+    /* and its player's audio copy (docs/PROTOCOL.md §3.5): not a second connection of ls-1 */
+    tc_conn *copy = tc_connect(t, r.port, NULL);
+    assert_int_equal(tc_hello(copy, "receiver", "ls-1"), 0);
+    tc_send_text(copy, "{\"type\":\"subscribe\",\"session\":\"adhoc-1\",\"audio_copy\":true}");
+    json_decref(tc_recv_type(copy, "tracks", 3000));
     /* the answer at once, with the request's id */
     tc_send_text(op, "{\"type\":\"dash_subscribe\",\"id\":3,\"interval_ms\":1000}");
     json_t *d = next_dash(op, 3000);
@@ -128,6 +134,7 @@ static void test_subscribe_and_lights(void **state)
     const json_t *ls1 = find(json_object_get(d, "classrooms"), "classroom", "ls-1");
     assert_non_null(ls1);
     assert_string_equal(str(ls1, "light"), "amber");
+    assert_int_equal(json_integer_value(json_object_get(ls1, "connections")), 1);
     assert_string_equal(json_string_value(json_array_get(json_object_get(ls1, "reasons"), 0)),
                         "no_source");
     const json_t *err0 = json_array_get(json_object_get(d, "errors"), 0);

@@ -271,6 +271,36 @@ static void test_pin(void **state)
     bbt_session_unpublish(s, &f->pub, false);
 }
 
+/* An audio copy (relay/conn.c sets want_video false, courseware false, audio_copy): audio alone,
+ * whatever the adaptation asks, and not part of the audience. */
+static void test_audio_copy(void **state)
+{
+    struct fixture *f = *state;
+    int err;
+    bbt_session *s = bbt_registry_open(f->reg, "s", &err);
+    void *replaced;
+    bbt_session_publish(s, &f->pub, ladder, 5, 0, &replaced);
+    bbt_viewer v, c;
+    init_viewer(&v, &v);
+    init_viewer(&c, &c);
+    c.want_video = c.courseware = false;
+    c.audio_copy = true;
+    bbt_session_add_viewer(s, &v, 0);
+    bbt_session_add_viewer(s, &c, 0);
+    assert_int_equal(c.tracks, 1u << 3);
+    assert_int_equal(c.video_track, -1);
+    bbt_session_set_level(&c, 1, true, false, 10);
+    assert_int_equal(c.tracks, 1u << 3);
+    assert_int_equal(bbt_session_viewer_count(s), 2);
+    assert_int_equal(bbt_session_audience(s), 1);
+    bbt_session_remove_viewer(&v);
+    assert_int_equal(bbt_session_audience(s), 0);
+    bbt_session_remove_viewer(&c);
+    bbt_queue_free(v.q);
+    bbt_queue_free(c.q);
+    bbt_session_unpublish(s, &f->pub, false);
+}
+
 /* The start layer: the best within start_bps, or the lowest when none is within it. */
 static void test_start_layer(void **state)
 {
@@ -454,6 +484,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_publisher_loss_and_return, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_publisher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audio_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_layer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_switch_up_at_keyframe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_switch_down_now, setup, teardown),
