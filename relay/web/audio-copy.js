@@ -29,21 +29,36 @@ export const HOLDUP_US = 100000;
 export const RESTART_BEHIND = 500;
 
 // Each audio frame once, in sequence order, from whichever connection brings it first. Pure.
+// A copy that has just subscribed starts at the relay's newest audio while the main connection,
+// held up, is still bringing older frames: taking the copy's frames then would skip those. So
+// the copy's frames count only once it has joined: one of them follows the newest taken or had
+// come already (copyJoined() after each copy subscription).
 export class AudioPick {
   constructor() {
     this.last = null;
-    this.c = { taken: 0, from_copy: 0, duplicates: 0 };
+    this.joined = false;
+    this.c = { taken: 0, from_copy: 0, duplicates: 0, copy_ahead: 0 };
   }
 
-  // true: play this frame; false: it (or a later one) came already.
+  copyJoined(on = false) {
+    this.joined = on;
+  }
+
+  // true: play this frame; false: it (or a later one) came already, or the copy is ahead.
   take(seq, fromCopy) {
     if (this.last !== null) {
       const d = seqDelta(this.last, seq);
       if (d <= 0 && d > -RESTART_BEHIND) {
+        if (fromCopy) this.joined = true;
         this.c.duplicates++;
         return false;
       }
+      if (fromCopy && !this.joined && d > 1 && d < RESTART_BEHIND) {
+        this.c.copy_ahead++;
+        return false;
+      }
     }
+    if (fromCopy) this.joined = true;
     this.last = seq;
     this.c.taken++;
     if (fromCopy) this.c.from_copy++;
@@ -101,20 +116,23 @@ export class AudioCopyRule {
 }
 
 // The copy's connection: hello like the main one, then `subscribe` with audio_copy while wanted.
-// onFrame(frame) gets each audio frame (parsed, header fields and payload).
+// onFrame(frame) gets each audio frame (parsed, header fields and payload); onSubscribe() is
+// called as each subscribe goes out (a reconnection subscribes again).
 export class AudioCopy {
-  constructor(url, hello, onFrame, log) {
+  constructor(url, hello, onFrame, log, onSubscribe = () => {}) {
     this.url = url;
     this.hello = hello;
     this.onFrame = onFrame;
+    this.onSubscribe = onSubscribe;
     this.log = log;
     this.conn = null;
     this.session = null;   // wanted subscription, null: none
     this.welcomed = false;
-    this.c = { subscribes: 0, unsubscribes: 0, bytes: 0, errors: 0 };
+    this.c = { subscribes: 0, unsubscribes: 0, bytes: 0, errors: 0, refused: false };
   }
 
   subscribe(session) {
+    if (this.c.refused) return; // the relay is full: the classroom's main connection comes first
     this.session = session;
     this.c.subscribes++;
     if (!this.conn) {
@@ -148,6 +166,7 @@ export class AudioCopy {
   }
 
   sendSubscribe() {
+    this.onSubscribe();
     this.conn.send({ type: 'subscribe', id: 3, session: this.session, audio_copy: true });
   }
 
@@ -156,7 +175,11 @@ export class AudioCopy {
       this.welcomed = true;
       if (this.session !== null) this.sendSubscribe(); // a reconnect subscribes again
     } else if (msg.type === 'error') {
-      this.log('warn', 'audio copy: relay error', msg.message || '');
+      this.log('warn', 'audio copy: relay error', msg.name || '', msg.message || '');
+      if (msg.name === 'BBT_ELIMIT') { // at its maximum of viewers: no retrying, ever
+        this.c.refused = true;
+        this.stop();
+      }
     }
   }
 

@@ -155,7 +155,10 @@ export class NetCore {
       this.log('info', `audio stands ${over} late with its copy: the link has no room for it; copy unsubscribed`);
       return;
     }
-    if (!this.copy) this.copy = new AudioCopy(this.url, this.hello, (cf) => this.onCopyFrame(cf), (level, ...args) => this.log(level, ...args));
+    if (!this.copy) {
+      this.copy = new AudioCopy(this.url, this.hello, (cf) => this.onCopyFrame(cf), (level, ...args) => this.log(level, ...args),
+        () => this.pick.copyJoined(false)); // its first frames may be ahead of the main connection's
+    }
     this.copy.subscribe(this.session);
     this.log('info', `audio held up ${over}: audio copy subscribed`);
   }
@@ -218,7 +221,7 @@ export class NetCore {
       attempt: this.conn ? this.conn.attempt : 0,
       connects: this.conn ? this.conn.connects : 0,
       audio_copy: { subscribed: !!(this.copy && this.copy.subscribed), ...this.pick.c,
-                    ...(this.copy ? this.copy.c : { subscribes: 0, unsubscribes: 0, bytes: 0, errors: 0 }) },
+                    ...(this.copy ? this.copy.c : { subscribes: 0, unsubscribes: 0, bytes: 0, errors: 0, refused: false }) },
     });
     this.audioArrivalMinUs = Infinity;
   }

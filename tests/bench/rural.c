@@ -71,16 +71,26 @@ static bool reassemble(rural_run *r, bbt_frame *f, size_t *len)
 }
 
 /* Audio comes on the main connection and on each copy (--audio-copies): like the player
- * (relay/web/net-core.js), the viewer takes each audio frame from whichever connection brings
- * it first, in sequence order; one at or before the newest taken is a duplicate. */
+ * (relay/web/audio-copy.js, AudioPick), the viewer takes each audio frame from whichever
+ * connection brings it first, in sequence order; one at or before the newest taken is a
+ * duplicate. A copy just subscribed counts only once it has joined the sequence (a frame of it
+ * follows the newest taken or had come already): before that it is ahead of frames the held-up
+ * main connection is still bringing. */
 static bool audio_duplicate(rural_run *r, const viewer *v, const bbt_frame *f)
 {
     if ((int)f->track != r->rs.audio_track)
         return false;
-    if (r->audio_seen && (int32_t)(f->seq - r->audio_last) <= 0) {
+    int32_t d = (int32_t)(f->seq - r->audio_last);
+    if (r->audio_seen && d <= 0) {
         r->audio_dup++;
+        r->copy_joined |= v->audio_copy;
         return true;
     }
+    if (r->audio_seen && v->audio_copy && !r->copy_joined && d > 1) {
+        r->audio_copy_ahead++;
+        return true;
+    }
+    r->copy_joined |= v->audio_copy;
     r->audio_seen = true;
     r->audio_last = f->seq;
     r->audio_from_copy += v->audio_copy;
@@ -110,6 +120,7 @@ static int copy_rule(rural_run *r, const viewer *v, const bbt_frame *f, int64_t 
         if (over < COPY_HOLDUP_US || now < r->copy_not_before)
             return 0;
         r->copy_on = true;
+        r->copy_joined = false;
         r->copy_saturated_since = -1;
         r->copy_subscribes++;
         if (r->copy_first_t < 0)

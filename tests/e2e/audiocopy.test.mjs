@@ -20,7 +20,7 @@ function test(name, fn) {
     console.log(`ok   ${name}`);
   } catch (e) {
     failed++;
-    console.log(`FAIL ${name}\n     ${e && e.stack ? e.stack.split('\n').slice(0, 3).join('\n     ') : e}`);
+    console.log(`FAIL ${name}\n     ${e && e.stack ? e.stack.split("\n").slice(0, 12).join("\n     ") : e}`);
   }
 }
 
@@ -30,7 +30,25 @@ test('each frame once, from whichever connection brings it first', () => {
   const got = [[1, false], [2, false], [3, true], [4, true], [3, false], [4, false], [5, false], [5, true]]
     .map(([seq, copy]) => p.take(seq, copy));
   assert.deepEqual(got, [true, true, true, true, false, false, true, false]);
-  assert.deepEqual(p.c, { taken: 5, from_copy: 2, duplicates: 3 });
+  assert.deepEqual(p.c, { taken: 5, from_copy: 2, duplicates: 3, copy_ahead: 0 });
+});
+
+test('a copy that starts ahead waits until it joins the main connection\'s sequence', () => {
+  const p = new A.AudioPick();
+  assert.equal(p.take(1, false), true);
+  assert.equal(p.take(2, false), true);
+  p.copyJoined(false);                   // the copy subscribes while main is held up at 2
+  assert.equal(p.take(7, true), false);  // ahead: 3..6 are still coming on main
+  assert.equal(p.take(8, true), false);
+  assert.equal(p.take(3, false), true);
+  assert.equal(p.take(4, false), true);
+  assert.equal(p.take(5, true), true);   // follows the newest taken: joined
+  assert.equal(p.take(7, true), true);   // from now on the copy may lead by any amount
+  assert.equal(p.take(6, false), false);
+  assert.equal(p.c.copy_ahead, 2);
+  p.copyJoined(false);
+  assert.equal(p.take(7, true), false);  // had come already: joined as well
+  assert.equal(p.take(9, true), true);
 });
 
 test('a frame older than the newest taken is not played late', () => {
@@ -121,6 +139,82 @@ test('rule: reset() for a new subscription forgets the lowest latency and keeps 
   r.reset();
   r.mainAudio(0, 200 + A.SATURATED_FOR_MS);
   assert.equal(r.mainAudio(A.HOLDUP_US, 300 + A.SATURATED_FOR_MS), 0); // still backing off
+});
+
+// AudioCopy's conversation, over a scripted stand-in for the browser's WebSocket (node 20 has
+// none; against a real relay it runs in e2e/poornet). Each instance records what was sent.
+class FakeSocket {
+  static all = [];
+  constructor(url, protocol) {
+    this.url = url;
+    this.protocol = protocol;
+    this.readyState = 0;
+    this.sent = [];
+    FakeSocket.all.push(this);
+  }
+  send(text) { this.sent.push(JSON.parse(text)); }
+  close() { this.readyState = 3; }
+  open() { this.readyState = 1; this.onopen(); }
+  text(obj) { this.onmessage({ data: JSON.stringify(obj) }); }
+  binary(buf) { this.onmessage({ data: buf }); }
+}
+FakeSocket.OPEN = 1;
+globalThis.WebSocket = FakeSocket;
+
+function audioFrame(seq) {
+  const b = new Uint8Array(16 + 3);
+  b[0] = 1; b[1] = 2; // version 1, track 2
+  new DataView(b.buffer).setUint32(4, seq);
+  new DataView(b.buffer).setBigUint64(8, 1700000000000000n + BigInt(seq));
+  b.fill(7, 16);
+  return b.buffer;
+}
+
+test('AudioCopy: hello, subscribe with audio_copy once welcomed, unsubscribe, again', () => {
+  FakeSocket.all = [];
+  const got = [];
+  const hello = { type: 'hello', id: 1, role: 'receiver', token: 't' };
+  let subscribes = 0;
+  const c = new A.AudioCopy('ws://relay/ws', hello, (f) => got.push(f.seq), () => {}, () => subscribes++);
+  c.subscribe('s1');
+  const ws = FakeSocket.all[0];
+  assert.equal(ws.protocol, 'bbt.v1');
+  ws.open();
+  assert.deepEqual(ws.sent, [hello]);
+  ws.text({ type: 'welcome' });
+  assert.deepEqual(ws.sent[1], { type: 'subscribe', id: 3, session: 's1', audio_copy: true });
+  assert.equal(subscribes, 1);
+  ws.binary(audioFrame(5));
+  assert.deepEqual(got, [5]);
+  c.unsubscribe();
+  assert.deepEqual(ws.sent[2], { type: 'unsubscribe', session: 's1' });
+  assert.equal(c.subscribed, false);
+  ws.binary(audioFrame(6)); // in flight after the unsubscribe: not taken
+  assert.deepEqual(got, [5]);
+  c.subscribe('s1');
+  assert.deepEqual(ws.sent[3], { type: 'subscribe', id: 3, session: 's1', audio_copy: true });
+  assert.equal(subscribes, 2);
+  assert.equal(FakeSocket.all.length, 1); // one connection, kept
+  ws.binary(new ArrayBuffer(3)); // malformed: counted, not passed on
+  assert.equal(c.c.errors, 1);
+  assert.deepEqual(c.c, { subscribes: 2, unsubscribes: 1, bytes: 19 + 3, errors: 1, refused: false });
+  c.stop();
+});
+
+test('AudioCopy: a relay at its maximum of viewers (BBT_ELIMIT): given up, never retried', () => {
+  FakeSocket.all = [];
+  const c = new A.AudioCopy('ws://relay/ws', { type: 'hello' }, () => {}, () => {});
+  c.subscribe('s1');
+  const ws = FakeSocket.all[0];
+  ws.open();
+  ws.text({ type: 'welcome' });
+  ws.text({ type: 'error', name: 'BBT_ELIMIT', code: 4, message: 'relay has its maximum of viewers' });
+  assert.equal(c.c.refused, true);
+  assert.equal(c.subscribed, false);
+  assert.equal(ws.readyState, 3);
+  c.subscribe('s1');
+  assert.equal(FakeSocket.all.length, 1);
+  assert.equal(c.subscribed, false);
 });
 
 console.log(`${passed} passed, ${failed} failed`);
