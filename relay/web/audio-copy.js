@@ -28,24 +28,31 @@ export const HOLDUP_US = 100000;
 // a late duplicate: 10 s of 20 ms frames.
 export const RESTART_BEHIND = 500;
 
-// Each audio frame once, in sequence order, from whichever connection brings it first. Pure.
+// Each audio frame once, in sequence order, from whichever connection brings it first. Pure
+// (times are given).
 // A copy that has just subscribed starts at the relay's newest audio while the main connection,
 // held up, is still bringing older frames: taking the copy's frames then would skip those. So
 // the copy's frames count only once it has joined: one of them follows the newest taken or had
-// come already (copyJoined() after each copy subscription).
+// come already — or the copy has been ahead for JOIN_WAIT_MS, and the main connection is so far
+// behind that its frames are stale (the jitter buffer would skip them anyway). copyJoined()
+// after each copy subscription.
+export const JOIN_WAIT_MS = 300;
+
 export class AudioPick {
   constructor() {
     this.last = null;
     this.joined = false;
+    this.aheadSince = null;
     this.c = { taken: 0, from_copy: 0, duplicates: 0, copy_ahead: 0 };
   }
 
   copyJoined(on = false) {
     this.joined = on;
+    this.aheadSince = null;
   }
 
   // true: play this frame; false: it (or a later one) came already, or the copy is ahead.
-  take(seq, fromCopy) {
+  take(seq, fromCopy, nowMs = 0) {
     if (this.last !== null) {
       const d = seqDelta(this.last, seq);
       if (d <= 0 && d > -RESTART_BEHIND) {
@@ -54,8 +61,11 @@ export class AudioPick {
         return false;
       }
       if (fromCopy && !this.joined && d > 1 && d < RESTART_BEHIND) {
-        this.c.copy_ahead++;
-        return false;
+        if (this.aheadSince === null) this.aheadSince = nowMs;
+        if (nowMs - this.aheadSince < JOIN_WAIT_MS) {
+          this.c.copy_ahead++;
+          return false;
+        }
       }
     }
     if (fromCopy) this.joined = true;

@@ -139,7 +139,7 @@ export class NetCore {
   // An audio frame from either connection: decoded when it is the first to bring it.
   takeAudio(f, arrivalUs, fromCopy) {
     if (!fromCopy && this.session !== null) this.copyWanted(this.copyRule.mainAudio(arrivalUs, performance.now()), arrivalUs);
-    if (!this.pick.take(f.seq, fromCopy)) return;
+    if (!this.pick.take(f.seq, fromCopy, performance.now())) return;
     this.audioArrivalUs = arrivalUs;
     if (arrivalUs < this.audioArrivalMinUs) this.audioArrivalMinUs = arrivalUs;
     if (arrivalUs < this.jitter.min) this.jitter.min = arrivalUs;

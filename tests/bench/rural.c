@@ -74,8 +74,9 @@ static bool reassemble(rural_run *r, bbt_frame *f, size_t *len)
  * (relay/web/audio-copy.js, AudioPick), the viewer takes each audio frame from whichever
  * connection brings it first, in sequence order; one at or before the newest taken is a
  * duplicate. A copy just subscribed counts only once it has joined the sequence (a frame of it
- * follows the newest taken or had come already): before that it is ahead of frames the held-up
- * main connection is still bringing. */
+ * follows the newest taken or had come already, or it has been ahead for COPY_JOIN_WAIT_US):
+ * before that it is ahead of frames the held-up main connection is still bringing. */
+#define COPY_JOIN_WAIT_US 300000
 static bool audio_duplicate(rural_run *r, const viewer *v, const bbt_frame *f)
 {
     if ((int)f->track != r->rs.audio_track)
@@ -87,8 +88,13 @@ static bool audio_duplicate(rural_run *r, const viewer *v, const bbt_frame *f)
         return true;
     }
     if (r->audio_seen && v->audio_copy && !r->copy_joined && d > 1) {
-        r->audio_copy_ahead++;
-        return true;
+        int64_t now = run_t(r);
+        if (r->copy_ahead_since < 0)
+            r->copy_ahead_since = now;
+        if (now - r->copy_ahead_since < COPY_JOIN_WAIT_US) {
+            r->audio_copy_ahead++;
+            return true;
+        }
     }
     r->copy_joined |= v->audio_copy;
     r->audio_seen = true;
@@ -121,6 +127,7 @@ static int copy_rule(rural_run *r, const viewer *v, const bbt_frame *f, int64_t 
             return 0;
         r->copy_on = true;
         r->copy_joined = false;
+        r->copy_ahead_since = -1;
         r->copy_saturated_since = -1;
         r->copy_subscribes++;
         if (r->copy_first_t < 0)

@@ -103,6 +103,7 @@ typedef struct rural_run {
     uint64_t audio_dup;      /* audio frames that had already come on another connection */
     uint64_t audio_copy_ahead; /* copy frames ahead of the sequence before it joined */
     bool copy_joined;        /* the copy's frames have met the sequence taken */
+    int64_t copy_ahead_since; /* run time its first frame was set aside, µs (-1: none) */
     int64_t audio_lat_min;   /* lowest audio latency on the main connection, µs (-1: none) */
     bool copy_on;            /* the copies are (to be) subscribed: the player's rule */
     uint32_t copy_subscribes, copy_unsubscribes;

@@ -51,6 +51,18 @@ test('a copy that starts ahead waits until it joins the main connection\'s seque
   assert.equal(p.take(9, true), true);
 });
 
+test('a copy ahead for JOIN_WAIT_MS joins: the main connection\'s frames are stale by then', () => {
+  const p = new A.AudioPick();
+  assert.equal(p.take(100, false, 0), true);
+  p.copyJoined(false);
+  assert.equal(p.take(150, true, 1000), false);                      // ahead: wait
+  assert.equal(p.take(101, false, 1100), true);                      // main still trickles in
+  assert.equal(p.take(151, true, 1000 + A.JOIN_WAIT_MS - 1), false);
+  assert.equal(p.take(152, true, 1000 + A.JOIN_WAIT_MS), true);      // joined, skipping 102..151
+  assert.equal(p.take(102, false, 1400), false);
+  assert.equal(p.take(153, true, 1400), true);
+});
+
 test('a frame older than the newest taken is not played late', () => {
   const p = new A.AudioPick();
   assert.equal(p.take(10, true), true);  // the copy started ahead
