@@ -7,22 +7,11 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { done, test } from './unit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const A = await import(join(here, '..', '..', 'relay', 'web', 'audio-copy.js'));
 
-let passed = 0;
-let failed = 0;
-function test(name, fn) {
-  try {
-    fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}\n     ${e && e.stack ? e.stack.split("\n").slice(0, 12).join("\n     ") : e}`);
-  }
-}
 
 test('each frame once, from whichever connection brings it first', () => {
   const p = new A.AudioPick();
@@ -229,5 +218,4 @@ test('AudioCopy: a relay at its maximum of viewers (BBT_ELIMIT): given up, never
   assert.equal(c.subscribed, false);
 });
 
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+done();

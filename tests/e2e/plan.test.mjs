@@ -4,24 +4,13 @@
 // announces, in Chinese and English. Prints "N passed, N failed".
 
 import assert from 'node:assert/strict';
+import { done, test } from './unit.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { isPlan, liveSession, nextLesson, nextLessonVars } = await import(join(here, '..', '..', 'relay', 'web', 'plan.js'));
 
-let passed = 0;
-let failed = 0;
-function test(name, fn) {
-  try {
-    fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}\n     ${e && e.message ? e.message.split('\n').slice(0, 4).join('\n     ') : e}`);
-  }
-}
 
 // The receiving classroom's plan of the PROTOCOL.md example, at 10:05 (music live) and later.
 const lesson = (id, start, end, state, extra = {}) => ({ session: `2025-03-03.${id}`, schedule: id, title: `课 ${id}`,
@@ -68,5 +57,4 @@ test('nextLessonVars: today only the time; another day with the date, zh and en'
   assert.equal(nextLessonVars({ ...after, next: undefined, sessions: [] }), null);
 });
 
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+done();

@@ -10,6 +10,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { done, test } from './unit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RATE = 48000;
@@ -29,18 +30,6 @@ globalThis.registerProcessor = (name, cls) => {
 };
 await import(join(here, '..', '..', 'relay', 'web', 'audio-worklet.js'));
 
-let passed = 0;
-let failed = 0;
-function test(name, fn) {
-  try {
-    fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}\n     ${e && e.message ? e.message.split('\n').slice(0, 4).join('\n     ') : e}`);
-  }
-}
 
 // A simulated lesson: chunks of 20 ms arrive on time except inside gaps (then all at once at the
 // gap's end, as TCP delivers after a stall); `value` is the sample value of every chunk.
@@ -224,5 +213,4 @@ test('state messages carry what the page reads', () => {
   }
 });
 
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+done();
