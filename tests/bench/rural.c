@@ -28,8 +28,9 @@
  * Output: one JSON document on stdout (runs[]), progress on stderr. Exit 0; 1 when an
  * --expect failed; 2 for errors; 77 when the machine cannot emulate the link (not root, no
  * namespaces, no tbf, no NFQUEUE), with a message saying which.
- * This file: the threads, one run, options. The link is rural_net.c, the relay rural_relay.c,
- * the JSON and --expect rural_json.c, the viewer's figures rural_stats.c.
+ * This file: the threads, one run, options. The viewer's hooks are rural_viewer.c, the link
+ * rural_net.c, the relay rural_relay.c, the JSON and --expect rural_json.c, the viewer's
+ * figures rural_stats.c.
  */
 #include "rural_internal.h"
 
@@ -50,194 +51,7 @@ void say(const char *fmt, ...)
     va_end(ap);
 }
 
-/* ---- the two client threads ------------------------------------------------------------------ */
-
-/* The viewer's message in; true when it completes a frame (*f, len: that whole frame). */
-static bool reassemble(rural_run *r, bbt_frame *f, size_t *len)
-{
-    bbt_frame in = *f, out;
-    in.payload = NULL; /* the viewer keeps headers only */
-    in.len = *len - BBT_FRAME_HEADER_LEN;
-    bbt_reasm_drop d;
-    int rc = bbt_reasm_push(r->reasm, &in, &out, &d);
-    if (d.why != BBT_REASM_NONE && r->frag_errors++ < 5)
-        say("viewer: fragmented frame discarded (%s): track %u seq %u, then seq %u",
-            bbt_reasm_why_name(d.why), d.track, d.seq, d.by_seq);
-    if (rc != 1)
-        return false;
-    *f = out;
-    *len = out.len + BBT_FRAME_HEADER_LEN;
-    return true;
-}
-
-/* Audio comes on the main connection and on each copy (--audio-copies): like the player
- * (relay/web/audio-copy.js, AudioPick), the viewer takes each audio frame from whichever
- * connection brings it first, in sequence order; one at or before the newest taken is a
- * duplicate. A copy just subscribed counts only once it has joined the sequence (a frame of it
- * follows the newest taken or had come already, or it has been ahead for COPY_JOIN_WAIT_US):
- * before that it is ahead of frames the held-up main connection is still bringing. */
-#define COPY_JOIN_WAIT_US 300000
-static bool audio_duplicate(rural_run *r, const viewer *v, const bbt_frame *f)
-{
-    if ((int)f->track != r->rs.audio_track)
-        return false;
-    int32_t d = (int32_t)(f->seq - r->audio_last);
-    if (r->audio_seen && d <= 0) {
-        r->audio_dup++;
-        r->copy_joined |= v->audio_copy;
-        return true;
-    }
-    if (r->audio_seen && v->audio_copy && !r->copy_joined && d > 1) {
-        int64_t now = run_t(r);
-        if (r->copy_ahead_since < 0)
-            r->copy_ahead_since = now;
-        if (now - r->copy_ahead_since < COPY_JOIN_WAIT_US) {
-            r->audio_copy_ahead++;
-            return true;
-        }
-    }
-    r->copy_joined |= v->audio_copy;
-    r->audio_seen = true;
-    r->audio_last = f->seq;
-    r->audio_from_copy += v->audio_copy;
-    return false;
-}
-
-/* The player's rule for its audio copy (relay/web/audio-copy.js, AudioCopyRule, with the same
- * constants; docs/PLAYER.md "Audio copy"): an audio frame on the main connection held up
- * COPY_HOLDUP_US beyond the lowest audio latency seen there subscribes the copies; every main
- * audio frame COPY_SATURATED_US over that lowest for COPY_SATURATED_FOR_US (the link has no room
- * for the audio twice) unsubscribes them, and the next subscription waits a back-off (30 s,
- * doubling to 240 s). Under r->mu: +1 subscribe, -1 unsubscribe, 0. */
-#define COPY_HOLDUP_US 100000
-#define COPY_SATURATED_US 400000
-#define COPY_SATURATED_FOR_US 4000000
-#define COPY_BACKOFF_US 30000000
-#define COPY_BACKOFF_MAX_US 240000000
-static int copy_rule(rural_run *r, const viewer *v, const bbt_frame *f, int64_t lat)
-{
-    if (!r->o->audio_copies || v->audio_copy || (int)f->track != r->rs.audio_track)
-        return 0;
-    int64_t now = run_t(r);
-    if (r->audio_lat_min < 0 || lat < r->audio_lat_min)
-        r->audio_lat_min = lat;
-    int64_t over = lat - r->audio_lat_min;
-    if (!r->copy_on) {
-        if (over < COPY_HOLDUP_US || now < r->copy_not_before)
-            return 0;
-        r->copy_on = true;
-        r->copy_joined = false;
-        r->copy_ahead_since = -1;
-        r->copy_saturated_since = -1;
-        r->copy_subscribes++;
-        if (r->copy_first_t < 0)
-            r->copy_first_t = now;
-        return 1;
-    }
-    if (over < COPY_SATURATED_US) {
-        r->copy_saturated_since = -1;
-        return 0;
-    }
-    if (r->copy_saturated_since < 0)
-        r->copy_saturated_since = now;
-    if (now - r->copy_saturated_since < COPY_SATURATED_FOR_US)
-        return 0;
-    r->copy_on = false;
-    r->copy_unsubscribes++;
-    r->copy_not_before = now + r->copy_backoff;
-    r->copy_backoff = r->copy_backoff * 2 < COPY_BACKOFF_MAX_US ? r->copy_backoff * 2
-                                                                 : COPY_BACKOFF_MAX_US;
-    return -1;
-}
-
-static void copies_subscribe(bench *b, bool on)
-{
-    for (int i = 1; i < b->o.viewers; i++)
-        viewer_subscribe(b, &b->v[i], on);
-}
-
-static bool on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
-{
-    rural_run *r = b->hook_ud;
-    int64_t wall = bench_wall_us(); /* a fragmented frame arrives with its last fragment */
-    bbt_frame frame = *msg, *f = &frame;
-    size_t len = msg_len;
-    pthread_mutex_lock(&r->mu);
-    /* a copy carries audio alone, never fragmented: its frames skip the main's reassembly */
-    bool whole = v->audio_copy || reassemble(r, f, &len);
-    int copy = whole && !r->closed ? copy_rule(r, v, f, wall - (int64_t)f->capture_us) : 0;
-    if (whole && !r->closed && !audio_duplicate(r, v, f)) {
-        int64_t t = run_t(r);
-        rs_frame(&r->rs, t, f->track, f->seq, f->flags, len, wall - (int64_t)f->capture_us);
-        if (r->trace)
-            fprintf(r->trace, "%.3f,frame,%u,%u,%d,%zu,%.1f\n", (double)t / 1e6, f->track,
-                    f->seq, (f->flags & BBT_FRAME_KEY) != 0, len,
-                    (double)(wall - (int64_t)f->capture_us) / 1000.0);
-    }
-    pthread_mutex_unlock(&r->mu);
-    if (copy) /* outside the lock: connecting may call back */
-        copies_subscribe(b, copy > 0);
-    return whole;
-}
-
-static void on_state(bench *b, viewer *v, json_t *m)
-{
-    rural_run *r = b->hook_ud;
-    json_t *l = json_object_get(m, "layer");
-    if (!json_is_integer(l) || v->audio_copy) /* a copy is audio only by its own choice */
-        return;
-    int layer = (int)json_integer_value(l);
-    pthread_mutex_lock(&r->mu);
-    if (!r->closed) {
-        rs_state_layer(&r->rs, run_t(r), layer);
-        if (r->trace)
-            fprintf(r->trace, "%.3f,state,%d,,,,\n", (double)run_t(r) / 1e6, layer);
-        if (r->announced != -2 && layer != r->announced)
-            r->announced_changes++;
-        r->announced = layer;
-    }
-    pthread_mutex_unlock(&r->mu);
-}
-
-/* The player's once-a-second report (docs/PROTOCOL.md §3.8, relay/web/stats.js). */
-static int make_report(bench *b, viewer *v, char *buf, size_t cap)
-{
-    rural_run *r = b->hook_ud;
-    rs_report rep;
-    if (v->audio_copy) /* the player reports on its main connection only */
-        return 0;
-    pthread_mutex_lock(&r->mu);
-    if (r->closed) {
-        pthread_mutex_unlock(&r->mu);
-        return 0;
-    }
-    int64_t t = run_t(r);
-    rs_take_report(&r->rs, t, &rep);
-    if (r->ntl < r->captl) {
-        double dt = (double)(t - r->tl_t) / 1e6;
-        double kbps = dt > 0 ? (double)(rep.bytes - r->tl_bytes) * 8 / dt / 1000 : 0;
-        r->tl[r->ntl++] = (tl_row){(int32_t)(t / 1000), (int32_t)r->link_kbit, rep.layer,
-                                   rep.have_latency ? (float)rep.p95_ms : -1, (float)kbps,
-                                   (float)rep.buffer_ms};
-        r->tl_bytes = rep.bytes;
-        r->tl_t = t;
-    }
-    pthread_mutex_unlock(&r->mu);
-    char lat[128] = "";
-    if (rep.have_latency)
-        snprintf(lat, sizeof lat, ",\"latency_ms\":{\"p50\":%.1f,\"p95\":%.1f,\"max\":%.1f}",
-                 rep.p50_ms, rep.p95_ms, rep.max_ms);
-    return snprintf(buf, cap,
-                    "{\"type\":\"report\",\"session\":\"%s\",\"bytes\":%llu,"
-                    "\"frames_decoded\":%llu,\"frames_dropped\":0,\"buffer_ms\":%lld,"
-                    "\"stalls\":%llu,\"stall_ms\":%llu%s,"
-                    "\"layer\":%d,\"audio_ok\":%s,\"audio_underruns\":%llu}",
-                    b->o.session, (unsigned long long)rep.bytes,
-                    (unsigned long long)rep.frames_decoded, (long long)rep.buffer_ms,
-                    (unsigned long long)rep.stalls, (unsigned long long)rep.stall_ms, lat,
-                    rep.layer, rep.audio_ok ? "true" : "false",
-                    (unsigned long long)rep.audio_underruns);
-}
+/* ---- the two client threads (the viewer's hooks: rural_viewer.c) ---------------------------- */
 
 static void *pub_main(void *arg)
 {
@@ -428,9 +242,9 @@ static int start_parts(rural_run *r, const bench *proto, bool first)
     if (!r->view.v || !r->pub.lat || !r->view.lat || !(r->reasm = bbt_reasm_new(0, false)))
         return 2;
     r->view.o.fragments = true;
-    r->view.on_frame = on_frame;
-    r->view.on_state = on_state;
-    r->view.make_report = make_report;
+    r->view.on_frame = rural_on_frame;
+    r->view.on_state = rural_on_state;
+    r->view.make_report = rural_make_report;
     if (start_thread(&r->pub_th, pub_main, r) != 0)
         return 2;
     r->pub_started = true;

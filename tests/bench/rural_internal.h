@@ -1,6 +1,7 @@
 /* tests/bench/rural_internal.h — what the parts of `bbt-bench rural` share (rural.c: runs,
- * threads, options; rural_net.c: commands, namespace, veth, tbf, bbt-linkemu; rural_relay.c: the
- * relay, its /metrics and its log). Internal to the bench; see rural.c for the whole. */
+ * threads, options; rural_viewer.c: the viewer's hooks and the audio copy; rural_net.c:
+ * commands, namespace, veth, tbf, bbt-linkemu; rural_relay.c: the relay, its /metrics and its
+ * log). Internal to the bench; see rural.c for the whole. */
 #ifndef BBT_BENCH_RURAL_INTERNAL_H
 #define BBT_BENCH_RURAL_INTERNAL_H
 
@@ -127,6 +128,13 @@ typedef struct rural_run {
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Microseconds since the run's start. */
 int64_t run_t(const rural_run *r);
+
+/* rural_viewer.c: the viewer's hooks (bench.h on_frame, on_state, make_report). The copy's
+ * first back-off (run_one sets it; it doubles up to 240 s). */
+#define COPY_BACKOFF_US 30000000
+bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len);
+void rural_on_state(bench *b, viewer *v, json_t *m);
+int rural_make_report(bench *b, viewer *v, char *buf, size_t cap);
 
 /* rural_net.c */
 int run_cmd(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
