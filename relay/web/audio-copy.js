@@ -7,7 +7,7 @@
 // connections are held up together only when both lose a packet within the same ~200 ms, so the
 // player takes each audio frame from whichever connection brings it first.
 //
-// The rule (the rural bench's viewer follows the same one: tests/bench/rural.c, copy_rule):
+// The rule (the rural bench's viewer follows the same one: tests/bench/rural_viewer.c, copy_rule):
 //   - an audio frame on the main connection arriving HOLDUP_US later (capture → arrival) than
 //     the lowest such latency of this subscription is a hold-up: the link loses or queues;
 //   - at a hold-up the copy subscribes (its connection opens the first time and then stays,
