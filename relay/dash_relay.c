@@ -144,8 +144,10 @@ static void update(bbt_relay *r, int64_t now, bool snapshot)
 {
     bbt_dash_conn *conns = calloc(r->nconns + 1, sizeof *conns);
     char (*labels)[LABEL_MAX] = calloc(r->nconns + 1, LABEL_MAX);
-    size_t nsessions = 0, n = 0;
+    size_t nsessions = 0, n = 0, audience = 0;
     bbt_dash_session *sessions = sessions_view(r, &nsessions);
+    for (size_t i = 0; sessions && i < nsessions; i++)
+        audience += sessions[i].viewers; /* players watching, not their audio copies */
     json_t *day = r->sched ? bbt_sched_day(r->sched) : NULL;
     if (conns && labels && sessions) {
         for (const struct bbt_conn *c = r->conns; c && n < r->nconns; c = c->next)
@@ -153,7 +155,7 @@ static void update(bbt_relay *r, int64_t now, bool snapshot)
         bbt_dash_input in = {.mono_us = now, .wall_us = bbt_wall_us(), .conns = conns,
                              .nconns = n, .sessions = sessions, .nsessions = nsessions,
                              .day = day, .connections = r->nconns,
-                             .publishers = r->npublishers, .viewers = r->nviewers,
+                             .publishers = r->npublishers, .viewers = audience,
                              .uptime_s = (now - r->started_us) / 1000000,
                              .snapshot = snapshot};
         if (bbt_dash_update(r->dash, &in) != BBT_OK)

@@ -151,6 +151,7 @@ static void test_subscribe_and_lights(void **state)
     assert_true(json_is_true(json_object_get(s, "publisher_up")));
     assert_string_equal(str(s, "source"), "hz-1");
     assert_int_equal(json_integer_value(json_object_get(s, "viewers")), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(d, "relay"), "viewers")), 1);
     json_decref(d);
     /* the publisher goes without bye: failed, publisher lost, one error */
     tc_close(src);
