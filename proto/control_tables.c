@@ -163,6 +163,12 @@ static const bbt_param ping[] = {
     P_END,
 };
 
+static const bbt_param pong[] = {
+    P_INT("time_us", OPT, 0, BIG),
+    P_INT("retrans", OPT, 0, BIG),
+    P_END,
+};
+
 static const bbt_param hand[] = {
     P_IDENT("session", REQ),
     P_IDENT("classroom", OPT),
@@ -194,7 +200,7 @@ static const struct bbt_msg_spec specs[BBT_MSG__COUNT] = {
     [BBT_MSG_KEYFRAME] = {"keyframe", keyframe, NULL},
     [BBT_MSG_BYE] = {"bye", bye, NULL},
     [BBT_MSG_PING] = {"ping", ping, NULL},
-    [BBT_MSG_PONG] = {"pong", ping, NULL},
+    [BBT_MSG_PONG] = {"pong", pong, NULL},
     [BBT_MSG_PLAN] = {"plan", bbt_plan_params, NULL},
     [BBT_MSG_HAND] = {"hand", hand, NULL},
     /* the timetable: control_tables_sched.c */

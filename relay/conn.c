@@ -361,6 +361,9 @@ static void on_ping(struct bbt_conn *c, json_t *m)
     json_t *t = json_object_get(m, "time_us");
     if (pong && t)
         json_object_set(pong, "time_us", t);
+    bbt_sock_path path; /* a viewer's player decides on its audio copy from this */
+    if (pong && c->viewer.session && bbt_sock_path_read(lws_get_socket_fd(c->wsi), &path) == BBT_OK)
+        json_object_set_new(pong, "retrans", json_integer((json_int_t)path.retrans));
     if (pong)
         bbt_msg_echo_id(pong, m);
     bbt_conn_send_json(c, pong);

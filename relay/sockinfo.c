@@ -36,6 +36,7 @@ int bbt_sock_path_read(int fd, bbt_sock_path *out)
         return BBT_EIO;
     *out = (bbt_sock_path){.srtt_us = ti.tcpi_rtt, .min_rtt_us = ti.tcpi_min_rtt,
                            .delivery_bps = (int64_t)ti.tcpi_delivery_rate * 8,
-                           .app_limited = ti.tcpi_delivery_rate_app_limited};
+                           .app_limited = ti.tcpi_delivery_rate_app_limited,
+                           .retrans = ti.tcpi_total_retrans};
     return BBT_OK;
 }

@@ -17,6 +17,8 @@ typedef struct bbt_sock_path {
     int64_t delivery_bps;        /* the latest delivery-rate sample (bits/s) ... */
     bool app_limited;            /* ... taken while the relay had too little to send: then it
                                   * says nothing about the link's capacity */
+    int64_t retrans;             /* segments retransmitted since the connection opened: the
+                                  * link loses packets (or its queue overflows) */
 } bbt_sock_path;
 
 /* BBT_OK, or BBT_EIO (out untouched). */

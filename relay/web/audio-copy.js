@@ -9,8 +9,12 @@
 //
 // The rule (the rural bench's viewer follows the same one: tests/bench/rural_viewer.c, copy_rule):
 //   - an audio frame on the main connection arriving HOLDUP_US later (capture → arrival) than
-//     the lowest such latency of this subscription is a hold-up: the link loses or queues;
-//   - at a hold-up the copy subscribes (its connection opens the first time and then stays,
+//     the lowest such latency of this subscription is a hold-up: the link loses or queues —
+//     or this computer was too busy to read it in time (a classroom PC decoding 720p);
+//   - the relay's `pong` says how many segments TCP retransmitted on the main connection
+//     (docs/PROTOCOL.md §3.12): only once that is above 0 does the link lose packets, and only
+//     then is a hold-up the link's (on a school LAN it stays 0: no copy however busy the PC);
+//   - at a hold-up on a lossy link the copy subscribes (its connection opens the first time and then stays,
 //     like the main one, reconnecting by itself);
 //   - the copy costs the audio's rate once more. On a link too slow for that the main
 //     connection's audio stands in a queue: every audio frame SATURATED_US or more over the
@@ -93,12 +97,19 @@ export class AudioCopyRule {
     this.reset();
   }
 
-  // A new subscription: its own lowest latency; a back-off under way stays.
+  // The relay's `pong`: segments retransmitted on the main connection. A link that lost one is
+  // lossy for the rest of this page's life (the next connection crosses the same line).
+  retrans(n) {
+    if (n > 0) this.lossy = true;
+  }
+
+  // A new subscription: its own lowest latency; a back-off under way stays, so does `lossy`.
   reset() {
     this.minUs = Infinity;
     this.on = false;
     this.saturatedSince = null;
     if (this.notBefore === undefined) this.notBefore = -Infinity;
+    if (this.lossy === undefined) this.lossy = false;
   }
 
   // An audio frame of the main connection: its capture → arrival latency (µs) at nowMs.
@@ -107,7 +118,7 @@ export class AudioCopyRule {
     if (latencyUs < this.minUs) this.minUs = latencyUs;
     const over = latencyUs - this.minUs;
     if (!this.on) {
-      if (over < HOLDUP_US || nowMs < this.notBefore) return 0;
+      if (over < HOLDUP_US || !this.lossy || nowMs < this.notBefore) return 0;
       this.on = true;
       this.saturatedSince = null;
       return 1;

@@ -120,6 +120,7 @@ export class NetCore {
       this.audio.setTrack(this.audioTrack);
       this.pick.reset(); // the session (re)started: its audio may count from anew
     }
+    if (msg.type === 'pong' && Number.isInteger(msg.retrans)) this.copyRule.retrans(msg.retrans);
     this.emit({ type: 'text', msg });
   }
 

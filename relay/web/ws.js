@@ -3,15 +3,16 @@
 // Back-off: 0.5 s doubling to 15 s, each delay drawn uniformly from [d/2, d] ("equal jitter")
 // so a school's classrooms do not all come back in the same millisecond after a relay restart.
 // The delay starts again from 0.5 s once a connection has lasted 10 s. A connection that hears
-// nothing for 15 s (the player pings every 5 s) is considered dead and replaced. After a relay's
-// `bye` the next attempt waits at least 30 s (docs/PROTOCOL.md §3.11 asks peers not to come
-// straight back); a classroom screen still never gives up.
+// nothing for 15 s (the player pings 1 s after opening, then every 5 s) is considered dead and
+// replaced. After a relay's `bye` the next attempt waits at least 30 s (docs/PROTOCOL.md §3.11
+// asks peers not to come straight back); a classroom screen still never gives up.
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 const BYE_DELAY_MS = 30000;
 const STABLE_MS = 10000;
 const PING_MS = 5000;
+const FIRST_PING_MS = 1000; // soon after opening: the pong tells the player whether TCP retransmits
 const DEAD_MS = 15000;
 
 export const PROTOCOL = 'bbt.v1';
@@ -93,6 +94,7 @@ export class RelayConnection {
       if (ws.protocol !== PROTOCOL) this.log('warn', 'relay chose subprotocol', ws.protocol);
       clearInterval(this.pingTimer);
       this.pingTimer = setInterval(() => this.keepalive(), PING_MS);
+      setTimeout(() => { if (ws === this.ws) this.keepalive(); }, FIRST_PING_MS);
       if (this.h.onOpen) this.h.onOpen();
     };
     ws.onmessage = (ev) => {

@@ -49,6 +49,7 @@ typedef struct bench_opts {
     int ramp_batch;          /* viewers connected per ramp step */
     int ramp_interval_ms;
     int report_ms;           /* viewer report interval, 0 = no reports */
+    int ping_ms;             /* viewer `ping` interval (the first 1 s after opening), 0: none */
     int relay_cpu, bench_cpu; /* CPU to pin to, -1 = leave alone */
     const char *token;
     int rss_interval_s;
@@ -79,7 +80,7 @@ typedef struct wsraw {
 /* Pending text messages of one connection (bit mask). */
 enum {
     SEND_HELLO = 1, SEND_SUBSCRIBE = 2, SEND_REPORT = 4, SEND_PUBLISH = 8, SEND_UPGRADE = 16,
-    SEND_UNSUBSCRIBE = 32
+    SEND_UNSUBSCRIBE = 32, SEND_PING = 64
 };
 
 typedef struct viewer {
@@ -91,6 +92,7 @@ typedef struct viewer {
     bool dropped;            /* closed after it had subscribed */
     unsigned pending;
     int64_t next_report_us;
+    int64_t next_ping_us;    /* 0: not open yet */
     /* receive state of the current message */
     bool in_msg, msg_binary;
     uint8_t hdr[BBT_FRAME_HEADER_LEN];
@@ -167,6 +169,7 @@ typedef struct bench {
      * viewer's own checks (seq, latency) then skip */
     bool (*on_frame)(struct bench *b, viewer *v, const bbt_frame *f, size_t len);
     void (*on_state)(struct bench *b, viewer *v, json_t *msg);
+    void (*on_pong)(struct bench *b, viewer *v, json_t *msg);
     int (*make_report)(struct bench *b, viewer *v, char *buf, size_t cap); /* text length */
     void *hook_ud;
     volatile int *stop;      /* bench_run_for() returns once *stop is non-zero (may be NULL) */

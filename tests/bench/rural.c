@@ -245,6 +245,7 @@ static int start_parts(rural_run *r, const bench *proto, bool first)
     r->view.on_frame = rural_on_frame;
     r->view.on_state = rural_on_state;
     r->view.make_report = rural_make_report;
+    r->view.on_pong = rural_on_pong;
     if (start_thread(&r->pub_th, pub_main, r) != 0)
         return 2;
     r->pub_started = true;
@@ -388,7 +389,7 @@ static int run_one(const rural_opts *o, const rural_profile *p, bool adapt, cons
     r->adapt = adapt;
     r->relay = -1;
     r->announced = -2;
-    r->audio_lat_min = r->copy_first_t = r->copy_saturated_since = -1;
+    r->audio_lat_min = r->copy_first_t = r->copy_saturated_since = r->lossy_t = -1;
     r->copy_backoff = COPY_BACKOFF_US;
     r->dur_ms = o->seconds > 0 ? (int64_t)(o->seconds * 1000) : p->duration_ms;
     snprintf(r->dir, sizeof r->dir, "%s/%s-%s", topdir, p->name, adapt ? "adapt" : "fixed");
@@ -586,7 +587,7 @@ static int prepare(rural_opts *o, bench *proto)
         return 2;
     }
     proto->o = (bench_opts){.mode = "rural", .viewers = 0, .layer = -1, .session = "rural",
-                            .stream_path = o->stream_path, .report_ms = 1000,
+                            .stream_path = o->stream_path, .report_ms = 1000, .ping_ms = 5000,
                             .connect_timeout_s = 20, .use_ev = BENCH_HAVE_EV,
                             .answer_keyframes = o->answer_keys, .relay_cpu = -1,
                             .bench_cpu = -1};

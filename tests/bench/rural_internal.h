@@ -110,6 +110,7 @@ typedef struct rural_run {
     uint32_t copy_subscribes, copy_unsubscribes;
     int64_t copy_first_t;    /* run time of the first copy subscription, µs (-1: none) */
     int64_t copy_saturated_since, copy_not_before, copy_backoff; /* µs, run time */
+    int64_t lossy_t;         /* run time of the first pong with retransmissions (-1: none) */
     uint64_t frag_errors;    /* assemblies discarded */
     bool closed;             /* the measured interval is over: hooks ignore what comes */
     int64_t link_kbit;
@@ -134,6 +135,7 @@ int64_t run_t(const rural_run *r);
 #define COPY_BACKOFF_US 30000000
 bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len);
 void rural_on_state(bench *b, viewer *v, json_t *m);
+void rural_on_pong(bench *b, viewer *v, json_t *m);
 int rural_make_report(bench *b, viewer *v, char *buf, size_t cap);
 
 /* rural_net.c */

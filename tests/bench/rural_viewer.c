@@ -57,8 +57,9 @@ static bool audio_duplicate(rural_run *r, const viewer *v, const bbt_frame *f)
 }
 
 /* The player's rule for its audio copy (relay/web/audio-copy.js, AudioCopyRule, with the same
- * constants; docs/PLAYER.md "Audio copy"): an audio frame on the main connection held up
- * COPY_HOLDUP_US beyond the lowest audio latency seen there subscribes the copies; every main
+ * constants; docs/PLAYER.md "Audio copy"): once a relay's `pong` has said that TCP retransmitted
+ * on the main connection (rural_on_pong), an audio frame there held up COPY_HOLDUP_US beyond the
+ * lowest audio latency seen there subscribes the copies; every main
  * audio frame COPY_SATURATED_US over that lowest for COPY_SATURATED_FOR_US (the link has no room
  * for the audio twice) unsubscribes them, and the next subscription waits a back-off (30 s,
  * doubling to 240 s). Under r->mu: +1 subscribe, -1 unsubscribe, 0. */
@@ -75,7 +76,7 @@ static int copy_rule(rural_run *r, const viewer *v, const bbt_frame *f, int64_t 
         r->audio_lat_min = lat;
     int64_t over = lat - r->audio_lat_min;
     if (!r->copy_on) {
-        if (over < COPY_HOLDUP_US || now < r->copy_not_before)
+        if (over < COPY_HOLDUP_US || r->lossy_t < 0 || now < r->copy_not_before)
             return 0;
         r->copy_on = true;
         r->copy_joined = false;
@@ -130,6 +131,19 @@ bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
     if (copy) /* outside the lock: connecting may call back */
         copies_subscribe(b, copy > 0);
     return whole;
+}
+
+/* The relay's answer to the main connection's ping: TCP's retransmissions on it. */
+void rural_on_pong(bench *b, viewer *v, json_t *m)
+{
+    rural_run *r = b->hook_ud;
+    json_t *n = json_object_get(m, "retrans");
+    if (v->audio_copy || !json_is_integer(n) || json_integer_value(n) <= 0)
+        return;
+    pthread_mutex_lock(&r->mu);
+    if (r->lossy_t < 0)
+        r->lossy_t = run_t(r);
+    pthread_mutex_unlock(&r->mu);
 }
 
 void rural_on_state(bench *b, viewer *v, json_t *m)

@@ -142,6 +142,9 @@ static void on_text(viewer *v, const char *text, size_t len)
     } else if (type == BBT_MSG_STATE) {
         if (b->on_state)
             b->on_state(b, v, m);
+    } else if (type == BBT_MSG_PONG) {
+        if (b->on_pong)
+            b->on_pong(b, v, m);
     } else if (type == BBT_MSG_ERROR) {
         if (b->c.errors++ < ERRORS_SHOWN)
             fprintf(stderr, "bbt-bench: viewer %d: relay error: %s\n", v->idx,
@@ -171,6 +174,8 @@ int viewer_rx(viewer *v, bool binary, const uint8_t *in, size_t len, bool first,
 
 void viewer_established(viewer *v)
 {
+    if (v->b->o.ping_ms > 0) /* like the player (relay/web/ws.js): 1 s after opening */
+        v->next_ping_us = bench_mono_us() + 1000000;
     v->pending |= SEND_HELLO;
     lws_callback_on_writable(v->wsi);
 }
@@ -200,7 +205,11 @@ static int send_pending(viewer *v)
         free(text);
         return rc;
     }
-    if (v->pending & SEND_UNSUBSCRIBE) {
+    if (v->pending & SEND_PING) {
+        v->pending &= ~(unsigned)SEND_PING;
+        n = snprintf(buf, sizeof buf, "{\"type\":\"ping\",\"time_us\":%lld}",
+                     (long long)bench_wall_us());
+    } else if (v->pending & SEND_UNSUBSCRIBE) {
         v->pending &= ~(unsigned)SEND_UNSUBSCRIBE;
         n = snprintf(buf, sizeof buf, "{\"type\":\"unsubscribe\",\"session\":\"%s\"}",
                      b->o.session);
@@ -369,8 +378,21 @@ int viewer_subscribe(bench *b, viewer *v, bool on)
     return BBT_OK;
 }
 
+/* A ping due on an open, welcomed connection. */
+static void tick_ping(bench *b, viewer *v, int64_t now)
+{
+    if (!v->next_ping_us || now < v->next_ping_us ||
+        (v->state != V_SUBSCRIBED && v->state != V_SUBSCRIBING && v->state != V_WELCOMED))
+        return;
+    v->next_ping_us = now + (int64_t)b->o.ping_ms * 1000;
+    v->pending |= SEND_PING;
+    lws_callback_on_writable(v->wsi);
+}
+
 void viewers_tick(bench *b, int64_t now)
 {
+    for (int i = 0; i < b->o.viewers && b->o.ping_ms > 0; i++)
+        tick_ping(b, &b->v[i], now);
     if (b->o.report_ms <= 0)
         return;
     for (int i = 0; i < b->o.viewers; i++) {

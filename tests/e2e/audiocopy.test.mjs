@@ -77,8 +77,22 @@ test('a stream far behind is a new one (publisher restarted), and reset() forget
   assert.equal(p.take(1, false), true);
 });
 
+test('rule: no copy until the relay says TCP retransmitted (a busy PC on a LAN holds audio up too)', () => {
+  const r = new A.AudioCopyRule();
+  r.mainAudio(50000, 0);
+  assert.equal(r.mainAudio(400000, 10), 0);   // held up, but nothing was lost
+  r.retrans(0);
+  assert.equal(r.mainAudio(400000, 20), 0);
+  r.retrans(3);
+  assert.equal(r.mainAudio(400000, 30), 1);
+  r.reset();                                   // a new subscription: the link stays lossy
+  r.mainAudio(50000, 40);
+  assert.equal(r.mainAudio(400000, 50), 1);
+});
+
 test('rule: a hold-up of HOLDUP_US over the lowest latency subscribes the copy, once', () => {
   const r = new A.AudioCopyRule();
+  r.retrans(1);
   assert.equal(r.mainAudio(80000, 0), 0);
   assert.equal(r.mainAudio(60000, 20), 0);                        // new lowest
   assert.equal(r.mainAudio(60000 + A.HOLDUP_US - 1, 40), 0);      // just under
@@ -89,6 +103,7 @@ test('rule: a hold-up of HOLDUP_US over the lowest latency subscribes the copy, 
 
 test('rule: a standing queue for SATURATED_FOR_MS unsubscribes, then backs off, doubling', () => {
   const r = new A.AudioCopyRule();
+  r.retrans(1);
   const min = 50000;
   const sat = min + A.SATURATED_US;
   r.mainAudio(min, 0);
@@ -114,6 +129,7 @@ test('rule: a standing queue for SATURATED_FOR_MS unsubscribes, then backs off, 
 
 test('rule: the back-off is capped at BACKOFF_MAX_MS', () => {
   const r = new A.AudioCopyRule();
+  r.retrans(1);
   let t = 0;
   r.mainAudio(0, t);
   for (let i = 0; i < 10; i++) {
@@ -129,6 +145,7 @@ test('rule: the back-off is capped at BACKOFF_MAX_MS', () => {
 
 test('rule: reset() for a new subscription forgets the lowest latency and keeps a back-off', () => {
   const r = new A.AudioCopyRule();
+  r.retrans(1);
   r.mainAudio(50000, 0);
   assert.equal(r.mainAudio(600000, 10), 1);
   r.reset();                            // a new subscription: its own lowest latency

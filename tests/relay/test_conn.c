@@ -184,7 +184,8 @@ static void test_publish_subscribe(void **state)
 
 /* A second audio path (docs/PROTOCOL.md §3.5 audio_copy): the copy gets the audio alone, even
  * when it asks for video too, while the main subscription of the same classroom gets both; an
- * unsubscribe stops the copy's frames and it can subscribe again. /metrics counts it apart. */
+ * unsubscribe stops the copy's frames and it can subscribe again. /metrics counts it apart; a
+ * viewer's pong carries its connection's TCP retransmissions. */
 static void test_audio_copy(void **state)
 {
     struct env *e = *state;
@@ -208,6 +209,14 @@ static void test_audio_copy(void **state)
     assert_non_null(first); /* the main subscription has its adaptation line, the copy none */
     assert_null(strstr(first + 1, "bbt_viewer_layer{session=\"copy\""));
     free(page);
+    /* a viewer's pong says how many segments TCP retransmitted to it: the player's cue */
+    tc_send_text(v, "{\"type\":\"ping\",\"id\":9,\"time_us\":5}");
+    json_t *pong = tc_recv_type(v, "pong", 3000);
+    assert_non_null(pong);
+    assert_int_equal(json_integer_value(json_object_get(pong, "time_us")), 5);
+    assert_true(json_is_integer(json_object_get(pong, "retrans")));
+    assert_int_equal(json_integer_value(json_object_get(pong, "retrans")), 0); /* loopback */
+    json_decref(pong);
     tc_send_text(c, "{\"type\":\"unsubscribe\",\"session\":\"copy\"}");
     send_frame(p, 1, 0, 3, 80);
     expect_frame(v, 1, 3);
