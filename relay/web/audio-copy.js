@@ -14,8 +14,8 @@
 //   - the relay's `pong` says how many segments TCP retransmitted on the main connection
 //     (docs/PROTOCOL.md §3.12): only once that is above 0 does the link lose packets, and only
 //     then is a hold-up the link's (on a school LAN it stays 0: no copy however busy the PC);
-//   - at a hold-up on a lossy link the copy subscribes (its connection opens the first time and then stays,
-//     like the main one, reconnecting by itself);
+//   - at a hold-up on a lossy link the copy subscribes (its connection opens the first time
+//     and then stays, like the main one, reconnecting by itself);
 //   - the copy costs the audio's rate once more. On a link too slow for that the main
 //     connection's audio stands in a queue: every audio frame SATURATED_US or more over the
 //     lowest for SATURATED_FOR_MS. Then the copy unsubscribes and waits BACKOFF_MS (doubling to
