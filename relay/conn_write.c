@@ -253,6 +253,16 @@ static unsigned char *put_video(struct bbt_conn *c, unsigned char *p, const unsi
     return p;
 }
 
+/* The next frame of a viewer without a video budget when it is larger than a batch and nothing
+ * comes before it (no control message, no fragment under way); NULL otherwise. */
+static bbt_frame_ref *next_big_frame(const struct bbt_conn *c, size_t budget)
+{
+    if (budget || c->ctl_head || c->frag || !media_queued(c))
+        return NULL;
+    bbt_frame_ref *ref = bbt_queue_peek(c->viewer.q);
+    return ref->len + WS_HDR_MAX > WBUF_CAP ? ref : NULL;
+}
+
 /* After the batch, for a viewer without a video budget: the next frame when it could not be
  * batched for its size alone (more than WBUF_CAP) and fits the rest of WBUF_BIG. At a keyframe
  * to 2,000 viewers, writing it on its own meant 2,000 more writes within one flush interval:
@@ -260,11 +270,9 @@ static unsigned char *put_video(struct bbt_conn *c, unsigned char *p, const unsi
  * over 50 ms than in the others (docs/PERFORMANCE.md, session 5). */
 static unsigned char *put_big(struct bbt_conn *c, unsigned char *p, size_t budget, int64_t now)
 {
-    if (budget || c->ctl_head || c->frag || !media_queued(c))
-        return p;
-    bbt_frame_ref *ref = bbt_queue_peek(c->viewer.q);
+    bbt_frame_ref *ref = next_big_frame(c, budget);
     size_t room = (size_t)(c->relay->wbuf + LWS_PRE + WBUF_BIG - p);
-    if (ref->len + WS_HDR_MAX <= WBUF_CAP || ref->len + WS_HDR_MAX > room)
+    if (!ref || ref->len + WS_HDR_MAX > room)
         return p;
     p = put_msg(p, 0x2, ref->data, ref->len);
     pop_media(c, now);
@@ -305,10 +313,7 @@ static int write_batch(struct bbt_conn *c, int64_t now, size_t budget)
  * WRITEABLE callbacks, 8 ms, at 2,000 viewers). */
 static bool big_frame_next(struct bbt_conn *c, size_t budget)
 {
-    if (budget || c->ctl_head || c->frag || !media_queued(c) || lws_partial_buffered(c->wsi))
-        return false;
-    const bbt_frame_ref *ref = bbt_queue_peek(c->viewer.q);
-    return ref->len + WS_HDR_MAX > WBUF_CAP;
+    return next_big_frame(c, budget) && !lws_partial_buffered(c->wsi);
 }
 
 /* Write what is pending (one lws_write), at most `budget` bytes of video (video_budget(), the
