@@ -17,8 +17,10 @@
 //   - at a hold-up on a lossy link the copy subscribes (its connection opens the first time
 //     and then stays, like the main one, reconnecting by itself);
 //   - the copy costs the audio's rate once more. On a link too slow for that the main
-//     connection's audio stands in a queue: every audio frame SATURATED_US or more over the
-//     lowest for SATURATED_FOR_MS. Then the copy unsubscribes and waits BACKOFF_MS (doubling to
+//     connection's audio stands in a queue: for SATURATED_FOR_MS every audio frame of it comes
+//     SATURATED_US or more over its lowest latency, and every frame the copy brings is that far
+//     ahead of the main connection's newest (a main connection starved by its copy brings
+//     next to nothing to judge by). Then the copy unsubscribes and waits BACKOFF_MS (doubling to
 //     BACKOFF_MAX_MS at each such failure) before the next hold-up may subscribe it again;
 //   - the main connection's unsubscribe (the plan moved on) unsubscribes the copy.
 // (Audio only is no reason to drop the copy: on a 300 kbit/s link with 2 % loss the relay may
@@ -106,16 +108,18 @@ export class AudioCopyRule {
   // A new subscription: its own lowest latency; a back-off under way stays, so does `lossy`.
   reset() {
     this.minUs = Infinity;
+    this.mainCaptureUs = null; // capture time of the main connection's newest audio frame
     this.on = false;
     this.saturatedSince = null;
     if (this.notBefore === undefined) this.notBefore = -Infinity;
     if (this.lossy === undefined) this.lossy = false;
   }
 
-  // An audio frame of the main connection: its capture → arrival latency (µs) at nowMs.
-  // +1: subscribe the copy now; -1: unsubscribe it now; 0: nothing to do.
-  mainAudio(latencyUs, nowMs) {
+  // An audio frame of the main connection: its capture time and capture → arrival latency (µs)
+  // at nowMs. +1: subscribe the copy now; -1: unsubscribe it now; 0: nothing to do.
+  mainAudio(latencyUs, nowMs, captureUs = null) {
     if (latencyUs < this.minUs) this.minUs = latencyUs;
+    if (captureUs !== null && (this.mainCaptureUs === null || captureUs > this.mainCaptureUs)) this.mainCaptureUs = captureUs;
     const over = latencyUs - this.minUs;
     if (!this.on) {
       if (over < HOLDUP_US || !this.lossy || nowMs < this.notBefore) return 0;
@@ -123,6 +127,19 @@ export class AudioCopyRule {
       this.saturatedSince = null;
       return 1;
     }
+    return this.pressure(over, nowMs);
+  }
+
+  // An audio frame the copy brought, its capture time (µs): how far the main connection is
+  // behind it counts like a main frame's lateness. -1: unsubscribe the copy now; 0: nothing.
+  copyAudio(captureUs, nowMs) {
+    if (!this.on || this.mainCaptureUs === null) return 0;
+    return this.pressure(captureUs - this.mainCaptureUs, nowMs);
+  }
+
+  // The audio stands `over` µs late: SATURATED_US and more for SATURATED_FOR_MS, the link has no
+  // room for the copy.
+  pressure(over, nowMs) {
     if (over < SATURATED_US) {
       this.saturatedSince = null;
       return 0;

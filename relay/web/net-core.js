@@ -128,8 +128,7 @@ export class NetCore {
   sent(msg) {
     if (msg.type === 'subscribe') {
       this.session = msg.session;
-      this.copyRule.reset();
-      this.pick.reset();
+      this.copyRule.reset(); // (the pick resets at the `tracks` that answers it)
       if (this.copy) this.copy.unsubscribe();
     } else if (msg.type === 'unsubscribe') {
       this.session = null;
@@ -139,8 +138,12 @@ export class NetCore {
 
   // An audio frame from either connection: decoded when it is the first to bring it.
   takeAudio(f, arrivalUs, fromCopy) {
-    if (!fromCopy && this.session !== null) this.copyWanted(this.copyRule.mainAudio(arrivalUs, performance.now()), arrivalUs);
-    if (!this.pick.take(f.seq, fromCopy, performance.now())) return;
+    const now = performance.now();
+    if (this.session !== null) {
+      this.copyWanted(fromCopy ? this.copyRule.copyAudio(f.captureUs, now)
+                               : this.copyRule.mainAudio(arrivalUs, now, f.captureUs), arrivalUs);
+    }
+    if (!this.pick.take(f.seq, fromCopy, now)) return;
     this.audioArrivalUs = arrivalUs;
     if (arrivalUs < this.audioArrivalMinUs) this.audioArrivalMinUs = arrivalUs;
     if (arrivalUs < this.jitter.min) this.jitter.min = arrivalUs;

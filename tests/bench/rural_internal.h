@@ -111,6 +111,7 @@ typedef struct rural_run {
     int64_t copy_first_t;    /* run time of the first copy subscription, µs (-1: none) */
     int64_t copy_saturated_since, copy_not_before, copy_backoff; /* µs, run time */
     int64_t lossy_t;         /* run time of the first pong with retransmissions (-1: none) */
+    int64_t main_capture_us; /* capture time of the main connection's newest audio (0: none) */
     uint64_t frag_errors;    /* assemblies discarded */
     bool closed;             /* the measured interval is over: hooks ignore what comes */
     int64_t link_kbit;

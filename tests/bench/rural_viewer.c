@@ -59,34 +59,19 @@ static bool audio_duplicate(rural_run *r, const viewer *v, const bbt_frame *f)
 /* The player's rule for its audio copy (relay/web/audio-copy.js, AudioCopyRule, with the same
  * constants; docs/PLAYER.md "Audio copy"): once a relay's `pong` has said that TCP retransmitted
  * on the main connection (rural_on_pong), an audio frame there held up COPY_HOLDUP_US beyond the
- * lowest audio latency seen there subscribes the copies; every main
- * audio frame COPY_SATURATED_US over that lowest for COPY_SATURATED_FOR_US (the link has no room
- * for the audio twice) unsubscribes them, and the next subscription waits a back-off (30 s,
+ * lowest audio latency seen there subscribes the copies. For COPY_SATURATED_FOR_US every main
+ * audio frame COPY_SATURATED_US over that lowest, and every copy frame that far ahead of the
+ * main's newest (a main starved by its copy brings next to nothing), means the link has no room
+ * for the audio twice: the copies unsubscribe, and the next subscription waits a back-off (30 s,
  * doubling to 240 s). Under r->mu: +1 subscribe, -1 unsubscribe, 0. */
 #define COPY_HOLDUP_US 100000
 #define COPY_SATURATED_US 400000
 #define COPY_SATURATED_FOR_US 4000000
 #define COPY_BACKOFF_MAX_US 240000000
-static int copy_rule(rural_run *r, const viewer *v, const bbt_frame *f, int64_t lat)
+
+/* The audio stands `over` µs late (AudioCopyRule.pressure). */
+static int copy_pressure(rural_run *r, int64_t over, int64_t now)
 {
-    if (!r->o->audio_copies || v->audio_copy || (int)f->track != r->rs.audio_track)
-        return 0;
-    int64_t now = run_t(r);
-    if (r->audio_lat_min < 0 || lat < r->audio_lat_min)
-        r->audio_lat_min = lat;
-    int64_t over = lat - r->audio_lat_min;
-    if (!r->copy_on) {
-        if (over < COPY_HOLDUP_US || r->lossy_t < 0 || now < r->copy_not_before)
-            return 0;
-        r->copy_on = true;
-        r->copy_joined = false;
-        r->copy_ahead_since = -1;
-        r->copy_saturated_since = -1;
-        r->copy_subscribes++;
-        if (r->copy_first_t < 0)
-            r->copy_first_t = now;
-        return 1;
-    }
     if (over < COPY_SATURATED_US) {
         r->copy_saturated_since = -1;
         return 0;
@@ -101,6 +86,33 @@ static int copy_rule(rural_run *r, const viewer *v, const bbt_frame *f, int64_t 
     r->copy_backoff = r->copy_backoff * 2 < COPY_BACKOFF_MAX_US ? r->copy_backoff * 2
                                                                  : COPY_BACKOFF_MAX_US;
     return -1;
+}
+
+static int copy_rule(rural_run *r, const viewer *v, const bbt_frame *f, int64_t lat)
+{
+    if (!r->o->audio_copies || (int)f->track != r->rs.audio_track)
+        return 0;
+    int64_t now = run_t(r), cap = (int64_t)f->capture_us;
+    if (v->audio_copy) /* how far the main connection is behind the copy */
+        return r->copy_on && r->main_capture_us ? copy_pressure(r, cap - r->main_capture_us, now)
+                                                : 0;
+    if (cap > r->main_capture_us)
+        r->main_capture_us = cap;
+    if (r->audio_lat_min < 0 || lat < r->audio_lat_min)
+        r->audio_lat_min = lat;
+    int64_t over = lat - r->audio_lat_min;
+    if (r->copy_on)
+        return copy_pressure(r, over, now);
+    if (over < COPY_HOLDUP_US || r->lossy_t < 0 || now < r->copy_not_before)
+        return 0;
+    r->copy_on = true;
+    r->copy_joined = false;
+    r->copy_ahead_since = -1;
+    r->copy_saturated_since = -1;
+    r->copy_subscribes++;
+    if (r->copy_first_t < 0)
+        r->copy_first_t = now;
+    return 1;
 }
 
 static void copies_subscribe(bench *b, bool on)

@@ -127,6 +127,31 @@ test('rule: a standing queue for SATURATED_FOR_MS unsubscribes, then backs off, 
   assert.equal(r.mainAudio(min + A.HOLDUP_US, t + 2 * A.BACKOFF_MS), 1);
 });
 
+test('rule: a main connection starved by its copy: the copy\'s lead counts, and it goes', () => {
+  const r = new A.AudioCopyRule();
+  r.retrans(1);
+  r.mainAudio(50000, 0, 1000000);
+  assert.equal(r.mainAudio(50000 + A.HOLDUP_US, 100, 1020000), 1);
+  // main brings nothing more; the copy's frames are further and further ahead of it
+  assert.equal(r.copyAudio(1020000 + A.SATURATED_US - 1, 200), 0);  // not yet that far
+  assert.equal(r.copyAudio(1020000 + A.SATURATED_US, 300), 0);      // saturated from 300
+  assert.equal(r.copyAudio(1500000, 300 + A.SATURATED_FOR_MS - 1), 0);
+  assert.equal(r.copyAudio(1600000, 300 + A.SATURATED_FOR_MS), -1);
+  assert.equal(r.on, false);
+  assert.equal(r.copyAudio(2000000, 400 + A.SATURATED_FOR_MS), 0);  // off: nothing to say
+});
+
+test('rule: a copy a little ahead (a lost packet on main) keeps it; main catching up resets', () => {
+  const r = new A.AudioCopyRule();
+  r.retrans(1);
+  r.mainAudio(50000, 0, 1000000);
+  assert.equal(r.mainAudio(50000 + A.HOLDUP_US, 10, 1020000), 1);
+  assert.equal(r.copyAudio(1020000 + A.SATURATED_US, 20), 0);
+  assert.equal(r.mainAudio(60000, 30, 1500000), 0);                  // main on time again
+  assert.equal(r.copyAudio(1520000, 20 + A.SATURATED_FOR_MS), 0);    // 20 ms ahead: fine
+  assert.equal(r.on, true);
+});
+
 test('rule: the back-off is capped at BACKOFF_MAX_MS', () => {
   const r = new A.AudioCopyRule();
   r.retrans(1);
