@@ -107,6 +107,10 @@ const bbt_directive bbt_relay_directives[] = {
     {"adapt", "downswitch_delay", BBT_CFG_DURATION, "300ms", 0, SEC(10),
      F(adapt.downswitch_delay_ms), NULL,
      "拥塞持续这么久就切换到较低画质。\nA congested viewer switches down after this.", NULL},
+    {"adapt", "padding_probes", BBT_CFG_BOOL, "true", 0, 0, F(adapt.padding_probes), NULL,
+     "试探更高画质时先发送填充数据（不换画面），线路承载得住再切换；只对声明可接收填充的观看端。\n"
+     "Probe a higher layer with padding first (the picture stays), switch once the link carries "
+     "it; only for viewers that accept padding.", NULL},
     {"adapt", "start_bitrate", BBT_CFG_INT, "600000", 0, 50000000, F(adapt.start_bitrate), NULL,
      "新观看者从不超过此码率（bit/s）的最高摄像画质开始，再按网络升降；0 表示从最高画质开始。\n"
      "A new viewer starts on the best camera layer within this bitrate (bit/s), then adapts; "

@@ -38,8 +38,8 @@ struct bbt_player {
 static void on_welcomed(bbt_link *l, const json_t *w, void *ud)
 {
     bbt_player *p = ud;
-    json_t *m = json_pack("{s:s, s:i, s:s, s:s, s:b}", "type", "subscribe", "id", 2, "session",
-                          p->session, "layer", "auto", "fragments", 1);
+    json_t *m = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b}", "type", "subscribe", "id", 2,
+                          "session", p->session, "layer", "auto", "fragments", 1, "padding", 1);
     bbt_link_send_json(l, m);
 }
 
@@ -109,6 +109,10 @@ static void on_binary(bbt_link *l, const uint8_t *data, size_t len, void *ud)
 {
     bbt_player *p = ud;
     bbt_frame in, f;
+    if (bbt_frame_is_padding(data, len)) { /* a padding probe (PROTOCOL.md §2.6): bytes only */
+        bbt_play_pipe_add_bytes(p->pp, len);
+        return;
+    }
     if (bbt_frame_decode(data, len, 0, &in) != BBT_OK)
         return;
     bbt_play_pipe_add_bytes(p->pp, len);

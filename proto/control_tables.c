@@ -101,6 +101,7 @@ static const bbt_param subscribe[] = {
     P_BOOL("video", OPT),
     P_BOOL("fragments", OPT),
     P_BOOL("audio_copy", OPT),
+    P_BOOL("padding", OPT),
     P_END,
 };
 

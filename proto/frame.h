@@ -13,6 +13,11 @@
  *   8      8    capture_us    wall-clock capture time, µs since the Unix epoch, big-endian
  *   16     n    payload       n ≥ 1, except on an END frame where n may be 0
  *
+ * Padding (docs/PROTOCOL.md §2.6): on the relay → viewer hop, to a viewer that asked for it
+ * ("padding": true in subscribe), a binary message whose first byte is BBT_FRAME_PADDING (0)
+ * is no frame but filler a relay sends to probe the link; the receiver counts its bytes and
+ * drops it. bbt_frame_is_padding() tells it apart before decoding.
+ *
  * Decoding never copies the payload: the decoded frame points into the caller's buffer, which
  * must outlive it. Encoding writes only the header, so a sender can place it in front of a
  * payload it already holds (for example in the LWS_PRE headroom of a shared buffer).
@@ -24,6 +29,7 @@
 #include <stdint.h>
 
 #define BBT_FRAME_VERSION 1
+#define BBT_FRAME_PADDING 0 /* first byte of a padding message (§2.6) */
 #define BBT_FRAME_HEADER_LEN 16
 #define BBT_FRAME_MAX_TRACKS 32
 /* The protocol's hard ceiling on a payload; a receiver may configure a lower one. */
@@ -57,6 +63,14 @@ typedef struct bbt_frame {
  * BBT_EFRAME_SHORT, _VERSION, _FLAGS, _TRACK, _EMPTY, _TOO_BIG, BBT_EINVAL (NULL arguments);
  * `out` is untouched on failure. */
 int bbt_frame_decode(const uint8_t *buf, size_t len, size_t max_payload, bbt_frame *out);
+
+/* A padding message (§2.6): at least one byte, the first BBT_FRAME_PADDING. Only a receiver
+ * that subscribed with "padding": true may treat it so; to anyone else it is a frame with a
+ * wrong version (BBT_EFRAME_VERSION). */
+static inline int bbt_frame_is_padding(const uint8_t *buf, size_t len)
+{
+    return buf && len >= 1 && buf[0] == BBT_FRAME_PADDING;
+}
 
 /* Write the 16-byte header of `f` to `out` (f->payload is not read; f->len is checked).
  * Returns BBT_OK, or BBT_EFRAME_TRACK / _FLAGS / _EMPTY / _TOO_BIG / BBT_EINVAL for a frame

@@ -89,6 +89,9 @@ int bbt_adapt_fit(const bbt_adapt *a, double bps)
 }
 
 #define MISFIT 1.25
+#define PAD_RISE_US 50000
+#define PAD_OVER_US 250000
+#define PAD_MISSING_MAX 0.2
 
 static bool capacity_fresh(const bbt_adapt *a, const bbt_adapt_input *in)
 {
@@ -122,37 +125,135 @@ static void move_down(bbt_adapt *a, const bbt_adapt_input *in)
     }
     a->probing = false;
     a->probed_ok = false;
+    a->padding = false;
     a->level = target;
     a->downs++;
     a->last_down_us = in->now_us;
     a->congested_since = in->now_us; /* another step down needs another down_delay */
 }
 
-static void maybe_move_up(bbt_adapt *a, const bbt_adapt_input *in)
+/* The level a move up from `from` may go to now, from the measures (a fresh capacity may allow
+ * a jump; a fresh capacity or TCP rate may rule the next level out) and the back-offs; ≤ from
+ * when none. */
+static int up_target(const bbt_adapt *a, const bbt_adapt_input *in, int from)
 {
-    int64_t hold = a->probed_ok ? a->p.probe_us : a->p.up_hold_us;
-    if (a->level >= a->nlevels - 1 || in->now_us - a->clear_since < hold)
-        return;
-    int next = a->level + 1;
+    if (from >= a->nlevels - 1)
+        return from;
+    int next = from + 1;
     if (capacity_fresh(a, in)) {
         int fit = bbt_adapt_fit(a, in->capacity_bps);
-        if (fit <= a->level)
-            return; /* measured: the next level does not fit */
+        if (fit <= from)
+            return from; /* measured: the next level does not fit */
         next = fit;
     } else if (in->link_bps > 0 && in->now_us - in->link_at_us <= a->p.capacity_ttl_us &&
-               bbt_adapt_fit(a, in->link_bps) <= a->level) {
-        return; /* TCP's own measure says the same */
+               bbt_adapt_fit(a, in->link_bps) <= from) {
+        return from; /* TCP's own measure says the same */
     }
-    while (next > a->level && a->backoff_until[next] > in->now_us)
+    while (next > from && a->backoff_until[next] > in->now_us)
         next--;
-    if (next <= a->level)
-        return;
+    return next;
+}
+
+/* Move up to `next` now: a probe for probe_us. */
+static void switch_up(bbt_adapt *a, int next, int64_t now)
+{
     a->probe_from = a->level;
     a->level = next;
     a->ups++;
     a->probing = true;
-    a->probe_until = in->now_us + a->p.probe_us;
-    a->clear_since = in->now_us;
+    a->probe_until = now + a->p.probe_us;
+    a->clear_since = now;
+}
+
+static void pad_start(bbt_adapt *a, int level, int64_t now, int64_t delay)
+{
+    a->pad_limit_us = delay + PAD_RISE_US;
+    if (a->pad_limit_us < a->p.clear_us)
+        a->pad_limit_us = a->p.clear_us;
+    a->pad_over_since = 0;
+    a->padding = true;
+    a->pad_level = level;
+    a->pad_until = now + a->p.pad_us;
+    a->pads++;
+}
+
+/* The padding probe failed (congestion): hold its level, move up to what padded well before. */
+static void pad_failed(bbt_adapt *a, int64_t now)
+{
+    a->padding = false;
+    a->pads_failed++;
+    a->pad_failed_us = now;
+    if (a->backoff_until[a->pad_level] < now + a->p.pad_backoff_us)
+        a->backoff_until[a->pad_level] = now + a->p.pad_backoff_us;
+    if (a->pad_ok > a->level)
+        switch_up(a, a->pad_ok, now);
+}
+
+/* A padding probe under way, at a sample that is not congested: a delay over pad_limit_us
+ * (what it was when the probe started, plus PAD_RISE_US, at least clear_us) for PAD_OVER_US
+ * fails it — the queue the padding builds is delay for the media: a probe kept open while the
+ * delay was between the thresholds held a 400 kbit/s link 200-300 ms late for 3 s; measured
+ * from the start, not from clear_us, because a lossy, jittery link reads 40-55 ms with nothing
+ * queued (flaky-3g), and a probe that may not add 10 ms there never passes. At its end a delay
+ * within the limit passes it (on to the level above, or the move up) if the socket took the
+ * padding: a relay writes padding only while the kernel holds less than its unsent cap, so on
+ * a link where TCP cannot reach the rate (loss, a small window) the padding is not written and
+ * no queue shows — 720p passed that way on flaky-3g, and failed at once when switched to. */
+static void pad_step(bbt_adapt *a, const bbt_adapt_input *in)
+{
+    int64_t now = in->now_us;
+    if (in->delay_us > a->pad_limit_us) {
+        if (!a->pad_over_since)
+            a->pad_over_since = now;
+        if (now - a->pad_over_since >= PAD_OVER_US)
+            pad_failed(a, now);
+        return;
+    }
+    a->pad_over_since = 0;
+    if (now < a->pad_until)
+        return;
+    if (in->pad_missing > PAD_MISSING_MAX) { /* the link did not take the rate */
+        pad_failed(a, now);
+        return;
+    }
+    a->pad_ok = a->pad_level;
+    int next = up_target(a, in, a->pad_level);
+    if (next > a->pad_level && next == a->pad_level + 1) {
+        int64_t limit = a->pad_limit_us; /* the same probe, going on: the same limit */
+        pad_start(a, next, now, 0);
+        a->pad_limit_us = limit;
+        a->pads--; /* the same probe, going on */
+        return;
+    }
+    a->padding = false;
+    switch_up(a, a->pad_ok, now);
+}
+
+static void maybe_move_up(bbt_adapt *a, const bbt_adapt_input *in)
+{
+    int64_t hold = a->probed_ok ? a->p.probe_us : a->p.up_hold_us;
+    if (a->padding || in->now_us - a->clear_since < hold)
+        return;
+    int next = up_target(a, in, a->level);
+    if (next <= a->level)
+        return;
+    if (a->p.pad_us > 0 && a->levels[a->level].camera_track >= 0) {
+        a->pad_ok = a->level;
+        pad_start(a, next, in->now_us, in->delay_us);
+    } else {
+        switch_up(a, next, in->now_us);
+    }
+}
+
+double bbt_adapt_pad_bps(const bbt_adapt *a)
+{
+    if (!a->padding)
+        return 0;
+    /* the level at the safety fraction, like a measured capacity: 720p (1.25 Mbit/s) padded
+     * for at its bare rate passed on flaky-3g's lossy 2 Mbit/s and then stalled 46 % of a run */
+    double d = (double)a->levels[a->pad_level].bitrate_bps / a->p.safety -
+               (double)a->levels[a->level].bitrate_bps;
+    return d > 0 ? d : 0;
 }
 
 int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
@@ -178,6 +279,10 @@ int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
         a->clear_since = now;
     a->congested = congested || (a->congested && !clear);
     a->clear = clear;
+    if (a->padding && congested)
+        pad_failed(a, now);
+    else if (a->padding)
+        pad_step(a, in);
     /* Twice the threshold is no spike: the first step of an episode goes at once. So does a
      * congested level that a fresh capacity (measured while backlogged, i.e. what the link
      * carries now) shows to be more than MISFIT times too big: the cliff, a failed probe. */
@@ -187,9 +292,11 @@ int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
                   (!a->last_down_us || now - a->last_down_us >= a->p.down_delay_us);
     if (congested && a->level > 0 &&
         (now - a->congested_since >= a->p.down_delay_us || severe)) {
-        bool draining = a->last_down_us && now - a->last_down_us < a->p.drain_us &&
-                        (a->returned || (capacity_fresh(a, in) &&
-                                         bbt_adapt_fit(a, in->capacity_bps) >= a->level));
+        bool fits = capacity_fresh(a, in) && bbt_adapt_fit(a, in->capacity_bps) >= a->level;
+        bool draining = (a->last_down_us && now - a->last_down_us < a->p.drain_us &&
+                         (a->returned || fits)) ||
+                        (a->pad_failed_us && now - a->pad_failed_us < a->p.drain_us &&
+                         (fits || !capacity_fresh(a, in)));
         if (!draining)
             move_down(a, in);
     } else if (clear) {

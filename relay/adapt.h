@@ -29,6 +29,25 @@
  *          end of probe_us; a delay still between the thresholds then keeps it open for up to
  *          another probe_us (deep link buffers show congestion late). A fresh capacity that
  *          fits several levels allows a jump over them.
+ *   pad    with pad_us > 0 (the viewer takes padding, docs/PROTOCOL.md §2.6) a move up from
+ *          a level with a camera picture is tried first without touching the picture: for pad_us the caller adds padding up to
+ *          the rate the next level would need (bbt_adapt_pad_bps), and the level stays. Congestion
+ *          ends it at once — a failed padding probe costs a moment's delay, not a switch and a
+ *          keyframe each way — and holds that level for pad_backoff_us (no doubling: cheap
+ *          probes may be frequent, so a link that recovers is found within about that time:
+ *          the cliff's recovery went unseen for 40 s behind a doubled back-off); so does a delay
+ *          50 ms over the probe's start (at least clear_us) for a quarter of a second: the
+ *          queue the padding builds delays the media; and, at the end, padding the socket did
+ *          not take (over PAD_MISSING_MAX of it: TCP could not carry the rate, the backlog
+ *          stayed in the kernel, where it shows no delay). A delay within that at the end goes on to pad for the level above, when there is one to try, and the move is then
+ *          made to the highest level padded for successfully, as a probe like any other.
+ *          Congestion within drain_us of a failed padding probe is its padding draining: no
+ *          step down for it, unless a fresh capacity says the level does not fit. From audio
+ *          only (or courseware only) there is no picture to keep: the first camera level is
+ *          probed by switching to it, as without padding — its keyframe is small, and the
+ *          switch needs only the level's own rate where padding asks for rate ÷ safety (on
+ *          flaky-3g's 300 kbit/s with the audio copy that failed, and padding probes kept the
+ *          viewer on audio only for 44-53 % of the run against 31 % with switches).
  *   drain  after a move down, while the level fits a fresh capacity, or after a failed
  *          probe's return to a level that held, congestion is the backlog of the level before
  *          draining through the link: no further step down for drain_us (it took another step
@@ -64,6 +83,8 @@ typedef struct bbt_adapt_params {
     int64_t capacity_ttl_us; /* a capacity older than this is unknown */
     int64_t drain_us;        /* after a move down to a level that fits a fresh capacity, the
                               * backlog gets this long to drain before another step (0: none) */
+    int64_t pad_us;          /* a padding probe's length; 0: the viewer takes no padding */
+    int64_t pad_backoff_us;  /* hold of a level whose padding probe failed */
 } bbt_adapt_params;
 
 typedef struct bbt_adapt_input {
@@ -73,6 +94,8 @@ typedef struct bbt_adapt_input {
     int64_t capacity_at_us; /* when it was last measured */
     double link_bps;        /* TCP's delivery rate while busy (relay/estimate.h), 0: none ... */
     int64_t link_at_us;     /* ... measured then: when fresh it can rule out a probe */
+    double pad_missing;     /* share of the padding due in this padding probe (this level) that
+                             * the socket did not take, 0..1 (0: all of it, or none due) */
 } bbt_adapt_input;
 
 typedef struct bbt_adapt {
@@ -92,6 +115,14 @@ typedef struct bbt_adapt {
     int64_t last_down_us;      /* time of the last move down, 0: none */
     int probe_from;            /* the level the current (or last) probe started from */
     bool returned;             /* the last move down was a failed probe's return */
+    bool padding;              /* a padding probe is on ... */
+    int pad_level;             /* ... for this level ... */
+    int pad_ok;                /* ... the highest level padded for successfully (≥ level) ... */
+    int64_t pad_until;         /* ... until then; it fails when the delay is over ... */
+    int64_t pad_limit_us;      /* ... this (its delay at the start + 50 ms, ≥ clear_us) ... */
+    int64_t pad_over_since;    /* ... since then (0: within it) for 250 ms */
+    int64_t pad_failed_us;     /* time of the last failed padding probe, 0: none */
+    uint32_t pads, pads_failed; /* padding probes started / failed */
 } bbt_adapt;
 
 /* Build the levels from a track list (audio-only first). With pin_track ≥ 0 the only camera
@@ -113,5 +144,10 @@ int bbt_adapt_fit(const bbt_adapt *a, double bps);
 
 /* One step; returns the (possibly new) level. */
 int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in);
+
+/* The padding rate the caller adds now (bits/s): during a padding probe, what the level probed
+ * for needs at the safety fraction (bitrate ÷ safety, as a capacity would have to be) beyond
+ * the current level's bitrate; 0 otherwise. */
+double bbt_adapt_pad_bps(const bbt_adapt *a);
 
 #endif

@@ -268,6 +268,9 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
                              .camera_pref = -2, .start_bps = r->cfg.adapt.start_bitrate,
                              .courseware = !copy, .audio_copy = copy};
     c->fragments = json_is_true(json_object_get(m, "fragments"));
+    c->padding = json_is_true(json_object_get(m, "padding"));
+    c->pad_credit = c->pad_due = c->pad_sent = 0;
+    c->pad_at_us = 0;
     json_t *reply = tracks_msg(s, "tracks");
     if (reply)
         bbt_msg_echo_id(reply, m);

@@ -27,7 +27,12 @@ static void set_unsent_cap(struct bbt_conn *c, int cap)
 
 #define REPORT_LAG_US 1500000
 
-static bbt_adapt_params params_from(const bbt_relay_config *cfg)
+/* A padding probe's length, and the hold of a level whose padding probe failed: short, since
+ * such a probe costs a moment's delay (docs/PERFORMANCE.md, "padding probes"). */
+#define PAD_PROBE_US 2000000
+#define PAD_BACKOFF_US 8000000
+
+static bbt_adapt_params params_from(const bbt_relay_config *cfg, bool padding)
 {
     int64_t max_delay = cfg->queue.max_delay_ms * 1000;
     return (bbt_adapt_params){
@@ -40,7 +45,9 @@ static bbt_adapt_params params_from(const bbt_relay_config *cfg)
         .backoff_min_us = 10000000,
         .backoff_max_us = 120000000,
         .capacity_ttl_us = 5000000,
-        .drain_us = 2000000};
+        .drain_us = 2000000,
+        .pad_us = padding && cfg->adapt.padding_probes ? PAD_PROBE_US : 0,
+        .pad_backoff_us = PAD_BACKOFF_US};
 }
 
 void bbt_conn_tune_socket(struct bbt_conn *c)
@@ -67,7 +74,7 @@ void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now)
     bbt_adapt_level lv[BBT_ADAPT_MAX_LEVELS];
     int k = bbt_adapt_levels(t, n, v->want_video, v->want_audio, v->pin_track, lv,
                              BBT_ADAPT_MAX_LEVELS);
-    bbt_adapt_params p = params_from(&c->relay->cfg);
+    bbt_adapt_params p = params_from(&c->relay->cfg, c->padding);
     bbt_adapt_init(&c->adapt, &p, lv, k, 0);
     c->adapt.level = current_level(&c->adapt, v);
     c->adapt_on = c->relay->cfg.adapt.enabled && v->pin_track < 0 && n > 0;
@@ -115,7 +122,23 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
                           .capacity_bps = c->est.capacity_bps,
                           .capacity_at_us = c->est.capacity_at_us,
                           .link_bps = c->est.tcp_bps, .link_at_us = c->est.tcp_at_us};
+    /* padding the socket did not take: credit the kernel's unsent cap kept back (conn_write.c);
+     * the credit still in hand is not missing yet */
+    double missing = c->pad_due - c->pad_sent - c->pad_credit;
+    if (c->pad_due > 0 && missing > 0)
+        in.pad_missing = missing / c->pad_due;
+    bool padding = c->adapt.padding;
+    int pad_level = c->adapt.pad_level;
     int after = bbt_adapt_update(&c->adapt, &in);
+    if (padding != c->adapt.padding || pad_level != c->adapt.pad_level)
+        c->pad_due = c->pad_sent = 0; /* a new probe, or the next level of one */
+    if (padding || c->adapt.padding)
+        BBT_DEBUG("adapt padding subject=%s level=%d pad_level=%d on=%d delay_ms=%lld "
+                  "queue_ms=%lld net_queue_ms=%lld report_excess_ms=%lld pad_missing=%.2f",
+                  c->subject, after, c->adapt.pad_level, c->adapt.padding,
+                  (long long)(in.delay_us / 1000), (long long)(c->est.delay_us / 1000),
+                  (long long)(c->est.net_queue_us / 1000),
+                  (long long)(c->est.report_excess_us / 1000), in.pad_missing);
     if (after == before)
         return;
     const bbt_adapt_level *l = &c->adapt.levels[after];
@@ -146,7 +169,10 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
         "# HELP bbt_viewer_network_delay_ms Viewer's median latency beyond its best, less 50 ms.\n"
         "# TYPE bbt_viewer_network_delay_ms gauge\n"
         "# HELP bbt_viewer_switches_total Level changes, by direction.\n"
-        "# TYPE bbt_viewer_switches_total counter\n";
+        "# TYPE bbt_viewer_switches_total counter\n"
+        "# HELP bbt_viewer_padding_probes_total Probes of a higher level with padding, by result "
+        "(failed ones held the level).\n"
+        "# TYPE bbt_viewer_padding_probes_total counter\n";
     bbt_strbuf_puts(b, head);
     int64_t now = bbt_mono_us();
     unsigned copies = 0;
@@ -165,12 +191,15 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
                           "bbt_viewer_reported_bps{%s} %.0f\n"
                           "bbt_viewer_network_delay_ms{%s} %.1f\n"
                           "bbt_viewer_switches_total{%s,direction=\"up\"} %u\n"
-                          "bbt_viewer_switches_total{%s,direction=\"down\"} %u\n",
+                          "bbt_viewer_switches_total{%s,direction=\"down\"} %u\n"
+                          "bbt_viewer_padding_probes_total{%s,result=\"passed\"} %u\n"
+                          "bbt_viewer_padding_probes_total{%s,result=\"failed\"} %u\n",
                           lbl, v->video_track, lbl, c->adapt.level, lbl, c->est.capacity_bps, lbl,
                           c->est.delivered_bps, lbl,
                           (double)bbt_queue_delay(v->q, now) / 1000.0, lbl, c->est.report_bps,
                           lbl, (double)c->est.report_excess_us / 1000.0, lbl, c->adapt.ups, lbl,
-                          c->adapt.downs);
+                          c->adapt.downs, lbl, c->adapt.pads - c->adapt.pads_failed -
+                          (c->adapt.padding ? 1u : 0u), lbl, c->adapt.pads_failed);
     }
     bbt_strbuf_printf(b,
                       "# HELP bbt_audio_copies Subscriptions to a second copy of the audio "

@@ -316,6 +316,50 @@ static bool big_frame_next(struct bbt_conn *c, size_t budget)
     return next_big_frame(c, budget) && !lws_partial_buffered(c->wsi);
 }
 
+/* ---- padding (docs/PROTOCOL.md §2.6) ----------------------------------------------------- */
+
+/* A padding probe (relay/adapt.h) adds bbt_adapt_pad_bps() to what a viewer receives: after
+ * each write, the padding due since the last one goes as one message of zeros (its first byte
+ * BBT_FRAME_PADDING), behind the media it follows and ahead of the next write's: an audio frame
+ * waits behind at most one write's padding, a flush interval of it (~2 kB for 360p → 720p).
+ * Never more than the kernel's unsent cap allows (padding must not push media into the relay's
+ * queue by itself), never more than PAD_CREDIT_US of the rate at once, never in fragments. */
+#define PAD_CREDIT_US 100000
+#define PAD_MIN 256
+#define PAD_MAX 8192
+
+static void write_padding(struct bbt_conn *c, int64_t now)
+{
+    double bps = c->adapt_on ? bbt_adapt_pad_bps(&c->adapt) : 0;
+    if (bps <= 0) {
+        c->pad_credit = 0;
+        c->pad_at_us = 0;
+        return;
+    }
+    if (c->pad_at_us) {
+        double due = bps / 8.0 * (double)(now - c->pad_at_us) / 1e6;
+        c->pad_credit += due;
+        c->pad_due += due;
+    }
+    c->pad_at_us = now;
+    double cap = bps / 8.0 * PAD_CREDIT_US / 1e6;
+    if (c->pad_credit > cap)
+        c->pad_credit = cap;
+    int notsent = 0, fd = lws_get_socket_fd(c->wsi);
+    if (c->pad_credit < PAD_MIN || lws_partial_buffered(c->wsi) || fd < 0 ||
+        ioctl(fd, SIOCOUTQNSD, &notsent) != 0 || notsent >= c->est.unsent_cap)
+        return;
+    size_t n = c->pad_credit > PAD_MAX ? PAD_MAX : (size_t)c->pad_credit;
+    unsigned char *p = c->relay->wbuf + LWS_PRE;
+    memset(p, BBT_FRAME_PADDING, n);
+    if (lws_write(c->wsi, p, n, LWS_WRITE_BINARY) < 0)
+        return; /* the socket is gone: the next write or the stall check closes it */
+    c->pad_credit -= (double)n;
+    c->pad_sent += (double)n;
+    c->sent_bytes += n + ws_header_len(n);
+    c->relay->metrics.padding_bytes += n;
+}
+
 /* Write what is pending (one lws_write), at most `budget` bytes of video (video_budget(), the
  * caller's: a paced write has computed it already). Afterwards the stall clock restarts if more
  * is left, and WRITEABLE is asked for when more is left or the connection is closing. */
@@ -330,6 +374,8 @@ static int flush(struct bbt_conn *c, int64_t now, size_t budget)
         rc = write_batch(c, now, budget);
     if (rc == 0 && big_frame_next(c, budget))
         rc = write_one(c, now);
+    if (rc == 0 && c->padding && !c->close_code && c->viewer.session)
+        write_padding(c, now);
     if (items || c->frag)
         c->last_write_us = now;
     int more = c->ctl_head || media_queued(c) || c->frag;

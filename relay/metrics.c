@@ -163,6 +163,9 @@ char *bbt_metrics_render(const bbt_metrics *m, const bbt_metrics_gauges *g,
     header(&b, "bbt_fragments_total", "counter",
            "Fragment messages sent: large video frames split for slow viewers, so audio can pass.");
     bbt_strbuf_printf(&b, "bbt_fragments_total %llu\n", (unsigned long long)m->fragments_out);
+    header(&b, "bbt_padding_bytes_total", "counter",
+           "Padding sent to viewers to probe their links before a switch up (PROTOCOL.md §2.6).");
+    bbt_strbuf_printf(&b, "bbt_padding_bytes_total %llu\n", (unsigned long long)m->padding_bytes);
     header(&b, "bbt_keyframe_requests_total", "counter", "Keyframe requests sent to publishers.");
     bbt_strbuf_printf(&b, "bbt_keyframe_requests_total %llu\n",
                       (unsigned long long)m->keyframe_requests);

@@ -78,6 +78,10 @@ struct bbt_conn {
     int64_t last_write_us;          /* monotonic time of the last write (pacing) */
     uint64_t acked;                 /* peer-acknowledged bytes at the last stall check */
     bool fragments;                 /* the viewer reassembles fragments (subscribe, §2.5) */
+    bool padding;                   /* the viewer drops padding (subscribe, §2.6) */
+    double pad_credit;              /* padding bytes due and not yet written (conn_write.c) */
+    double pad_due, pad_sent;       /* padding bytes due / written in this probe (this level) */
+    int64_t pad_at_us;              /* when pad_credit was last brought up to date, 0: never */
     int64_t validity_at_us;         /* last lws_validity_confirmed (on_report) */
     bbt_frame_ref *frag;            /* a video frame being sent in fragments (our reference) */
     size_t frag_off;                /* payload bytes of it already sent */

@@ -70,6 +70,6 @@
     audio: p.audio,
     hello: hello,
     subscribe: follow ? null : { type: 'subscribe', id: 2, session: p.session, layer: p.layer === null ? 'auto' : p.layer,
-                                 audio: p.audio, video: p.video, fragments: true },
+                                 audio: p.audio, video: p.video, fragments: true, padding: true },
   });
 }());

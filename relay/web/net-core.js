@@ -24,7 +24,7 @@
 //   {type:'stats', ..., audio_copy} every 250 ms   {type:'log', level, args}
 
 import { RelayConnection } from './ws.js';
-import { HEADER_LEN, parseFrame, Reassembler } from './frame.js';
+import { HEADER_LEN, isPadding, parseFrame, Reassembler } from './frame.js';
 import { OpusDecode } from './audio-decode.js';
 import { AudioCopy, AudioCopyRule, AudioPick } from './audio-copy.js';
 
@@ -38,6 +38,7 @@ export class NetCore {
     this.audioTrack = null;
     this.pcmPort = null;
     this.bytes = 0;
+    this.paddingBytes = 0; // the relay's padding probes (§2.6): counted in bytes, dropped
     this.frameErrors = 0;
     // Large frames may come in fragments (subscribe "fragments": true): only whole ones go on.
     this.reasm = new Reassembler(undefined, (d) => {
@@ -172,7 +173,11 @@ export class NetCore {
   }
 
   onBinary(msg) {
-    this.bytes += msg.byteLength; // every message, fragments too
+    this.bytes += msg.byteLength; // every message, fragments and padding too
+    if (isPadding(msg)) {
+      this.paddingBytes += msg.byteLength;
+      return;
+    }
     let part;
     try {
       part = parseFrame(msg);
@@ -214,6 +219,7 @@ export class NetCore {
     this.emit({
       type: 'stats',
       bytes: this.bytes,
+      padding_bytes: this.paddingBytes,
       frame_errors: this.frameErrors,
       audio: { ...this.audio.c, track: this.audioTrack, unsupported: this.audio.unsupported,
                last_decoded_wall_ms: this.audio.lastDecodedAt || 0 },

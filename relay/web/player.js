@@ -165,7 +165,8 @@ class Player {
   subscribeMsg(session) {
     const p = this.p;
     return { type: 'subscribe', id: this.subscribeId, session, layer: p.layer === null ? 'auto' : p.layer,
-             audio: p.audio, video: p.video, fragments: true }; // §2.5: net-core.js reassembles
+             audio: p.audio, video: p.video, fragments: true, // §2.5: net-core.js reassembles
+             padding: true }; // §2.6: net-core.js drops padding
   }
 
   // The classroom's plan (§3.13): join plan.live at its start (or at once: a late join), leave
@@ -303,6 +304,7 @@ class Player {
 
   onNetStats(s) {
     this.stats.c.bytes = s.bytes;
+    this.stats.c.padding_bytes = s.padding_bytes || 0;
     this.stats.c.frame_errors = s.frame_errors;
     this.stats.c.audio_copy = s.audio_copy || null;
     this.audio.decoderStats(s.audio, s.audio_jitter_ms, s.audio_jitter_max_ms);

@@ -82,6 +82,7 @@ export class Stats {
   constructor() {
     this.c = {
       bytes: 0,               // media bytes received (whole binary messages; network worker)
+      padding_bytes: 0,       // of those, the relay's padding probes (§2.6), dropped unread
       frames_received: 0,     // video (camera) frames received
       frames_decoded: 0,      // video frames out of the decoder
       frames_shown: 0,        // drawn on the canvas

@@ -242,6 +242,7 @@ static int start_parts(rural_run *r, const bench *proto, bool first)
     if (!r->view.v || !r->pub.lat || !r->view.lat || !(r->reasm = bbt_reasm_new(0, false)))
         return 2;
     r->view.o.fragments = true;
+    r->view.o.padding = r->o->padding;
     r->view.on_frame = rural_on_frame;
     r->view.on_state = rural_on_state;
     r->view.make_report = rural_make_report;
@@ -448,6 +449,9 @@ static void usage(FILE *f)
             "  --audio-copies N    audio copies on connections of their own, subscribed and\n"
             "                      unsubscribed by the player's rule (docs/PLAYER.md); 0-3,\n"
             "                      default 1 like the player; 0: the main connection alone\n"
+            "  --padding on|off    the viewer takes padding (docs/PROTOCOL.md §2.6), so the relay\n"
+            "                      probes its link with padding before a switch up (default on,\n"
+            "                      like the player); off: it probes by switching layers\n"
             "  --keep              keep the logs (relay, bbt-linkemu) of every run\n"
             "  --relay-bin PATH    default: bbt-relay next to bbt-bench\n"
             "  --linkemu-bin PATH  default: bbt-linkemu next to bbt-bench\n"
@@ -458,7 +462,8 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv, rural_opts *o)
 {
     *o = (rural_opts){.profiles_path = BBT_BENCH_PROFILES, .stream_path = BBT_BENCH_DEFAULT_STREAM,
-                      .adapt = 2, .answer_keys = true, .seed = 1, .audio_copies = 1};
+                      .adapt = 2, .answer_keys = true, .seed = 1, .audio_copies = 1,
+                      .padding = true};
     const char *a = "";
     for (int i = 2; i < argc; i++) {
         a = argv[i];
@@ -499,6 +504,10 @@ static int parse_opts(int argc, char **argv, rural_opts *o)
             o->adapt = !strcmp(v, "on") ? 1 : !strcmp(v, "off") ? 0 : !strcmp(v, "both") ? 2 : -1;
             if (o->adapt < 0)
                 goto bad;
+        } else if (!strcmp(a, "--padding")) {
+            if (strcmp(v, "on") && strcmp(v, "off"))
+                goto bad;
+            o->padding = !strcmp(v, "on");
         } else if (!strcmp(a, "--keyframes")) {
             if (strcmp(v, "answer") && strcmp(v, "ignore"))
                 goto bad;

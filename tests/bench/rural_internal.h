@@ -61,6 +61,7 @@ typedef struct rural_opts {
     int adapt;               /* 1 on, 0 off, 2 both */
     int audio_copies;        /* viewer connections subscribed to a copy of the audio */
     bool keep, timeline, answer_keys, trace;
+    bool padding;            /* the viewer subscribes with "padding": true (padding probes) */
     uint64_t seed;
     expect ex[MAX_EXPECT];
     int nex;

@@ -95,6 +95,7 @@ json_t *run_json(rural_run *r, const rs_summary *s, int64_t t_end)
     json_object_set_new(o, "seconds", json_real(round((double)t_end / 1e5) / 10));
     json_object_set_new(o, "link", link_json(r, t_end));
     json_object_set_new(o, "fragment_errors", json_integer((json_int_t)r->frag_errors));
+    json_object_set_new(o, "padding", json_boolean(r->o->padding));
     /* the figures the issue asks for, then the rest */
     json_object_set_new(o, "audio_gap_max_ms", num_or_null(s->audio_gap_max_ms));
     json_object_set_new(o, "audio_gaps_over_200ms",

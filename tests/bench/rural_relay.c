@@ -122,6 +122,12 @@ json_t *relay_metrics(rural_run *r)
                                 json_integer((json_int_t)v));
         else if (strncmp(line, "bbt_viewer_capacity_bps{", 24) == 0)
             json_object_set_new(o, "capacity_kbps_at_end", json_real(round(v / 100) / 10));
+        else if (strncmp(line, "bbt_padding_bytes_total ", 24) == 0)
+            json_object_set_new(o, "padding_bytes", json_integer((json_int_t)v));
+        else if (strncmp(line, "bbt_viewer_padding_probes_total{", 32) == 0)
+            json_object_set_new(o, strstr(line, "result=\"passed\"") ? "padding_probes_passed"
+                                                                      : "padding_probes_failed",
+                                json_integer((json_int_t)v));
     }
     free(buf);
     json_object_set_new(o, "frames_dropped", drops);

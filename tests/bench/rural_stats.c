@@ -156,6 +156,7 @@ static void close_gap(rural_stats *s, int64_t t)
 
 void rs_state_layer(rural_stats *s, int64_t t, int layer)
 {
+    s->relay_audio_only = layer < 0;
     if (layer < 0) {
         if (s->expected)
             close_gap(s, t);
@@ -190,6 +191,8 @@ static void video_frame(rural_stats *s, int64_t t, unsigned track, uint32_t seq,
         check_events(s, t);
         return;
     }
+    if (s->relay_audio_only)
+        return; /* the old layer's last frames, after the relay said audio only */
     if (!s->expected) {
         s->expected = true;
         s->gap_start = t;

@@ -121,6 +121,9 @@ typedef struct rural_stats {
     bool picture;                /* a decodable frame has arrived */
     int64_t first_picture_t, first_frame_t;
     bool expected;               /* video expected (not audio only) */
+    bool relay_audio_only;       /* the relay's last `state` said layer -1 (audio only): as in
+                                  * the player, no frame of the old layer still arriving after it
+                                  * makes video expected again; the next `state` does */
     int64_t gap_start;
     uint64_t video_frames, undecodable, stalls, layer_changes;
     int64_t stall_total_us;

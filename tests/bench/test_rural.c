@@ -376,7 +376,8 @@ static void test_stats_audio_only_is_not_a_stall(void **state)
     feed(&s, 0, 2 * S, T360, 50 * MS);
     rs_link(&s, 2 * S, 40); /* nothing but audio fits */
     rs_state_layer(&s, 2100 * MS, -1);
-    feed(&s, 2100 * MS, 8 * S, -1, 50 * MS);
+    feed(&s, 2100 * MS, 2200 * MS, T360, 50 * MS); /* the old layer's last frames, after it */
+    feed(&s, 2200 * MS, 8 * S, -1, 50 * MS);
     rs_finish(&s, 8 * S, &o);
     assert_int_equal(o.video_stalls, 0);
     assert_true(o.share_audio_only > 0.73 && o.share_audio_only < 0.74);

@@ -61,6 +61,10 @@ static void finish_frame(viewer *v)
     v->bytes += v->msg_len; /* egress: every byte that arrived, whatever it was */
     if (b->measuring)
         b->bytes_measured += v->msg_len;
+    if (b->o.padding && bbt_frame_is_padding(v->hdr, v->hdr_len)) {
+        b->c.padding_bytes += v->msg_len; /* a padding probe's filler (PROTOCOL.md §2.6) */
+        return;
+    }
     bbt_frame f;
     /* Decode the header alone: a message of 16 header bytes + n payload bytes. */
     uint8_t probe[BBT_FRAME_HEADER_LEN + 1];
@@ -220,9 +224,10 @@ static int send_pending(viewer *v)
             snprintf(layer, sizeof layer, "%d", b->o.layer);
         n = snprintf(buf, sizeof buf,
                      "{\"type\":\"subscribe\",\"id\":2,\"session\":\"%s\",\"layer\":%s,"
-                     "\"audio\":true,\"video\":%s%s}",
+                     "\"audio\":true,\"video\":%s%s%s}",
                      b->o.session, layer, v->audio_copy ? "false,\"audio_copy\":true" : "true",
-                     b->o.fragments ? ",\"fragments\":true" : "");
+                     b->o.fragments ? ",\"fragments\":true" : "",
+                     b->o.padding && !v->audio_copy ? ",\"padding\":true" : "");
     } else if (b->make_report) {
         v->pending &= ~(unsigned)SEND_REPORT;
         n = b->make_report(b, v, buf, sizeof buf);

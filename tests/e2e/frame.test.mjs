@@ -152,6 +152,19 @@ test('garbage is rejected with a FrameError, never another exception', () => {
   }
 });
 
+test('§2.6 padding: first byte 0, any length ≥ 1, ArrayBuffer or view; nothing else is padding', () => {
+  assert.equal(F.isPadding(new ArrayBuffer(1)), true);
+  assert.equal(F.isPadding(new Uint8Array(8192).buffer), true);
+  const buf = new Uint8Array([1, 0, 0, 0]);
+  assert.equal(F.isPadding(buf.subarray(1)), true); // a view at an offset
+  assert.equal(F.isPadding(buf), false);
+  assert.equal(F.isPadding(specExample()), false); // a frame (version 1)
+  assert.equal(F.isPadding(new ArrayBuffer(0)), false);
+  for (const junk of [null, undefined, 'text', 42, {}, []]) assert.equal(F.isPadding(junk), false);
+  // to a receiver that did not ask for padding it is a frame with a bad version
+  rejects(new Uint8Array(20), 'BBT_EFRAME_VERSION');
+});
+
 test('seqDelta wraps modulo 2^32', () => {
   assert.equal(F.seqDelta(0xffffffff, 0), 1);
   assert.equal(F.seqDelta(5, 6), 1);
@@ -318,6 +331,22 @@ test('NetCore.onBinary: fragments become one posted frame, a whole message is po
   assert.equal(logs.length, 1);
   assert.match(logs[0].args.join(' '), /track 1 seq 5.*seq 6/);
   assert.equal(posted.filter((m) => m.type === 'frame').at(-1).seq, 6);
+});
+
+test('NetCore.onBinary: padding (§2.6) is counted and dropped, between fragments too', () => {
+  const posted = [];
+  const nc = new NetCore((m) => { if (m.type === 'frame' || m.type === 'log') posted.push(m); });
+  const raw = (track, flags, seq, payload) =>
+    header({ track, flags, seq, capture: 1740000000000000n, payload }).buffer;
+  nc.onBinary(raw(VIDEO, F.FLAG_KEY | F.FLAG_PART, 4, [1, 2, 3]));
+  nc.onBinary(new Uint8Array(1000).buffer);
+  nc.onBinary(raw(VIDEO, F.FLAG_KEY, 4, [4, 5]));
+  nc.onBinary(new ArrayBuffer(1));
+  assert.equal(posted.length, 1);
+  assert.deepEqual([...new Uint8Array(posted[0].buf, posted[0].offset)], [1, 2, 3, 4, 5]);
+  assert.equal(nc.paddingBytes, 1001);
+  assert.equal(nc.bytes, 19 + 1000 + 18 + 1);
+  assert.equal(nc.frameErrors, 0);
 });
 
 done();

@@ -81,6 +81,20 @@ static void test_reject_short(void **state)
         expect_decode(spec_example, n, 0, BBT_EFRAME_SHORT);
 }
 
+/* Padding (§2.6): any message of ≥ 1 byte starting with 0; never a frame, and a frame never
+ * padding. */
+static void test_padding(void **state)
+{
+    (void)state;
+    uint8_t zeros[64] = {0};
+    assert_true(bbt_frame_is_padding(zeros, 1));
+    assert_true(bbt_frame_is_padding(zeros, sizeof zeros));
+    assert_false(bbt_frame_is_padding(zeros, 0));
+    assert_false(bbt_frame_is_padding(NULL, 4));
+    assert_false(bbt_frame_is_padding(spec_example, sizeof spec_example));
+    expect_decode(zeros, sizeof zeros, 0, BBT_EFRAME_VERSION);
+}
+
 static void test_reject_version(void **state)
 {
     (void)state;
@@ -179,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_extremes),
         cmocka_unit_test(test_reject_short),
         cmocka_unit_test(test_reject_version),
+        cmocka_unit_test(test_padding),
         cmocka_unit_test(test_reject_flags_and_reserved),
         cmocka_unit_test(test_reject_track),
         cmocka_unit_test(test_empty_payload_only_at_end),

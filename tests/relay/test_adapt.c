@@ -437,6 +437,207 @@ static void test_init_clamps(void **state)
     assert_int_equal(c.level, AUDIO);
 }
 
+/* ---- padding probes ---------------------------------------------------------------------- */
+
+static bbt_adapt fresh_pad(int level)
+{
+    bbt_adapt_params p = params;
+    p.pad_us = 2 * S;
+    p.pad_backoff_us = 8 * S;
+    p.drain_us = 2 * S;
+    bbt_adapt a = fresh(level);
+    a.p = p;
+    return a;
+}
+
+static double gap(const bbt_adapt *a, int from, int to)
+{
+    return (double)a->levels[to].bitrate_bps / params.safety - (double)a->levels[from].bitrate_bps;
+}
+
+/* With pad_us the move up is padding first: the level stays, the padding rate is what the next
+ * level adds; a clear link goes on to pad for the level above, then moves straight there. */
+static void test_pad_probe_then_move_up(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_pad(P180);
+    assert_true(bbt_adapt_pad_bps(&a) == 0);
+    step(&a, 0, 10 * MS, 0, 0);
+    assert_int_equal(step(&a, 5 * S, 10 * MS, 0, 0), P180); /* padding, not a switch */
+    assert_true(a.padding);
+    assert_int_equal(a.pad_level, P360);
+    assert_true(bbt_adapt_pad_bps(&a) == gap(&a, P180, P360));
+    assert_int_equal(step(&a, 6 * S, 10 * MS, 0, 0), P180);
+    assert_int_equal(step(&a, 7 * S, 10 * MS, 0, 0), P180); /* 360p padded well: on to 720p */
+    assert_int_equal(a.pad_level, P720);
+    assert_true(bbt_adapt_pad_bps(&a) == gap(&a, P180, P720));
+    assert_int_equal(step(&a, 9 * S, 10 * MS, 0, 0), P720); /* one switch, two levels up */
+    assert_false(a.padding);
+    assert_true(a.probing); /* the switch itself is a probe like any other */
+    assert_true(bbt_adapt_pad_bps(&a) == 0);
+    assert_int_equal(a.ups, 1);
+    assert_int_equal(a.pads, 1);
+    assert_int_equal(a.pads_failed, 0);
+}
+
+/* Congestion during padding ends it at once: no switch either way, the level probed is held
+ * for pad_backoff_us (not doubled), and the next padding probe waits for it. */
+static void test_pad_probe_fails_on_congestion(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_pad(P180);
+    step(&a, 0, 10 * MS, 0, 0);
+    step(&a, 5 * S, 10 * MS, 0, 0);
+    assert_true(a.padding);
+    assert_int_equal(step(&a, 5500 * MS, 300 * MS, 0, 0), P180);
+    assert_false(a.padding);
+    assert_true(bbt_adapt_pad_bps(&a) == 0);
+    assert_int_equal(a.pads_failed, 1);
+    assert_int_equal(a.backoff_until[P360], 13500 * MS);
+    assert_int_equal(a.backoff_us[P360], 0);
+    assert_int_equal(a.ups + a.downs, 0);
+    /* the congestion drains: no step down for it within drain_us */
+    assert_int_equal(step(&a, 6 * S, 300 * MS, 0, 0), P180);
+    assert_int_equal(step(&a, 7 * S, 10 * MS, 0, 0), P180);
+    assert_int_equal(step(&a, 12 * S + 100 * MS, 10 * MS, 0, 0), P180);
+    assert_false(a.padding); /* up_hold passed, but 360p is held until 13.5 s */
+    assert_int_equal(step(&a, 13600 * MS, 10 * MS, 0, 0), P180);
+    assert_true(a.padding); /* again, after the same short hold */
+    step(&a, 14 * S, 300 * MS, 0, 0);
+    assert_int_equal(a.backoff_until[P360], 22 * S);
+}
+
+/* The limit is the delay at the start plus 50 ms (at least clear_us): a jittery link that reads
+ * 40 ms may go to 90 ms; over it for 250 ms fails the probe, a dip below restarts the count. */
+static void test_pad_probe_fails_on_rising_delay(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_pad(P180);
+    step(&a, 0, 40 * MS, 0, 0);
+    step(&a, 5 * S, 40 * MS, 0, 0);
+    assert_true(a.padding);
+    assert_int_equal(a.pad_limit_us, 90 * MS);
+    step(&a, 5250 * MS, 85 * MS, 0, 0); /* over clear_us, within the limit */
+    step(&a, 5500 * MS, 100 * MS, 0, 0);
+    step(&a, 5600 * MS, 60 * MS, 0, 0); /* back within: the count restarts */
+    step(&a, 5700 * MS, 100 * MS, 0, 0);
+    step(&a, 5900 * MS, 100 * MS, 0, 0);
+    assert_true(a.padding);
+    assert_int_equal(step(&a, 5950 * MS, 100 * MS, 0, 0), P180);
+    assert_false(a.padding);
+    assert_int_equal(a.pads_failed, 1);
+    /* a quiet start still allows clear_us */
+    bbt_adapt b = fresh_pad(P180);
+    step(&b, 0, 5 * MS, 0, 0);
+    step(&b, 5 * S, 5 * MS, 0, 0);
+    assert_int_equal(b.pad_limit_us, params.clear_us);
+    /* at the end, a delay within the limit passes (85 ms: not clear, but within 90) */
+    bbt_adapt c = fresh_pad(P360);
+    step(&c, 0, 40 * MS, 0, 0);
+    step(&c, 5 * S, 40 * MS, 0, 0);
+    assert_int_equal(step(&c, 7 * S, 85 * MS, 0, 0), P720);
+}
+
+/* Padding the socket did not take (TCP could not reach the rate: no queue shows) fails the
+ * probe at its end; a little missing (under 20 %) does not. */
+static void test_pad_probe_fails_when_padding_not_taken(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_pad(P180);
+    step(&a, 0, 10 * MS, 0, 0);
+    step(&a, 5 * S, 10 * MS, 0, 0);
+    bbt_adapt_input in = {.now_us = 6 * S, .delay_us = 10 * MS, .pad_missing = 0.6};
+    assert_int_equal(bbt_adapt_update(&a, &in), P180); /* judged at the end only */
+    assert_true(a.padding);
+    in.now_us = 7 * S;
+    assert_int_equal(bbt_adapt_update(&a, &in), P180);
+    assert_false(a.padding);
+    assert_int_equal(a.pads_failed, 1);
+    assert_int_equal(a.backoff_until[P360], 15 * S);
+    bbt_adapt b = fresh_pad(P360);
+    step(&b, 0, 10 * MS, 0, 0);
+    step(&b, 5 * S, 10 * MS, 0, 0);
+    in.pad_missing = 0.15;
+    assert_int_equal(bbt_adapt_update(&b, &in), P720);
+}
+
+/* Padding for two levels up that fails on the second moves to the first (it padded well) and
+ * holds the second. */
+static void test_pad_chain_failure_moves_to_last_passed(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_pad(P180);
+    step(&a, 0, 10 * MS, 0, 0);
+    step(&a, 5 * S, 10 * MS, 0, 0);
+    step(&a, 7 * S, 10 * MS, 0, 0);
+    assert_int_equal(a.pad_level, P720);
+    assert_int_equal(step(&a, 7500 * MS, 300 * MS, 0, 0), P360);
+    assert_true(a.probing);
+    assert_int_equal(a.probe_from, P180);
+    assert_int_equal(a.backoff_until[P720], 15500 * MS);
+    assert_int_equal(a.pads, 1);
+    assert_int_equal(a.pads_failed, 1);
+    /* a padding probe that reaches the ceiling moves there */
+    bbt_adapt b = fresh_pad(P360);
+    step(&b, 0, 10 * MS, 0, 0);
+    step(&b, 5 * S, 10 * MS, 0, 0);
+    assert_int_equal(step(&b, 7 * S, 10 * MS, 0, 0), P720);
+}
+
+/* Padding follows the same gates as a switch: a fresh capacity or TCP rate that rules the next
+ * level out starts none; a back-off holds it; the top level pads for nothing; from a level
+ * without a camera picture the move up is a switch. */
+static void test_pad_probe_gates(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_pad(P180);
+    step(&a, 0, 10 * MS, 0, 0);
+    bbt_adapt_input in = {.now_us = 5 * S, .delay_us = 10 * MS, .link_bps = 300000,
+                          .link_at_us = 4 * S};
+    bbt_adapt_update(&a, &in);
+    assert_false(a.padding);
+    assert_int_equal(step(&a, 5 * S, 10 * MS, 300000, 5 * S), P180);
+    assert_false(a.padding);
+    a.backoff_until[P360] = 20 * S;
+    step(&a, 6 * S, 10 * MS, 0, 0);
+    assert_false(a.padding);
+    bbt_adapt top = fresh_pad(P720);
+    step(&top, 0, 10 * MS, 0, 0);
+    step(&top, 10 * S, 10 * MS, 0, 0);
+    assert_false(top.padding);
+    /* no picture to keep (audio only, courseware only): the move up is a switch */
+    bbt_adapt low = fresh_pad(AUDIO);
+    step(&low, 0, 10 * MS, 0, 0);
+    assert_int_equal(step(&low, 5 * S, 10 * MS, 0, 0), SLIDES);
+    assert_false(low.padding);
+    assert_int_equal(step(&low, 8 * S, 10 * MS, 0, 0), P180);
+    assert_false(low.padding);
+    assert_int_equal(step(&low, 11 * S, 10 * MS, 0, 0), P180); /* from a picture: padding */
+    assert_true(low.padding);
+}
+
+/* After a failed padding probe, congestion is its padding draining — unless a fresh capacity
+ * shows the level itself no longer fits (the link fell during the probe): then down at once. */
+static void test_pad_failure_then_link_falls(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_pad(P360);
+    step(&a, 0, 10 * MS, 0, 0);
+    step(&a, 5 * S, 10 * MS, 0, 0);
+    assert_true(a.padding);
+    assert_int_equal(step(&a, 5500 * MS, 300 * MS, 400000, 5500 * MS), P180);
+    assert_false(a.padding);
+    assert_int_equal(a.downs, 1);
+    /* a move down during padding ends it too */
+    bbt_adapt b = fresh_pad(P360);
+    step(&b, 0, 10 * MS, 0, 0);
+    step(&b, 5 * S, 10 * MS, 0, 0);
+    b.pad_failed_us = 0;
+    assert_int_equal(step(&b, 5500 * MS, 600 * MS, 0, 0), P360); /* the padding fails first */
+    assert_int_equal(step(&b, 8 * S, 600 * MS, 0, 0), P180);  /* drain_us over: down */
+    assert_false(b.padding);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +661,13 @@ int main(void)
         cmocka_unit_test(test_jump_respects_backoff),
         cmocka_unit_test(test_level_of_what_the_viewer_receives),
         cmocka_unit_test(test_init_clamps),
+        cmocka_unit_test(test_pad_probe_then_move_up),
+        cmocka_unit_test(test_pad_probe_fails_on_congestion),
+        cmocka_unit_test(test_pad_probe_fails_on_rising_delay),
+        cmocka_unit_test(test_pad_probe_fails_when_padding_not_taken),
+        cmocka_unit_test(test_pad_chain_failure_moves_to_last_passed),
+        cmocka_unit_test(test_pad_probe_gates),
+        cmocka_unit_test(test_pad_failure_then_link_falls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

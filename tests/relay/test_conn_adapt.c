@@ -1,0 +1,185 @@
+/* tests/relay/test_conn_adapt.c — relay/conn_adapt.c and the padding path of relay/conn_write.c
+ * end to end: a real bbt-relay process, a publisher of two camera layers and audio, and viewers
+ * on loopback (a clear, fast link). A viewer that takes padding ("padding": true, PROTOCOL.md
+ * §2.6) is probed with padding messages before it is moved up, and counted in /metrics; one
+ * that does not is moved up by switching layers and never sees padding. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "proto/frame.h"
+#include "support/relay_proc.h"
+#include "support/wsclient.h"
+
+/* 180p (track 0) and 360p (track 1) with their bitrates, audio (track 2). */
+#define TRACKS                                                                                    \
+    "[{\"id\":0,\"kind\":\"video\",\"codec\":\"avc1.42C01F\",\"layer\":0,\"width\":320,"          \
+    "\"height\":180,\"bitrate\":120000},{\"id\":1,\"kind\":\"video\",\"codec\":\"avc1.42C01F\","  \
+    "\"layer\":1,\"width\":640,\"height\":360,\"bitrate\":500000},{\"id\":2,\"kind\":\"audio\","  \
+    "\"codec\":\"opus\",\"sample_rate\":48000,\"channels\":1,\"bitrate\":48000}]"
+
+struct env {
+    relay_proc relay;
+    tc_ctx *t;
+};
+
+static int group_setup(void **state)
+{
+    static struct env e;
+    /* a viewer starts on 180p (within 200 kbit/s) and may move up after 1 s of clear link */
+    const char *sets[] = {"adapt.upswitch_hold=1s", "adapt.start_bitrate=200000", NULL};
+    if (relay_start(&e.relay, 0, sets) != 0)
+        return -1;
+    e.t = tc_new();
+    *state = &e;
+    return e.t ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    struct env *e = *state;
+    tc_free(e->t);
+    return relay_stop(&e->relay, SIGTERM, 5000) == 0 ? 0 : -1;
+}
+
+static void send_frame(tc_conn *c, unsigned track, unsigned flags, uint32_t seq, size_t len)
+{
+    uint8_t *buf = calloc(1, BBT_FRAME_HEADER_LEN + len);
+    assert_non_null(buf);
+    bbt_frame f = {.track = (uint8_t)track, .flags = (uint8_t)flags, .seq = seq,
+                   .capture_us = 1700000000000000ull + seq, .len = len};
+    assert_int_equal(bbt_frame_encode_header(&f, buf), 0);
+    buf[BBT_FRAME_HEADER_LEN] = 0x09;
+    assert_int_equal(tc_send_binary(c, buf, BBT_FRAME_HEADER_LEN + len), 0);
+    free(buf);
+}
+
+static tc_conn *join(struct env *e, const char *role, const char *name, const char *msg)
+{
+    tc_conn *c = tc_connect(e->t, e->relay.port, NULL);
+    assert_non_null(c);
+    assert_int_equal(tc_hello(c, role, name), 0);
+    tc_send_text(c, msg);
+    json_t *ack = tc_recv_type(c, strcmp(role, "source") ? "tracks" : "published", 3000);
+    assert_non_null(ack);
+    json_decref(ack);
+    return c;
+}
+
+/* What a viewer received: padding (messages, bytes, and any before its first 360p frame) and
+ * frames per track. */
+struct seen {
+    unsigned padding, padding_before_360p, frames[3];
+    size_t padding_bytes;
+    bool bad;
+};
+
+static void drain(tc_conn *v, struct seen *s)
+{
+    tc_msg m;
+    while (tc_recv(v, &m, 0) == 0) {
+        bbt_frame f;
+        if (!m.binary) {
+            /* control: tracks, state */
+        } else if (bbt_frame_is_padding(m.data, m.len)) {
+            s->padding++;
+            s->padding_bytes += m.len;
+            for (size_t i = 0; i < m.len; i++)
+                s->bad |= m.data[i] != 0; /* zeros, nothing else */
+            if (!s->frames[1])
+                s->padding_before_360p++;
+        } else if (bbt_frame_decode(m.data, m.len, 0, &f) == 0 && f.track < 3) {
+            s->frames[f.track]++;
+        } else {
+            s->bad = true;
+        }
+        free(m.data);
+    }
+}
+
+/* One second of the lesson: audio every 20 ms, both camera layers every 40 ms, a keyframe on
+ * each at the start of the second. */
+static void publish_second(struct env *e, tc_conn *p, uint32_t *seq, tc_conn **v, struct seen *s,
+                           int nv)
+{
+    for (int k = 0; k < 50; k++, seq[2]++) {
+        send_frame(p, 2, 0, seq[2], 120);
+        if (k % 2 == 0) {
+            unsigned key = k == 0 ? BBT_FRAME_KEY | BBT_FRAME_CONFIG : 0;
+            send_frame(p, 0, key, seq[0]++, k == 0 ? 3000 : 500);
+            send_frame(p, 1, key, seq[1]++, k == 0 ? 12000 : 2500);
+        }
+        tc_service(e->t, 20);
+        for (int i = 0; i < nv; i++)
+            drain(v[i], &s[i]);
+    }
+}
+
+/* bbt_viewer_padding_probes_total of a classroom's viewer, by result; -1: no such line. */
+static double probes(const char *metrics, const char *classroom, const char *result)
+{
+    char who[64], res[32];
+    snprintf(who, sizeof who, "classroom=\"%s\"", classroom);
+    snprintf(res, sizeof res, "result=\"%s\"}", result);
+    for (const char *l = strstr(metrics, "\nbbt_viewer_padding_probes_total{"); l;
+         l = strstr(l + 1, "\nbbt_viewer_padding_probes_total{")) {
+        const char *end = strchr(l + 1, '\n');
+        size_t n = end ? (size_t)(end - l) : strlen(l);
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), l + 1);
+        if (strstr(line, who) && strstr(line, res))
+            return strtod(strrchr(line, ' ') + 1, NULL);
+    }
+    return -1;
+}
+
+static void test_padding_probe_then_switch_up(void **state)
+{
+    struct env *e = *state;
+    tc_conn *p = join(e, "source", "src-1",
+                      "{\"type\":\"publish\",\"session\":\"pad\",\"tracks\":" TRACKS "}");
+    tc_conn *v[2];
+    v[0] = join(e, "receiver", "village-1",
+                "{\"type\":\"subscribe\",\"session\":\"pad\",\"layer\":\"auto\","
+                "\"padding\":true}");
+    v[1] = join(e, "receiver", "village-2",
+                "{\"type\":\"subscribe\",\"session\":\"pad\",\"layer\":\"auto\"}");
+    struct seen s[2] = {{0}};
+    uint32_t seq[3] = {1, 1, 1};
+    for (int sec = 0; sec < 8 && !(s[0].frames[1] > 25 && s[1].frames[1] > 25); sec++)
+        publish_second(e, p, seq, v, s, 2);
+    /* the padding viewer: 180p first, padding (zeros) while still on it, then 360p */
+    assert_false(s[0].bad);
+    assert_true(s[0].frames[0] > 0);
+    assert_true(s[0].padding_before_360p > 0);
+    assert_true(s[0].padding_bytes > 10000); /* ~2 s of ~500 kbit/s: far more in fact */
+    assert_true(s[0].frames[1] > 25);
+    assert_true(s[0].frames[2] > 100);
+    /* the other viewer: moved up by a layer switch, never a padding message */
+    assert_false(s[1].bad);
+    assert_int_equal(s[1].padding, 0);
+    assert_true(s[1].frames[1] > 25);
+    int st;
+    char *m = http_get(e->relay.port, "/metrics", &st);
+    assert_non_null(m);
+    assert_true(metric_value(m, "bbt_padding_bytes_total") >= (double)s[0].padding_bytes);
+    assert_true(probes(m, "village-1", "passed") >= 1);
+    assert_true(probes(m, "village-2", "passed") == 0);
+    free(m);
+    for (int i = 0; i < 2; i++)
+        tc_close(v[i]);
+    tc_close(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_padding_probe_then_switch_up),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
