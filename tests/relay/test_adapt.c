@@ -450,6 +450,16 @@ static bbt_adapt fresh_pad(int level)
     return a;
 }
 
+/* A padding probe started from `level` at 5 s, the delay `delay` all along. */
+static bbt_adapt padding_from(int level, int64_t delay)
+{
+    bbt_adapt a = fresh_pad(level);
+    step(&a, 0, delay, 0, 0);
+    step(&a, 5 * S, delay, 0, 0);
+    assert_true(a.padding);
+    return a;
+}
+
 static double gap(const bbt_adapt *a, int from, int to)
 {
     return (double)a->levels[to].bitrate_bps / params.safety - (double)a->levels[from].bitrate_bps;
@@ -485,10 +495,7 @@ static void test_pad_probe_then_move_up(void **state)
 static void test_pad_probe_fails_on_congestion(void **state)
 {
     (void)state;
-    bbt_adapt a = fresh_pad(P180);
-    step(&a, 0, 10 * MS, 0, 0);
-    step(&a, 5 * S, 10 * MS, 0, 0);
-    assert_true(a.padding);
+    bbt_adapt a = padding_from(P180, 10 * MS);
     assert_int_equal(step(&a, 5500 * MS, 300 * MS, 0, 0), P180);
     assert_false(a.padding);
     assert_true(bbt_adapt_pad_bps(&a) == 0);
@@ -512,10 +519,7 @@ static void test_pad_probe_fails_on_congestion(void **state)
 static void test_pad_probe_fails_on_rising_delay(void **state)
 {
     (void)state;
-    bbt_adapt a = fresh_pad(P180);
-    step(&a, 0, 40 * MS, 0, 0);
-    step(&a, 5 * S, 40 * MS, 0, 0);
-    assert_true(a.padding);
+    bbt_adapt a = padding_from(P180, 40 * MS);
     assert_int_equal(a.pad_limit_us, 90 * MS);
     step(&a, 5250 * MS, 85 * MS, 0, 0); /* over clear_us, within the limit */
     step(&a, 5500 * MS, 100 * MS, 0, 0);
@@ -527,14 +531,10 @@ static void test_pad_probe_fails_on_rising_delay(void **state)
     assert_false(a.padding);
     assert_int_equal(a.pads_failed, 1);
     /* a quiet start still allows clear_us */
-    bbt_adapt b = fresh_pad(P180);
-    step(&b, 0, 5 * MS, 0, 0);
-    step(&b, 5 * S, 5 * MS, 0, 0);
+    bbt_adapt b = padding_from(P180, 5 * MS);
     assert_int_equal(b.pad_limit_us, params.clear_us);
     /* at the end, a delay within the limit passes (85 ms: not clear, but within 90) */
-    bbt_adapt c = fresh_pad(P360);
-    step(&c, 0, 40 * MS, 0, 0);
-    step(&c, 5 * S, 40 * MS, 0, 0);
+    bbt_adapt c = padding_from(P360, 40 * MS);
     assert_int_equal(step(&c, 7 * S, 85 * MS, 0, 0), P720);
 }
 
@@ -543,9 +543,7 @@ static void test_pad_probe_fails_on_rising_delay(void **state)
 static void test_pad_probe_fails_when_padding_not_taken(void **state)
 {
     (void)state;
-    bbt_adapt a = fresh_pad(P180);
-    step(&a, 0, 10 * MS, 0, 0);
-    step(&a, 5 * S, 10 * MS, 0, 0);
+    bbt_adapt a = padding_from(P180, 10 * MS);
     bbt_adapt_input in = {.now_us = 6 * S, .delay_us = 10 * MS, .pad_missing = 0.6};
     assert_int_equal(bbt_adapt_update(&a, &in), P180); /* judged at the end only */
     assert_true(a.padding);
@@ -554,9 +552,7 @@ static void test_pad_probe_fails_when_padding_not_taken(void **state)
     assert_false(a.padding);
     assert_int_equal(a.pads_failed, 1);
     assert_int_equal(a.backoff_until[P360], 15 * S);
-    bbt_adapt b = fresh_pad(P360);
-    step(&b, 0, 10 * MS, 0, 0);
-    step(&b, 5 * S, 10 * MS, 0, 0);
+    bbt_adapt b = padding_from(P360, 10 * MS);
     in.pad_missing = 0.15;
     assert_int_equal(bbt_adapt_update(&b, &in), P720);
 }
@@ -566,9 +562,7 @@ static void test_pad_probe_fails_when_padding_not_taken(void **state)
 static void test_pad_chain_failure_moves_to_last_passed(void **state)
 {
     (void)state;
-    bbt_adapt a = fresh_pad(P180);
-    step(&a, 0, 10 * MS, 0, 0);
-    step(&a, 5 * S, 10 * MS, 0, 0);
+    bbt_adapt a = padding_from(P180, 10 * MS);
     step(&a, 7 * S, 10 * MS, 0, 0);
     assert_int_equal(a.pad_level, P720);
     assert_int_equal(step(&a, 7500 * MS, 300 * MS, 0, 0), P360);
@@ -578,9 +572,7 @@ static void test_pad_chain_failure_moves_to_last_passed(void **state)
     assert_int_equal(a.pads, 1);
     assert_int_equal(a.pads_failed, 1);
     /* a padding probe that reaches the ceiling moves there */
-    bbt_adapt b = fresh_pad(P360);
-    step(&b, 0, 10 * MS, 0, 0);
-    step(&b, 5 * S, 10 * MS, 0, 0);
+    bbt_adapt b = padding_from(P360, 10 * MS);
     assert_int_equal(step(&b, 7 * S, 10 * MS, 0, 0), P720);
 }
 
@@ -621,17 +613,12 @@ static void test_pad_probe_gates(void **state)
 static void test_pad_failure_then_link_falls(void **state)
 {
     (void)state;
-    bbt_adapt a = fresh_pad(P360);
-    step(&a, 0, 10 * MS, 0, 0);
-    step(&a, 5 * S, 10 * MS, 0, 0);
-    assert_true(a.padding);
+    bbt_adapt a = padding_from(P360, 10 * MS);
     assert_int_equal(step(&a, 5500 * MS, 300 * MS, 400000, 5500 * MS), P180);
     assert_false(a.padding);
     assert_int_equal(a.downs, 1);
     /* a move down during padding ends it too */
-    bbt_adapt b = fresh_pad(P360);
-    step(&b, 0, 10 * MS, 0, 0);
-    step(&b, 5 * S, 10 * MS, 0, 0);
+    bbt_adapt b = padding_from(P360, 10 * MS);
     b.pad_failed_us = 0;
     assert_int_equal(step(&b, 5500 * MS, 600 * MS, 0, 0), P360); /* the padding fails first */
     assert_int_equal(step(&b, 8 * S, 600 * MS, 0, 0), P180);  /* drain_us over: down */
