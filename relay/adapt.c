@@ -165,19 +165,18 @@ static void switch_up(bbt_adapt *a, int next, int64_t now)
     a->clear_since = now;
 }
 
-static void pad_start(bbt_adapt *a, int level, int64_t now, int64_t delay)
+/* Pad for `level` from now on, failing over `limit_us` of delay. */
+static void pad_start(bbt_adapt *a, int level, int64_t now, int64_t limit_us)
 {
-    a->pad_limit_us = delay + PAD_RISE_US;
-    if (a->pad_limit_us < a->p.clear_us)
-        a->pad_limit_us = a->p.clear_us;
+    a->pad_limit_us = limit_us;
     a->pad_over_since = 0;
     a->padding = true;
     a->pad_level = level;
     a->pad_until = now + a->p.pad_us;
-    a->pads++;
 }
 
-/* The padding probe failed (congestion): hold its level, move up to what padded well before. */
+/* The padding probe failed (congestion, a rising delay, padding not taken): hold its level,
+ * move up to what padded well before. */
 static void pad_failed(bbt_adapt *a, int64_t now)
 {
     a->padding = false;
@@ -219,10 +218,7 @@ static void pad_step(bbt_adapt *a, const bbt_adapt_input *in)
     a->pad_ok = a->pad_level;
     int next = up_target(a, in, a->pad_level);
     if (next > a->pad_level && next == a->pad_level + 1) {
-        int64_t limit = a->pad_limit_us; /* the same probe, going on: the same limit */
-        pad_start(a, next, now, 0);
-        a->pad_limit_us = limit;
-        a->pads--; /* the same probe, going on */
+        pad_start(a, next, now, a->pad_limit_us); /* the same probe, going on */
         return;
     }
     a->padding = false;
@@ -238,8 +234,10 @@ static void maybe_move_up(bbt_adapt *a, const bbt_adapt_input *in)
     if (next <= a->level)
         return;
     if (a->p.pad_us > 0 && a->levels[a->level].camera_track >= 0) {
+        int64_t limit = in->delay_us + PAD_RISE_US;
         a->pad_ok = a->level;
-        pad_start(a, next, in->now_us, in->delay_us);
+        a->pads++;
+        pad_start(a, next, in->now_us, limit > a->p.clear_us ? limit : a->p.clear_us);
     } else {
         switch_up(a, next, in->now_us);
     }

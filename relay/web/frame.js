@@ -77,8 +77,6 @@ export function parseFrame(msg, maxPayload = MAX_PAYLOAD) {
   };
 }
 
-// Sequence distance from a to b modulo 2^32 (1 = b follows a directly), as a signed number
-// in -2^31..2^31-1, so a wrap from 2^32-1 to 0 counts as +1.
 // Padding (§2.6): a message of the relay's padding probes, to a viewer that subscribed with
 // "padding": true — its first byte is 0 (never a frame's version). The receiver drops it.
 export const PADDING = 0;
@@ -90,6 +88,8 @@ export function isPadding(msg) {
   return first === PADDING;
 }
 
+// Sequence distance from a to b modulo 2^32 (1 = b follows a directly), as a signed number
+// in -2^31..2^31-1, so a wrap from 2^32-1 to 0 counts as +1.
 export function seqDelta(a, b) {
   return ((b - a) | 0);
 }
