@@ -92,6 +92,11 @@ int bbt_adapt_fit(const bbt_adapt *a, double bps)
 #define PAD_RISE_US 50000
 #define PAD_OVER_US 250000
 #define PAD_MISSING_MAX 0.2
+/* A link that needed a move down this recently climbs one level a padding probe, not two: on
+ * flaky-3g (2 Mbit/s and 300 kbit/s by turns every 10 s) padding 360p then 720p reached 720p
+ * nine seconds into each fast phase, and the fall from it left a backlog that took the viewer
+ * on down to audio only, where from 360p it stopped at 180p. */
+#define PAD_CHAIN_CALM_US 30000000
 
 static bool capacity_fresh(const bbt_adapt *a, const bbt_adapt_input *in)
 {
@@ -217,7 +222,8 @@ static void pad_step(bbt_adapt *a, const bbt_adapt_input *in)
     }
     a->pad_ok = a->pad_level;
     int next = up_target(a, in, a->pad_level);
-    if (next > a->pad_level && next == a->pad_level + 1) {
+    bool calm = !a->last_down_us || now - a->last_down_us >= PAD_CHAIN_CALM_US;
+    if (calm && next > a->pad_level && next == a->pad_level + 1) {
         pad_start(a, next, now, a->pad_limit_us); /* the same probe, going on */
         return;
     }

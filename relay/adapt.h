@@ -30,17 +30,19 @@
  *          another probe_us (deep link buffers show congestion late). A fresh capacity that
  *          fits several levels allows a jump over them.
  *   pad    with pad_us > 0 (the viewer takes padding, docs/PROTOCOL.md §2.6) a move up from
- *          a level with a camera picture is tried first without touching the picture: for pad_us the caller adds padding up to
- *          the rate the next level would need (bbt_adapt_pad_bps), and the level stays. Congestion
- *          ends it at once — a failed padding probe costs a moment's delay, not a switch and a
- *          keyframe each way — and holds that level for pad_backoff_us (no doubling: cheap
- *          probes may be frequent, so a link that recovers is found within about that time:
- *          the cliff's recovery went unseen for 40 s behind a doubled back-off); so does a delay
- *          50 ms over the probe's start (at least clear_us) for a quarter of a second: the
- *          queue the padding builds delays the media; and, at the end, padding the socket did
- *          not take (over PAD_MISSING_MAX of it: TCP could not carry the rate, the backlog
- *          stayed in the kernel, where it shows no delay). A delay within that at the end goes on to pad for the level above, when there is one to try, and the move is then
- *          made to the highest level padded for successfully, as a probe like any other.
+ *          a level with a camera picture is tried first without touching the picture: for
+ *          pad_us the caller adds padding up to the rate the next level would need
+ *          (bbt_adapt_pad_bps), and the level stays. Congestion ends it at once — a failed
+ *          padding probe costs a moment's delay, not a switch and a keyframe each way — and
+ *          holds that level for pad_backoff_us (no doubling: cheap probes may be frequent, so
+ *          a link that recovers is found within about that time: the cliff's recovery went
+ *          unseen for 40 s behind a doubled back-off); so does a delay 50 ms over the probe's
+ *          start (at least clear_us) for a quarter of a second: the queue the padding builds
+ *          delays the media; and, at the end, padding the socket did not take (over 20 % of
+ *          it: TCP could not carry the rate, the backlog stayed in the kernel, where it shows
+ *          no delay). A delay within the limit at the end goes on to pad for the level above,
+ *          when there is one to try and no move down came in the last 30 s, and the move is
+ *          then made to the highest level padded for successfully, as a probe like any other.
  *          Congestion within drain_us of a failed padding probe is its padding draining: no
  *          step down for it, unless a fresh capacity says the level does not fit. From audio
  *          only (or courseware only) there is no picture to keep: the first camera level is

@@ -558,7 +558,7 @@ static void test_pad_probe_fails_when_padding_not_taken(void **state)
 }
 
 /* Padding for two levels up that fails on the second moves to the first (it padded well) and
- * holds the second. */
+ * holds the second; after a recent move down padding goes one level only. */
 static void test_pad_chain_failure_moves_to_last_passed(void **state)
 {
     (void)state;
@@ -571,6 +571,14 @@ static void test_pad_chain_failure_moves_to_last_passed(void **state)
     assert_int_equal(a.backoff_until[P720], 15500 * MS);
     assert_int_equal(a.pads, 1);
     assert_int_equal(a.pads_failed, 1);
+    /* a link that needed a move down in the last 30 s climbs one level a probe */
+    bbt_adapt c = fresh_pad(P180);
+    c.last_down_us = 1 * S;
+    step(&c, 0, 10 * MS, 0, 0);
+    step(&c, 5 * S, 10 * MS, 0, 0);
+    assert_int_equal(c.pad_level, P360);
+    assert_int_equal(step(&c, 7 * S, 10 * MS, 0, 0), P360);
+    assert_false(c.padding);
     /* a padding probe that reaches the ceiling moves there */
     bbt_adapt b = padding_from(P360, 10 * MS);
     assert_int_equal(step(&b, 7 * S, 10 * MS, 0, 0), P720);
