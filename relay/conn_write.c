@@ -316,6 +316,13 @@ static bool big_frame_next(struct bbt_conn *c, size_t budget)
     return next_big_frame(c, budget) && !lws_partial_buffered(c->wsi);
 }
 
+/* Bytes the kernel holds for this viewer and has not sent yet; -1 when it cannot say. */
+static int kernel_unsent(const struct bbt_conn *c)
+{
+    int notsent = 0, fd = lws_get_socket_fd(c->wsi);
+    return fd >= 0 && ioctl(fd, SIOCOUTQNSD, &notsent) == 0 ? notsent : -1;
+}
+
 /* ---- padding (docs/PROTOCOL.md §2.6) ----------------------------------------------------- */
 
 /* A padding probe (relay/adapt.h) adds bbt_adapt_pad_bps() to what a viewer receives: after
@@ -345,9 +352,10 @@ static void write_padding(struct bbt_conn *c, int64_t now)
     double cap = bps / 8.0 * PAD_CREDIT_US / 1e6;
     if (c->pad_credit > cap)
         c->pad_credit = cap;
-    int notsent = 0, fd = lws_get_socket_fd(c->wsi);
-    if (c->pad_credit < PAD_MIN || lws_partial_buffered(c->wsi) || fd < 0 ||
-        ioctl(fd, SIOCOUTQNSD, &notsent) != 0 || notsent >= c->est.unsent_cap)
+    if (c->pad_credit < PAD_MIN || lws_partial_buffered(c->wsi))
+        return;
+    int unsent = kernel_unsent(c);
+    if (unsent < 0 || unsent >= c->est.unsent_cap)
         return;
     size_t n = c->pad_credit > PAD_MAX ? PAD_MAX : (size_t)c->pad_credit;
     unsigned char *p = c->relay->wbuf + LWS_PRE;
@@ -435,9 +443,7 @@ static void pace_arm(bbt_relay *r, int64_t due, int64_t now)
  * links): one more system call a write. */
 static bool kernel_full(const struct bbt_conn *c, size_t budget)
 {
-    int notsent = 0, fd = lws_get_socket_fd(c->wsi);
-    return budget && c->est.unsent_cap > 0 && fd >= 0 &&
-           ioctl(fd, SIOCOUTQNSD, &notsent) == 0 && notsent >= c->est.unsent_cap;
+    return budget && c->est.unsent_cap > 0 && kernel_unsent(c) >= c->est.unsent_cap;
 }
 
 static void paced_write(struct bbt_conn *c, int64_t now)

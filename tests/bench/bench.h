@@ -59,7 +59,7 @@ typedef struct bench_opts {
     bool fragments;          /* viewers subscribe with "fragments": true (rural only; the
                                 on_frame hook then reassembles, docs/PROTOCOL.md §2.5) */
     bool padding;            /* the main subscription says "padding": true (rural only):
-                                padding messages (§2.6) are counted, not decoded */
+                                padding messages (§2.6) count as bytes, are not decoded */
 } bench_opts;
 
 enum viewer_state { V_IDLE, V_CONNECTING, V_HELLO, V_SUBSCRIBING, V_SUBSCRIBED, V_CLOSED,
@@ -142,7 +142,6 @@ typedef struct bench_counters {
     uint64_t errors;         /* error messages received by viewers */
     uint64_t bad_frames;     /* binary messages that did not decode */
     uint64_t unexpected;     /* frames on a track the viewer did not subscribe to */
-    uint64_t padding_bytes;  /* padding messages' bytes (o.padding) */
 } bench_counters;
 
 typedef struct bench {

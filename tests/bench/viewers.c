@@ -61,10 +61,8 @@ static void finish_frame(viewer *v)
     v->bytes += v->msg_len; /* egress: every byte that arrived, whatever it was */
     if (b->measuring)
         b->bytes_measured += v->msg_len;
-    if (b->o.padding && bbt_frame_is_padding(v->hdr, v->hdr_len)) {
-        b->c.padding_bytes += v->msg_len; /* a padding probe's filler (PROTOCOL.md §2.6) */
-        return;
-    }
+    if (b->o.padding && bbt_frame_is_padding(v->hdr, v->hdr_len))
+        return; /* a padding probe's filler (PROTOCOL.md §2.6): counted in bytes above only */
     bbt_frame f;
     /* Decode the header alone: a message of 16 header bytes + n payload bytes. */
     uint8_t probe[BBT_FRAME_HEADER_LEN + 1];
