@@ -111,6 +111,10 @@ const bbt_directive bbt_relay_directives[] = {
      "试探更高画质时先发送填充数据（不换画面），线路承载得住再切换；只对声明可接收填充的观看端。\n"
      "Probe a higher layer with padding first (the picture stays), switch once the link carries "
      "it; only for viewers that accept padding.", NULL},
+    {"adapt", "fall_hold", BBT_CFG_DURATION, "30s", 0, MINUTES(10), F(adapt.fall_hold_ms), NULL,
+     "线路突然变差后，这段时间内不升回更高画质；线路反复起落时自动延长；0 表示不限制。\n"
+     "After the link falls, a viewer stays at most at the layer it fell to this long, renewed "
+     "while the link keeps swinging; 0: off.", NULL},
     {"adapt", "start_bitrate", BBT_CFG_INT, "600000", 0, 50000000, F(adapt.start_bitrate), NULL,
      "新观看者从不超过此码率（bit/s）的最高摄像画质开始，再按网络升降；0 表示从最高画质开始。\n"
      "A new viewer starts on the best camera layer within this bitrate (bit/s), then adapts; "

@@ -61,6 +61,7 @@ typedef struct bbt_relay_config {
         int64_t downswitch_delay_ms; /* a congested viewer switches down after this */
         int64_t start_bitrate;       /* a new viewer starts within this (bit/s), 0: best */
         bool padding_probes;         /* probe a layer with padding first (PROTOCOL.md §2.6) */
+        int64_t fall_hold_ms;        /* after a fall, no move above its layer this long */
     } adapt;
     struct {
         bool enabled;                /* the county timetable (relay/schedule) */

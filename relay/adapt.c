@@ -112,8 +112,41 @@ static void back_off(bbt_adapt *a, int level, int64_t now)
     a->backoff_until[level] = now + b;
 }
 
+/* The lowest level with a camera picture (the top when there is none). */
+static int first_camera(const bbt_adapt *a)
+{
+    for (int i = 0; i < a->nlevels; i++)
+        if (a->levels[i].camera_track >= 0)
+            return i;
+    return a->nlevels - 1;
+}
+
+int bbt_adapt_hold_cap(const bbt_adapt *a, int64_t now)
+{
+    if (a->hold_until <= now)
+        return a->nlevels - 1;
+    int floor = first_camera(a);
+    return a->hold_level > floor ? a->hold_level : floor;
+}
+
+/* The link fell to `level` (a move down that was no probe's failure): hold moves up there. */
+static void hold_fall(bbt_adapt *a, int level, int64_t now)
+{
+    if (a->p.fall_hold_us <= 0)
+        return;
+    if (a->hold_until <= now) {
+        a->hold_level = level;
+        a->falls++;
+    } else if (level < a->hold_level) {
+        a->hold_level = level;
+    }
+    a->hold_until = now + a->p.fall_hold_us;
+    a->hold_up_us = 0;
+}
+
 static void move_down(bbt_adapt *a, const bbt_adapt_input *in)
 {
+    bool fall = !a->probing;
     int target = capacity_fresh(a, in) ? bbt_adapt_fit(a, in->capacity_bps) : a->level - 1;
     if (target >= a->level)
         target = a->level - 1;
@@ -135,6 +168,8 @@ static void move_down(bbt_adapt *a, const bbt_adapt_input *in)
     a->downs++;
     a->last_down_us = in->now_us;
     a->congested_since = in->now_us; /* another step down needs another down_delay */
+    if (fall)
+        hold_fall(a, target, in->now_us);
 }
 
 /* The level a move up from `from` may go to now, from the measures (a fresh capacity may allow
@@ -157,6 +192,26 @@ static int up_target(const bbt_adapt *a, const bbt_adapt_input *in, int from)
     while (next > from && a->backoff_until[next] > in->now_us)
         next--;
     return next;
+}
+
+/* Under a fall hold, after a padding probe above it passed: a capacity or TCP rate measured
+ * since, that fits no more than the hold's level, shows the link down again (on flaky-3g's
+ * 300 kbit/s the TCP rate rules a probe out before one can fail), and renews it. */
+static void hold_swing_down(bbt_adapt *a, const bbt_adapt_input *in)
+{
+    int64_t now = in->now_us;
+    if (!a->hold_up_us || a->hold_until <= now)
+        return;
+    double bps = 0;
+    if (capacity_fresh(a, in) && in->capacity_at_us > a->hold_up_us)
+        bps = in->capacity_bps;
+    else if (in->link_bps > 0 && in->link_at_us > a->hold_up_us &&
+             now - in->link_at_us <= a->p.capacity_ttl_us)
+        bps = in->link_bps;
+    if (bps > 0 && bbt_adapt_fit(a, bps) <= bbt_adapt_hold_cap(a, now)) {
+        a->hold_until = now + a->p.fall_hold_us;
+        a->hold_up_us = 0;
+    }
 }
 
 /* Move up to `next` now: a probe for probe_us. */
@@ -189,6 +244,10 @@ static void pad_failed(bbt_adapt *a, int64_t now)
     a->pad_failed_us = now;
     if (a->backoff_until[a->pad_level] < now + a->p.pad_backoff_us)
         a->backoff_until[a->pad_level] = now + a->p.pad_backoff_us;
+    if (a->hold_up_us && a->hold_until > now) { /* up, then down again: a swinging link */
+        a->hold_until = now + a->p.fall_hold_us;
+        a->hold_up_us = 0;
+    }
     if (a->pad_ok > a->level)
         switch_up(a, a->pad_ok, now);
 }
@@ -220,10 +279,17 @@ static void pad_step(bbt_adapt *a, const bbt_adapt_input *in)
         pad_failed(a, now);
         return;
     }
+    int cap = bbt_adapt_hold_cap(a, now);
+    if (a->pad_level > cap) { /* a probe to learn, under a fall hold: no switch */
+        a->hold_up_us = now;
+        a->padding = false;
+        a->clear_since = now; /* the next one after another up_hold */
+        return;
+    }
     a->pad_ok = a->pad_level;
     int next = up_target(a, in, a->pad_level);
     bool calm = !a->last_down_us || now - a->last_down_us >= PAD_CHAIN_CALM_US;
-    if (calm && next > a->pad_level && next == a->pad_level + 1) {
+    if (calm && next > a->pad_level && next == a->pad_level + 1 && next <= cap) {
         pad_start(a, next, now, a->pad_limit_us); /* the same probe, going on */
         return;
     }
@@ -239,7 +305,13 @@ static void maybe_move_up(bbt_adapt *a, const bbt_adapt_input *in)
     int next = up_target(a, in, a->level);
     if (next <= a->level)
         return;
-    if (a->p.pad_us > 0 && a->levels[a->level].camera_track >= 0) {
+    int cap = bbt_adapt_hold_cap(a, in->now_us);
+    bool pad = a->p.pad_us > 0 && a->levels[a->level].camera_track >= 0;
+    if (next > cap && cap > a->level)
+        next = cap;
+    else if (next > cap && !pad)
+        return; /* held, and nothing to learn without switching */
+    if (pad) {
         int64_t limit = in->delay_us + PAD_RISE_US;
         a->pad_ok = a->level;
         a->pads++;
@@ -287,6 +359,7 @@ int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
         pad_failed(a, now);
     else if (a->padding)
         pad_step(a, in);
+    hold_swing_down(a, in);
     /* Twice the threshold is no spike: the first step of an episode goes at once. So does a
      * congested level that a fresh capacity (measured while backlogged, i.e. what the link
      * carries now) shows to be more than MISFIT times too big: the cliff, a failed probe. */

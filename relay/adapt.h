@@ -50,6 +50,15 @@
  *          switch needs only the level's own rate where padding asks for rate ÷ safety (on
  *          flaky-3g's 300 kbit/s with the audio copy that failed, and padding probes kept the
  *          viewer on audio only for 44-53 % of the run against 31 % with switches).
+ *   hold   with fall_hold_us > 0 a move down that is no probe's failure is a fall of the link:
+ *          for fall_hold_us moves up stop at the lowest level it fell to (at least the lowest
+ *          camera picture, left to the rules above). A padding probe above the hold may still
+ *          run, to learn (it costs no picture) and never to switch; one that fails after one
+ *          that passed, or a capacity or TCP rate measured after that pass which fits no more
+ *          than the hold's level, shows a link swinging between its rates and renews it. On
+ *          flaky-3g (2 Mbit/s and 300 kbit/s by turns every 10 s) each climb in the fast phase
+ *          was a backlog at the next fall, the audio of both connections behind it; a link that
+ *          fell once and stays low (the cliff) sees only failed probes, and the hold ends.
  *   drain  after a move down, while the level fits a fresh capacity, or after a failed
  *          probe's return to a level that held, congestion is the backlog of the level before
  *          draining through the link: no further step down for drain_us (it took another step
@@ -87,6 +96,7 @@ typedef struct bbt_adapt_params {
                               * backlog gets this long to drain before another step (0: none) */
     int64_t pad_us;          /* a padding probe's length; 0: the viewer takes no padding */
     int64_t pad_backoff_us;  /* hold of a level whose padding probe failed */
+    int64_t fall_hold_us;    /* a fall holds moves up at the level fallen to this long; 0: never */
 } bbt_adapt_params;
 
 typedef struct bbt_adapt_input {
@@ -125,6 +135,11 @@ typedef struct bbt_adapt {
     int64_t pad_over_since;    /* ... since then (0: within it) for 250 ms */
     int64_t pad_failed_us;     /* time of the last failed padding probe, 0: none */
     uint32_t pads, pads_failed; /* padding probes started / failed */
+    int64_t hold_until;        /* a fall hold is on until then (0: none), keeping moves up ... */
+    int hold_level;            /* ... at or below this (at least the lowest camera picture) ... */
+    int64_t hold_up_us;        /* ... and when a padding probe above it passed (0: not since
+                                * it was renewed) */
+    uint32_t falls;            /* fall holds begun */
 } bbt_adapt;
 
 /* Build the levels from a track list (audio-only first). With pin_track ≥ 0 the only camera
@@ -143,6 +158,10 @@ int bbt_adapt_level_of(const bbt_adapt *a, int camera, bool courseware);
 
 /* The highest level that fits `bps` at the safety fraction (0 if none). */
 int bbt_adapt_fit(const bbt_adapt *a, double bps);
+
+/* The highest level a move up may reach at `now_us`: under a fall hold the level fallen to (at
+ * least the lowest camera picture), else the top. */
+int bbt_adapt_hold_cap(const bbt_adapt *a, int64_t now_us);
 
 /* One step; returns the (possibly new) level. */
 int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in);

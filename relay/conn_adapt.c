@@ -47,7 +47,8 @@ static bbt_adapt_params params_from(const bbt_relay_config *cfg, bool padding)
         .capacity_ttl_us = 5000000,
         .drain_us = 2000000,
         .pad_us = padding && cfg->adapt.padding_probes ? PAD_PROBE_US : 0,
-        .pad_backoff_us = PAD_BACKOFF_US};
+        .pad_backoff_us = PAD_BACKOFF_US,
+        .fall_hold_us = cfg->adapt.fall_hold_ms * 1000};
 }
 
 void bbt_conn_tune_socket(struct bbt_conn *c)
@@ -129,7 +130,12 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
         in.pad_missing = missing / c->pad_due;
     bool padding = c->adapt.padding;
     int pad_level = c->adapt.pad_level;
+    int64_t hold_until = c->adapt.hold_until;
     int after = bbt_adapt_update(&c->adapt, &in);
+    if (c->adapt.hold_until != hold_until)
+        BBT_INFO("adapt hold subject=%s level_max=%d hold_s=%.0f falls=%u", c->subject,
+                 bbt_adapt_hold_cap(&c->adapt, now), (double)(c->adapt.hold_until - now) / 1e6,
+                 c->adapt.falls);
     if (padding != c->adapt.padding || pad_level != c->adapt.pad_level)
         c->pad_due = c->pad_sent = 0; /* a new probe, or the next level of one */
     if (padding || c->adapt.padding)
@@ -172,7 +178,12 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
         "# TYPE bbt_viewer_switches_total counter\n"
         "# HELP bbt_viewer_padding_probes_total Probes of a higher level with padding, by result "
         "(failed ones held the level).\n"
-        "# TYPE bbt_viewer_padding_probes_total counter\n";
+        "# TYPE bbt_viewer_padding_probes_total counter\n"
+        "# HELP bbt_viewer_link_falls_total Falls of the viewer's link (a move down that was no "
+        "probe's failure), each holding moves up for a while.\n"
+        "# TYPE bbt_viewer_link_falls_total counter\n"
+        "# HELP bbt_viewer_fall_hold_seconds Time left in the viewer's fall hold (0: none).\n"
+        "# TYPE bbt_viewer_fall_hold_seconds gauge\n";
     bbt_strbuf_puts(b, head);
     int64_t now = bbt_mono_us();
     unsigned copies = 0;
@@ -193,13 +204,18 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
                           "bbt_viewer_switches_total{%s,direction=\"up\"} %u\n"
                           "bbt_viewer_switches_total{%s,direction=\"down\"} %u\n"
                           "bbt_viewer_padding_probes_total{%s,result=\"passed\"} %u\n"
-                          "bbt_viewer_padding_probes_total{%s,result=\"failed\"} %u\n",
+                          "bbt_viewer_padding_probes_total{%s,result=\"failed\"} %u\n"
+                          "bbt_viewer_link_falls_total{%s} %u\n"
+                          "bbt_viewer_fall_hold_seconds{%s} %.1f\n",
                           lbl, v->video_track, lbl, c->adapt.level, lbl, c->est.capacity_bps, lbl,
                           c->est.delivered_bps, lbl,
                           (double)bbt_queue_delay(v->q, now) / 1000.0, lbl, c->est.report_bps,
                           lbl, (double)c->est.report_excess_us / 1000.0, lbl, c->adapt.ups, lbl,
                           c->adapt.downs, lbl, c->adapt.pads - c->adapt.pads_failed -
-                          (c->adapt.padding ? 1u : 0u), lbl, c->adapt.pads_failed);
+                          (c->adapt.padding ? 1u : 0u), lbl, c->adapt.pads_failed, lbl,
+                          c->adapt.falls, lbl,
+                          c->adapt.hold_until > now ? (double)(c->adapt.hold_until - now) / 1e6
+                                                    : 0.0);
     }
     bbt_strbuf_printf(b,
                       "# HELP bbt_audio_copies Subscriptions to a second copy of the audio "

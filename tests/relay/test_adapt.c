@@ -633,6 +633,141 @@ static void test_pad_failure_then_link_falls(void **state)
     assert_false(b.padding);
 }
 
+/* ---- fall holds ---------------------------------------------------------------------------- */
+
+static bbt_adapt fresh_hold(int level, bool pad)
+{
+    bbt_adapt a = pad ? fresh_pad(level) : fresh(level);
+    a.p.fall_hold_us = 30 * S;
+    return a;
+}
+
+/* Congestion at 1 s on `a`'s level: the move down at 1.3 s, then clear from 2 s. */
+static void fall_at_1s(bbt_adapt *a)
+{
+    step(a, 0, 10 * MS, 0, 0);
+    step(a, 1 * S, 300 * MS, 0, 0);
+    step(a, 1300 * MS, 300 * MS, 0, 0);
+    step(a, 2 * S, 10 * MS, 0, 0);
+}
+
+/* A fall holds moves up at the level fallen to; padding probes above it still run, never
+ * switch; one that fails after one that passed (a swinging link) renews the hold; at its end
+ * the viewer climbs as before. */
+static void test_fall_hold_renewed_by_a_swinging_link(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_hold(P360, true);
+    fall_at_1s(&a);
+    assert_int_equal(a.level, P180);
+    assert_int_equal(a.falls, 1);
+    assert_int_equal(a.hold_until, 31300 * MS);
+    assert_int_equal(bbt_adapt_hold_cap(&a, 2 * S), P180);
+    assert_int_equal(step(&a, 7 * S, 10 * MS, 0, 0), P180); /* up_hold over: padding, to learn */
+    assert_true(a.padding);
+    assert_int_equal(a.pad_level, P360);
+    assert_int_equal(step(&a, 9 * S, 10 * MS, 0, 0), P180); /* passed: no switch under a hold */
+    assert_false(a.padding);
+    assert_int_equal(a.hold_up_us, 9 * S);
+    assert_int_equal(a.ups, 0);
+    assert_int_equal(step(&a, 13 * S, 10 * MS, 0, 0), P180); /* the next after another up_hold */
+    assert_false(a.padding);
+    step(&a, 14 * S, 10 * MS, 0, 0);
+    assert_true(a.padding);
+    step(&a, 14500 * MS, 300 * MS, 0, 0); /* fails: the link swung down again */
+    assert_false(a.padding);
+    assert_int_equal(a.hold_up_us, 0);
+    assert_int_equal(a.hold_until, 44500 * MS);
+    assert_int_equal(a.level, P180);
+    assert_int_equal(a.downs, 1); /* the failure is drain, not another fall */
+    assert_int_equal(a.falls, 1);
+    step(&a, 15 * S, 10 * MS, 0, 0);
+    step(&a, 45 * S, 10 * MS, 0, 0); /* the hold is over */
+    assert_int_equal(bbt_adapt_hold_cap(&a, 45 * S), P720);
+    assert_true(a.padding);
+    step(&a, 47 * S, 10 * MS, 0, 0);
+    assert_int_equal(a.pad_level, P720); /* passed, and on to the level above */
+    assert_int_equal(step(&a, 49 * S, 10 * MS, 0, 0), P720);
+}
+
+/* After a pass above the hold, a TCP rate (or capacity) measured since that fits only the hold's
+ * level renews it too: on a 300 kbit/s phase the rate rules the next probe out before it fails.
+ * A measure from before the pass does not. */
+static void test_fall_hold_renewed_by_a_measure(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_hold(P360, true);
+    fall_at_1s(&a);
+    step(&a, 7 * S, 10 * MS, 0, 0);
+    bbt_adapt_input in = {.now_us = 9 * S, .delay_us = 10 * MS, .capacity_bps = 300000,
+                          .capacity_at_us = 8 * S};
+    bbt_adapt_update(&a, &in); /* passed; the capacity is older */
+    assert_int_equal(a.hold_up_us, 9 * S);
+    assert_int_equal(a.hold_until, 31300 * MS);
+    in = (bbt_adapt_input){.now_us = 12 * S, .delay_us = 10 * MS, .link_bps = 300000,
+                           .link_at_us = 11 * S};
+    bbt_adapt_update(&a, &in);
+    assert_int_equal(a.hold_until, 42 * S);
+    assert_int_equal(a.hold_up_us, 0);
+    assert_int_equal(a.level, P180);
+}
+
+/* A link that fell and stays low fails every probe: the hold is not renewed and ends on time
+ * (bbt-bench rural's cliff is back up within 15 s of its recovery). */
+static void test_fall_hold_ends_on_a_link_that_stays_low(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_hold(P360, true);
+    fall_at_1s(&a);
+    step(&a, 7 * S, 10 * MS, 0, 0);
+    assert_true(a.padding);
+    step(&a, 7500 * MS, 300 * MS, 0, 0);
+    assert_false(a.padding);
+    step(&a, 8 * S, 10 * MS, 0, 0);
+    step(&a, 16 * S, 10 * MS, 0, 0); /* after the padding back-off: again, and fails again */
+    assert_true(a.padding);
+    step(&a, 16500 * MS, 300 * MS, 0, 0);
+    assert_int_equal(a.hold_until, 31300 * MS);
+    step(&a, 17 * S, 10 * MS, 0, 0);
+    assert_int_equal(step(&a, 31 * S, 10 * MS, 0, 0), P180);
+    assert_true(a.padding); /* to learn: the hold is on until 31.3 s */
+    step(&a, 33 * S, 10 * MS, 0, 0); /* it ends after the hold: it counts */
+    assert_int_equal(a.pad_level, P720);
+    assert_int_equal(step(&a, 35 * S, 10 * MS, 0, 0), P720);
+    assert_int_equal(a.falls, 1);
+}
+
+/* A failed probe's return is no fall; without padding nothing runs above the hold; the hold
+ * never keeps the lowest camera picture from a viewer on audio only; fall_hold_us 0: none. */
+static void test_fall_hold_scope(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_hold(P180, false);
+    step(&a, 0, 10 * MS, 0, 0);
+    assert_int_equal(step(&a, 5 * S, 10 * MS, 0, 0), P360); /* a probe by switching */
+    step(&a, 6 * S, 300 * MS, 0, 0);
+    assert_int_equal(step(&a, 6300 * MS, 300 * MS, 0, 0), P180);
+    assert_int_equal(a.falls, 0);
+    assert_int_equal(a.hold_until, 0);
+    bbt_adapt b = fresh_hold(P360, false);
+    fall_at_1s(&b);
+    assert_int_equal(step(&b, 20 * S, 10 * MS, 0, 0), P180);
+    assert_false(b.probing);
+    assert_int_equal(b.ups, 0);
+    bbt_adapt c = fresh_hold(SLIDES, false);
+    fall_at_1s(&c);
+    assert_int_equal(c.level, AUDIO);
+    assert_int_equal(c.hold_level, AUDIO);
+    assert_int_equal(bbt_adapt_hold_cap(&c, 2 * S), P180);
+    assert_int_equal(step(&c, 7 * S, 10 * MS, 0, 0), SLIDES);
+    assert_int_equal(step(&c, 10 * S, 10 * MS, 0, 0), P180);
+    assert_int_equal(step(&c, 20 * S, 10 * MS, 0, 0), P180); /* held there */
+    bbt_adapt d = fresh(P360);
+    fall_at_1s(&d);
+    assert_int_equal(d.falls, 0);
+    assert_int_equal(bbt_adapt_hold_cap(&d, 2 * S), P720);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -663,6 +798,10 @@ int main(void)
         cmocka_unit_test(test_pad_chain_failure_moves_to_last_passed),
         cmocka_unit_test(test_pad_probe_gates),
         cmocka_unit_test(test_pad_failure_then_link_falls),
+        cmocka_unit_test(test_fall_hold_renewed_by_a_swinging_link),
+        cmocka_unit_test(test_fall_hold_renewed_by_a_measure),
+        cmocka_unit_test(test_fall_hold_ends_on_a_link_that_stays_low),
+        cmocka_unit_test(test_fall_hold_scope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,22 +120,30 @@ static void publish_second(struct env *e, tc_conn *p, uint32_t *seq, tc_conn **v
     }
 }
 
-/* bbt_viewer_padding_probes_total of a classroom's viewer, by result; -1: no such line. */
-static double probes(const char *metrics, const char *classroom, const char *result)
+/* Metric `name` of a classroom's viewer whose line also holds `label` ("" for any); -1: no
+ * such line. */
+static double viewer_metric(const char *metrics, const char *name, const char *classroom,
+                            const char *label)
 {
-    char who[64], res[32];
+    char who[64], head[96];
     snprintf(who, sizeof who, "classroom=\"%s\"", classroom);
-    snprintf(res, sizeof res, "result=\"%s\"}", result);
-    for (const char *l = strstr(metrics, "\nbbt_viewer_padding_probes_total{"); l;
-         l = strstr(l + 1, "\nbbt_viewer_padding_probes_total{")) {
+    snprintf(head, sizeof head, "\n%s{", name);
+    for (const char *l = strstr(metrics, head); l; l = strstr(l + 1, head)) {
         const char *end = strchr(l + 1, '\n');
         size_t n = end ? (size_t)(end - l) : strlen(l);
         char line[512];
         snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), l + 1);
-        if (strstr(line, who) && strstr(line, res))
+        if (strstr(line, who) && strstr(line, label))
             return strtod(strrchr(line, ' ') + 1, NULL);
     }
     return -1;
+}
+
+static double probes(const char *metrics, const char *classroom, const char *result)
+{
+    char res[32];
+    snprintf(res, sizeof res, "result=\"%s\"}", result);
+    return viewer_metric(metrics, "bbt_viewer_padding_probes_total", classroom, res);
 }
 
 static void test_padding_probe_then_switch_up(void **state)
@@ -170,6 +178,9 @@ static void test_padding_probe_then_switch_up(void **state)
     assert_true(metric_value(m, "bbt_padding_bytes_total") >= (double)s[0].padding_bytes);
     assert_true(probes(m, "village-1", "passed") >= 1);
     assert_true(probes(m, "village-2", "passed") == 0);
+    /* a loopback link never fell: no fall hold (relay/adapt.h "hold") */
+    assert_true(viewer_metric(m, "bbt_viewer_link_falls_total", "village-1", "") == 0);
+    assert_true(viewer_metric(m, "bbt_viewer_fall_hold_seconds", "village-1", "") == 0);
     free(m);
     for (int i = 0; i < 2; i++)
         tc_close(v[i]);
