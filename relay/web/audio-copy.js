@@ -22,7 +22,13 @@
 //     ahead of the main connection's newest (a main connection starved by its copy brings
 //     next to nothing to judge by). Then the copy unsubscribes and waits BACKOFF_MS (doubling to
 //     BACKOFF_MAX_MS at each such failure) before the next hold-up may subscribe it again;
-//   - the main connection's unsubscribe (the plan moved on) unsubscribes the copy.
+//   - the main connection's unsubscribe (the plan moved on) unsubscribes the copy;
+//   - on a far link (the hello's round trip FAR_RTT_MS or more: not a school LAN) the copy
+//     subscribes with the main connection, before any loss is known: the first seconds of a
+//     lesson otherwise come on the main connection alone, whose lost packets hold the sound
+//     (bbt-bench rural flaky-3g: 2-3 gaps over 200 ms in the first 3 s of each run). If by
+//     EARLY_FOR_MS the relay has not said that TCP retransmitted, the link does not lose: the
+//     copy unsubscribes, with no back-off (the rules above still apply later).
 // (Audio only is no reason to drop the copy: on a 300 kbit/s link with 2 % loss the relay may
 // send audio alone, and its lost packets hold the sound as before — bbt-bench rural flaky-3g.)
 
@@ -92,6 +98,8 @@ export const SATURATED_US = 400000;
 export const SATURATED_FOR_MS = 4000;
 export const BACKOFF_MS = 30000;
 export const BACKOFF_MAX_MS = 240000;
+export const FAR_RTT_MS = 30;
+export const EARLY_FOR_MS = 10000;
 
 export class AudioCopyRule {
   constructor() {
@@ -107,6 +115,7 @@ export class AudioCopyRule {
 
   // A new subscription: its own lowest latency; a back-off under way stays, so does `lossy`.
   reset() {
+    this.earlyUntil = null;    // an early copy is on until then, unless the link retransmits
     this.minUs = Infinity;
     this.mainCaptureUs = null; // capture time of the main connection's newest audio frame
     this.on = false;
@@ -115,11 +124,28 @@ export class AudioCopyRule {
     if (this.lossy === undefined) this.lossy = false;
   }
 
+  // The main connection subscribed (after reset()), its hello's round trip rttMs: on a far link
+  // the copy starts with it. +1: subscribe the copy now; 0: not now.
+  subscribed(rttMs, nowMs) {
+    if (!(rttMs >= FAR_RTT_MS) || nowMs < this.notBefore) return 0;
+    this.on = true;
+    this.saturatedSince = null;
+    this.earlyUntil = nowMs + EARLY_FOR_MS;
+    return 1;
+  }
+
   // An audio frame of the main connection: its capture time and capture → arrival latency (µs)
   // at nowMs. +1: subscribe the copy now; -1: unsubscribe it now; 0: nothing to do.
   mainAudio(latencyUs, nowMs, captureUs = null) {
     if (latencyUs < this.minUs) this.minUs = latencyUs;
     if (captureUs !== null && (this.mainCaptureUs === null || captureUs > this.mainCaptureUs)) this.mainCaptureUs = captureUs;
+    if (this.earlyUntil !== null && nowMs >= this.earlyUntil) {
+      this.earlyUntil = null;
+      if (this.on && !this.lossy) { // no retransmission: the early copy is not needed
+        this.on = false;
+        return -1;
+      }
+    }
     const over = latencyUs - this.minUs;
     if (!this.on) {
       if (over < HOLDUP_US || !this.lossy || nowMs < this.notBefore) return 0;

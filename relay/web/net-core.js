@@ -110,6 +110,7 @@ export class NetCore {
   onText(msg) {
     if (msg.type === 'welcome') {
       this.welcomed = true;
+      this.helloRttMs = (wallUs() - this.helloSentUs) / 1000;
       if (this.subscribe && this.conn.send(this.subscribe)) this.sent(this.subscribe); // null: the page follows its plan
       this.emit({ type: 'text', msg, sentUs: this.helloSentUs, rxUs: wallUs() });
       return;
@@ -131,6 +132,9 @@ export class NetCore {
       this.session = msg.session;
       this.copyRule.reset(); // (the pick resets at the `tracks` that answers it)
       if (this.copy) this.copy.unsubscribe();
+      if (this.copyRule.subscribed(this.helloRttMs, performance.now()) > 0) {
+        this.copyWanted(1, null, `round trip ${Math.round(this.helloRttMs)} ms (not a LAN)`);
+      }
     } else if (msg.type === 'unsubscribe') {
       this.session = null;
       if (this.copy) this.copy.unsubscribe();
@@ -152,12 +156,14 @@ export class NetCore {
     this.audio.decode(f);
   }
 
-  copyWanted(change, arrivalUs) {
+  copyWanted(change, arrivalUs, why = null) {
     if (!change) return;
     const over = `${Math.round((arrivalUs - this.copyRule.minUs) / 1000)} ms`;
     if (change < 0) {
       this.copy.unsubscribe();
-      this.log('info', `audio stands ${over} late with its copy: the link has no room for it; copy unsubscribed`);
+      this.log('info', this.copyRule.lossy
+        ? `audio stands ${over} late with its copy: the link has no room for it; copy unsubscribed`
+        : 'no TCP retransmission since subscribing: the link does not lose; audio copy unsubscribed');
       return;
     }
     if (!this.copy) {
@@ -165,7 +171,7 @@ export class NetCore {
         () => this.pick.copyJoined(false)); // its first frames may be ahead of the main connection's
     }
     this.copy.subscribe(this.session);
-    this.log('info', `audio held up ${over}: audio copy subscribed`);
+    this.log('info', why ? `${why}: audio copy subscribed with the lesson` : `audio held up ${over}: audio copy subscribed`);
   }
 
   onCopyFrame(f) {

@@ -95,6 +95,9 @@ typedef struct viewer {
     unsigned pending;
     int64_t next_report_us;
     int64_t next_ping_us;    /* 0: not open yet */
+    int64_t opened_us;       /* when the connection opened */
+    int64_t hello_us;        /* when its hello went out */
+    int64_t hello_rtt_us;    /* hello → welcome (0: not welcomed yet) */
     /* receive state of the current message */
     bool in_msg, msg_binary;
     uint8_t hdr[BBT_FRAME_HEADER_LEN];
@@ -172,6 +175,7 @@ typedef struct bench {
     bool (*on_frame)(struct bench *b, viewer *v, const bbt_frame *f, size_t len);
     void (*on_state)(struct bench *b, viewer *v, json_t *msg);
     void (*on_pong)(struct bench *b, viewer *v, json_t *msg);
+    void (*on_welcome)(struct bench *b, viewer *v); /* after the welcome, subscribe queued */
     int (*make_report)(struct bench *b, viewer *v, char *buf, size_t cap); /* text length */
     void *hook_ud;
     volatile int *stop;      /* bench_run_for() returns once *stop is non-zero (may be NULL) */

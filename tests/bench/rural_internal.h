@@ -112,6 +112,8 @@ typedef struct rural_run {
     int64_t copy_first_t;    /* run time of the first copy subscription, µs (-1: none) */
     int64_t copy_saturated_since, copy_not_before, copy_backoff; /* µs, run time */
     int64_t lossy_t;         /* run time of the first pong with retransmissions (-1: none) */
+    int64_t copy_early_until; /* an early copy is on until then unless lossy (0: none), µs */
+    uint32_t copy_early, copy_early_dropped; /* early copies subscribed / ended for no loss */
     int64_t main_capture_us; /* capture time of the main connection's newest audio (0: none) */
     uint64_t frag_errors;    /* assemblies discarded */
     bool closed;             /* the measured interval is over: hooks ignore what comes */
@@ -138,6 +140,7 @@ int64_t run_t(const rural_run *r);
 bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len);
 void rural_on_state(bench *b, viewer *v, json_t *m);
 void rural_on_pong(bench *b, viewer *v, json_t *m);
+void rural_on_welcome(bench *b, viewer *v);
 int rural_make_report(bench *b, viewer *v, char *buf, size_t cap);
 
 /* rural_net.c */

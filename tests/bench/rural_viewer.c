@@ -63,8 +63,12 @@ static bool audio_duplicate(rural_run *r, const viewer *v, const bbt_frame *f)
  * audio frame COPY_SATURATED_US over that lowest, and every copy frame that far ahead of the
  * main's newest (a main starved by its copy brings next to nothing), means the link has no room
  * for the audio twice: the copies unsubscribe, and the next subscription waits a back-off (30 s,
- * doubling to 240 s). Under r->mu: +1 subscribe, -1 unsubscribe, 0. */
+ * doubling to 240 s); an early copy (rural_on_welcome) that saw no retransmission in
+ * COPY_EARLY_FOR_US unsubscribes, with no back-off. Under r->mu: +1 subscribe, -1 unsubscribe,
+ * 0. */
 #define COPY_HOLDUP_US 100000
+#define COPY_FAR_RTT_US 30000
+#define COPY_EARLY_FOR_US 10000000
 #define COPY_SATURATED_US 400000
 #define COPY_SATURATED_FOR_US 4000000
 #define COPY_BACKOFF_MAX_US 240000000
@@ -88,6 +92,18 @@ static int copy_pressure(rural_run *r, int64_t over, int64_t now)
     return -1;
 }
 
+/* The copies are to subscribe now. */
+static void copy_start(rural_run *r, int64_t now)
+{
+    r->copy_on = true;
+    r->copy_joined = false;
+    r->copy_ahead_since = -1;
+    r->copy_saturated_since = -1;
+    r->copy_subscribes++;
+    if (r->copy_first_t < 0)
+        r->copy_first_t = now;
+}
+
 static int copy_rule(rural_run *r, const viewer *v, const bbt_frame *f, int64_t lat)
 {
     if (!r->o->audio_copies || (int)f->track != r->rs.audio_track)
@@ -100,18 +116,21 @@ static int copy_rule(rural_run *r, const viewer *v, const bbt_frame *f, int64_t 
         r->main_capture_us = cap;
     if (r->audio_lat_min < 0 || lat < r->audio_lat_min)
         r->audio_lat_min = lat;
+    if (r->copy_early_until && now >= r->copy_early_until) {
+        r->copy_early_until = 0;
+        if (r->copy_on && r->lossy_t < 0) { /* no retransmission: the early copy is not needed */
+            r->copy_on = false;
+            r->copy_unsubscribes++;
+            r->copy_early_dropped++;
+            return -1;
+        }
+    }
     int64_t over = lat - r->audio_lat_min;
     if (r->copy_on)
         return copy_pressure(r, over, now);
     if (over < COPY_HOLDUP_US || r->lossy_t < 0 || now < r->copy_not_before)
         return 0;
-    r->copy_on = true;
-    r->copy_joined = false;
-    r->copy_ahead_since = -1;
-    r->copy_saturated_since = -1;
-    r->copy_subscribes++;
-    if (r->copy_first_t < 0)
-        r->copy_first_t = now;
+    copy_start(r, now);
     return 1;
 }
 
@@ -131,6 +150,9 @@ bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
     /* a copy carries audio alone, never fragmented: its frames skip the main's reassembly */
     bool whole = v->audio_copy || reassemble(r, f, &len);
     int copy = whole && !r->closed ? copy_rule(r, v, f, wall - (int64_t)f->capture_us) : 0;
+    if (whole && !r->closed && r->trace && (int)f->track == r->rs.audio_track)
+        fprintf(r->trace, "%.3f,audio_on,%d,%u,,%zu,%.1f\n", (double)run_t(r) / 1e6, v->idx,
+                f->seq, len, (double)(wall - (int64_t)f->capture_us) / 1000.0);
     if (whole && !r->closed && !audio_duplicate(r, v, f)) {
         int64_t t = run_t(r);
         rs_frame(&r->rs, t, f->track, f->seq, f->flags, len, wall - (int64_t)f->capture_us);
@@ -143,6 +165,28 @@ bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
     if (copy) /* outside the lock: connecting may call back */
         copies_subscribe(b, copy > 0);
     return whole;
+}
+
+/* The main connection was welcomed (its subscribe is queued): on a far link (the hello's round
+ * trip COPY_FAR_RTT_US or more) the copies subscribe with it, before any loss is known, and
+ * unsubscribe after COPY_EARLY_FOR_US if no pong said TCP retransmitted (AudioCopyRule
+ * .subscribed in relay/web/audio-copy.js). */
+void rural_on_welcome(bench *b, viewer *v)
+{
+    rural_run *r = b->hook_ud;
+    if (v->audio_copy || !r->o->audio_copies || v->hello_rtt_us < COPY_FAR_RTT_US)
+        return;
+    pthread_mutex_lock(&r->mu);
+    int64_t now = run_t(r);
+    bool go = !r->closed && !r->copy_on && now >= r->copy_not_before;
+    if (go) {
+        copy_start(r, now);
+        r->copy_early++;
+        r->copy_early_until = now + COPY_EARLY_FOR_US;
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (go) /* outside the lock: connecting may call back */
+        copies_subscribe(b, true);
 }
 
 /* The relay's answer to the main connection's ping: TCP's retransmissions on it. */

@@ -135,10 +135,13 @@ static void on_text(viewer *v, const char *text, size_t len)
         return;
     }
     if (type == BBT_MSG_WELCOME && v->state == V_HELLO) {
+        v->hello_rtt_us = bench_mono_us() - v->hello_us;
         v->state = v->unwanted ? V_WELCOMED : V_SUBSCRIBING;
         if (!v->unwanted)
             v->pending |= SEND_SUBSCRIBE;
         lws_callback_on_writable(v->wsi);
+        if (b->on_welcome)
+            b->on_welcome(b, v);
     } else if (type == BBT_MSG_TRACKS) {
         on_tracks(v);
     } else if (type == BBT_MSG_STATE) {
@@ -174,10 +177,14 @@ int viewer_rx(viewer *v, bool binary, const uint8_t *in, size_t len, bool first,
     return 0;
 }
 
+#define EARLY_PING_US 1000000
+#define EARLY_PING_FOR_US 10000000
+
 void viewer_established(viewer *v)
 {
+    v->opened_us = bench_mono_us();
     if (v->b->o.ping_ms > 0) /* like the player (relay/web/ws.js): 1 s after opening */
-        v->next_ping_us = bench_mono_us() + 1000000;
+        v->next_ping_us = v->opened_us + EARLY_PING_US;
     v->pending |= SEND_HELLO;
     lws_callback_on_writable(v->wsi);
 }
@@ -201,6 +208,7 @@ static int send_pending(viewer *v)
         v->pending &= ~(unsigned)SEND_HELLO;
         snprintf(buf, sizeof buf, "bench-viewer-%d", v->idx);
         v->state = V_HELLO;
+        v->hello_us = bench_mono_us();
         size_t len = 0;
         char *text = bench_json_text(BBT_MSG_HELLO, bench_hello("receiver", buf, b->o.token), &len);
         int rc = text ? send_text(v, text, len) : BBT_EINVAL;
@@ -381,13 +389,15 @@ int viewer_subscribe(bench *b, viewer *v, bool on)
     return BBT_OK;
 }
 
-/* A ping due on an open, welcomed connection. */
+/* A ping due on an open, welcomed connection: every second for the first 10 s after opening,
+ * then every ping_ms (the player's schedule, relay/web/ws.js). */
 static void tick_ping(bench *b, viewer *v, int64_t now)
 {
     if (!v->next_ping_us || now < v->next_ping_us ||
         (v->state != V_SUBSCRIBED && v->state != V_SUBSCRIBING && v->state != V_WELCOMED))
         return;
-    v->next_ping_us = now + (int64_t)b->o.ping_ms * 1000;
+    v->next_ping_us = now + (now - v->opened_us < EARLY_PING_FOR_US ? EARLY_PING_US
+                                                                      : (int64_t)b->o.ping_ms * 1000);
     v->pending |= SEND_PING;
     lws_callback_on_writable(v->wsi);
 }

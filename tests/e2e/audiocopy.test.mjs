@@ -168,6 +168,37 @@ test('rule: the back-off is capped at BACKOFF_MAX_MS', () => {
   assert.equal(r.mainAudio(A.HOLDUP_US, t + A.BACKOFF_MAX_MS), 1);
 });
 
+test('rule: on a far link the copy starts with the subscription; no retransmission in EARLY_FOR_MS ends it', () => {
+  const r = new A.AudioCopyRule();
+  assert.equal(r.subscribed(2, 0), 0);                            // a LAN: the rule above only
+  assert.equal(r.subscribed(undefined, 0), 0);                    // no welcome yet
+  assert.equal(r.subscribed(A.FAR_RTT_MS, 0), 1);                 // far: at once, loss unknown
+  assert.equal(r.on, true);
+  r.mainAudio(50000, 100);
+  assert.equal(r.mainAudio(50000, A.EARLY_FOR_MS - 1), 0);
+  assert.equal(r.mainAudio(50000, A.EARLY_FOR_MS), -1);           // never lost: not needed
+  assert.equal(r.on, false);
+  assert.equal(r.mainAudio(50000 + A.HOLDUP_US, A.EARLY_FOR_MS + 20), 0); // no back-off, but no loss
+  r.retrans(1);
+  assert.equal(r.mainAudio(50000 + A.HOLDUP_US, A.EARLY_FOR_MS + 40), 1); // the usual rule
+});
+
+test('rule: an early copy on a lossy link stays; one backing off does not start early', () => {
+  const r = new A.AudioCopyRule();
+  assert.equal(r.subscribed(150, 0), 1);
+  r.mainAudio(50000, 100);
+  r.retrans(2);
+  assert.equal(r.mainAudio(50000, A.EARLY_FOR_MS + 100), 0);      // lossy: kept
+  assert.equal(r.on, true);
+  assert.equal(r.earlyUntil, null);
+  const sat = 50000 + A.SATURATED_US;                             // too slow for two: it goes
+  r.mainAudio(sat, 20000);
+  assert.equal(r.mainAudio(sat, 20000 + A.SATURATED_FOR_MS), -1);
+  r.reset();                                                      // a new subscription in the back-off
+  assert.equal(r.subscribed(150, 25000), 0);
+  assert.equal(r.subscribed(150, 20000 + A.SATURATED_FOR_MS + A.BACKOFF_MS), 1);
+});
+
 test('rule: reset() for a new subscription forgets the lowest latency and keeps a back-off', () => {
   const r = new A.AudioCopyRule();
   r.retrans(1);

@@ -7,7 +7,7 @@ if(NOT BBT_NODEJS)
   return()
 endif()
 
-foreach(unit frame pages plan worklet audiocopy)
+foreach(unit frame pages plan worklet audiocopy ws)
   add_test(NAME e2e/${unit} COMMAND ${BBT_NODEJS} ${CMAKE_CURRENT_LIST_DIR}/${unit}.test.mjs)
   set_tests_properties(e2e/${unit} PROPERTIES LABELS "unit" TIMEOUT 60)
 endforeach()
