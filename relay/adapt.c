@@ -129,6 +129,13 @@ int bbt_adapt_hold_cap(const bbt_adapt *a, int64_t now)
     return a->hold_level > floor ? a->hold_level : floor;
 }
 
+/* The fall hold runs fall_hold_us from now, waiting for a new swing up. */
+static void hold_renew(bbt_adapt *a, int64_t now)
+{
+    a->hold_until = now + a->p.fall_hold_us;
+    a->hold_up_us = 0;
+}
+
 /* The link fell to `level` (a move down that was no probe's failure): hold moves up there. */
 static void hold_fall(bbt_adapt *a, int level, int64_t now)
 {
@@ -140,8 +147,7 @@ static void hold_fall(bbt_adapt *a, int level, int64_t now)
     } else if (level < a->hold_level) {
         a->hold_level = level;
     }
-    a->hold_until = now + a->p.fall_hold_us;
-    a->hold_up_us = 0;
+    hold_renew(a, now);
 }
 
 static void move_down(bbt_adapt *a, const bbt_adapt_input *in)
@@ -208,10 +214,8 @@ static void hold_swing_down(bbt_adapt *a, const bbt_adapt_input *in)
     else if (in->link_bps > 0 && in->link_at_us > a->hold_up_us &&
              now - in->link_at_us <= a->p.capacity_ttl_us)
         bps = in->link_bps;
-    if (bps > 0 && bbt_adapt_fit(a, bps) <= bbt_adapt_hold_cap(a, now)) {
-        a->hold_until = now + a->p.fall_hold_us;
-        a->hold_up_us = 0;
-    }
+    if (bps > 0 && bbt_adapt_fit(a, bps) <= bbt_adapt_hold_cap(a, now))
+        hold_renew(a, now);
 }
 
 /* Move up to `next` now: a probe for probe_us. */
@@ -244,10 +248,8 @@ static void pad_failed(bbt_adapt *a, int64_t now)
     a->pad_failed_us = now;
     if (a->backoff_until[a->pad_level] < now + a->p.pad_backoff_us)
         a->backoff_until[a->pad_level] = now + a->p.pad_backoff_us;
-    if (a->hold_up_us && a->hold_until > now) { /* up, then down again: a swinging link */
-        a->hold_until = now + a->p.fall_hold_us;
-        a->hold_up_us = 0;
-    }
+    if (a->hold_up_us && a->hold_until > now) /* up, then down again: a swinging link */
+        hold_renew(a, now);
     if (a->pad_ok > a->level)
         switch_up(a, a->pad_ok, now);
 }

@@ -135,7 +135,8 @@ export class AudioCopyRule {
   }
 
   // An audio frame of the main connection: its capture time and capture → arrival latency (µs)
-  // at nowMs. +1: subscribe the copy now; -1: unsubscribe it now; 0: nothing to do.
+  // at nowMs. +1: subscribe the copy now; -1: unsubscribe it now (no room for it); -2:
+  // unsubscribe it now (an early copy on a link that did not lose); 0: nothing to do.
   mainAudio(latencyUs, nowMs, captureUs = null) {
     if (latencyUs < this.minUs) this.minUs = latencyUs;
     if (captureUs !== null && (this.mainCaptureUs === null || captureUs > this.mainCaptureUs)) this.mainCaptureUs = captureUs;
@@ -143,7 +144,7 @@ export class AudioCopyRule {
       this.earlyUntil = null;
       if (this.on && !this.lossy) { // no retransmission: the early copy is not needed
         this.on = false;
-        return -1;
+        return -2;
       }
     }
     const over = latencyUs - this.minUs;

@@ -161,9 +161,9 @@ export class NetCore {
     const over = `${Math.round((arrivalUs - this.copyRule.minUs) / 1000)} ms`;
     if (change < 0) {
       this.copy.unsubscribe();
-      this.log('info', this.copyRule.lossy
-        ? `audio stands ${over} late with its copy: the link has no room for it; copy unsubscribed`
-        : 'no TCP retransmission since subscribing: the link does not lose; audio copy unsubscribed');
+      this.log('info', change === -2
+        ? 'no TCP retransmission since subscribing: the link does not lose; audio copy unsubscribed'
+        : `audio stands ${over} late with its copy: the link has no room for it; copy unsubscribed`);
       return;
     }
     if (!this.copy) {

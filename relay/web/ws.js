@@ -4,9 +4,9 @@
 // so a school's classrooms do not all come back in the same millisecond after a relay restart.
 // The delay starts again from 0.5 s once a connection has lasted 10 s. A connection that hears
 // nothing for 15 s (the player pings every second for the first 10 s after opening, then every
-// 5 s) is considered dead and
-// replaced. After a relay's `bye` the next attempt waits at least 30 s (docs/PROTOCOL.md §3.11
-// asks peers not to come straight back); a classroom screen still never gives up.
+// 5 s) is considered dead and replaced. After a relay's `bye` the next attempt waits at least
+// 30 s (docs/PROTOCOL.md §3.11 asks peers not to come straight back); a classroom screen still
+// never gives up.
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15000;

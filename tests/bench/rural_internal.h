@@ -134,8 +134,8 @@ void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Microseconds since the run's start. */
 int64_t run_t(const rural_run *r);
 
-/* rural_viewer.c: the viewer's hooks (bench.h on_frame, on_state, make_report). The copy's
- * first back-off (run_one sets it; it doubles up to 240 s). */
+/* rural_viewer.c: the viewer's hooks (bench.h on_frame, on_state, on_pong, on_welcome,
+ * make_report). The copy's first back-off (run_one sets it; it doubles up to 240 s). */
 #define COPY_BACKOFF_US 30000000
 bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len);
 void rural_on_state(bench *b, viewer *v, json_t *m);

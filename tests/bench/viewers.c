@@ -396,8 +396,8 @@ static void tick_ping(bench *b, viewer *v, int64_t now)
     if (!v->next_ping_us || now < v->next_ping_us ||
         (v->state != V_SUBSCRIBED && v->state != V_SUBSCRIBING && v->state != V_WELCOMED))
         return;
-    v->next_ping_us = now + (now - v->opened_us < EARLY_PING_FOR_US ? EARLY_PING_US
-                                                                      : (int64_t)b->o.ping_ms * 1000);
+    bool early = now - v->opened_us < EARLY_PING_FOR_US;
+    v->next_ping_us = now + (early ? EARLY_PING_US : (int64_t)b->o.ping_ms * 1000);
     v->pending |= SEND_PING;
     lws_callback_on_writable(v->wsi);
 }

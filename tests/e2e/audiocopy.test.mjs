@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { done, test } from './unit.mjs';
+import { FakeSocket } from './fakesocket.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const A = await import(join(here, '..', '..', 'relay', 'web', 'audio-copy.js'));
@@ -176,7 +177,7 @@ test('rule: on a far link the copy starts with the subscription; no retransmissi
   assert.equal(r.on, true);
   r.mainAudio(50000, 100);
   assert.equal(r.mainAudio(50000, A.EARLY_FOR_MS - 1), 0);
-  assert.equal(r.mainAudio(50000, A.EARLY_FOR_MS), -1);           // never lost: not needed
+  assert.equal(r.mainAudio(50000, A.EARLY_FOR_MS), -2);           // never lost: not needed
   assert.equal(r.on, false);
   assert.equal(r.mainAudio(50000 + A.HOLDUP_US, A.EARLY_FOR_MS + 20), 0); // no back-off, but no loss
   r.retrans(1);
@@ -215,24 +216,8 @@ test('rule: reset() for a new subscription forgets the lowest latency and keeps 
   assert.equal(r.mainAudio(A.HOLDUP_US, 300 + A.SATURATED_FOR_MS), 0); // still backing off
 });
 
-// AudioCopy's conversation, over a scripted stand-in for the browser's WebSocket (node 20 has
-// none; against a real relay it runs in e2e/poornet). Each instance records what was sent.
-class FakeSocket {
-  static all = [];
-  constructor(url, protocol) {
-    this.url = url;
-    this.protocol = protocol;
-    this.readyState = 0;
-    this.sent = [];
-    FakeSocket.all.push(this);
-  }
-  send(text) { this.sent.push(JSON.parse(text)); }
-  close() { this.readyState = 3; }
-  open() { this.readyState = 1; this.onopen(); }
-  text(obj) { this.onmessage({ data: JSON.stringify(obj) }); }
-  binary(buf) { this.onmessage({ data: buf }); }
-}
-FakeSocket.OPEN = 1;
+// AudioCopy's conversation, over a scripted stand-in for the browser's WebSocket (against a real
+// relay it runs in e2e/poornet).
 globalThis.WebSocket = FakeSocket;
 
 function audioFrame(seq) {

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { done, test } from './unit.mjs';
+import { FakeSocket } from './fakesocket.mjs';
 
 // The driven clock: timers run when advance() passes their time, in order.
 let now = 0;
@@ -31,22 +32,8 @@ function advance(ms) {
   now = end;
 }
 
-class FakeSocket {
-  static OPEN = 1;
-  static all = [];
-  constructor(url, protocol) {
-    this.url = url;
-    this.protocol = protocol;
-    this.readyState = 0;
-    this.sent = [];
-    this.closed = null;
-    FakeSocket.all.push(this);
-  }
-  send(s) { this.sent.push({ at: now, msg: JSON.parse(s) }); }
-  close(code) { this.closed = code; this.readyState = 3; }
-  opened() { this.readyState = 1; this.onopen(); }
-  pingTimes() { return this.sent.filter((s) => s.msg.type === 'ping').map((s) => s.at); }
-}
+FakeSocket.clock = () => now;
+const pingTimes = (ws) => ws.sentAt.filter((_, i) => ws.sent[i].type === 'ping');
 globalThis.WebSocket = FakeSocket;
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -57,12 +44,12 @@ test('pings every second for the first 10 s after opening, then every 5 s', () =
   c.start();
   const ws = FakeSocket.all.at(-1);
   advance(300);
-  ws.opened();                       // opened at 300 ms
+  ws.open();                       // opened at 300 ms
   for (let t = 0; t < 30000; t += 500) { // the relay answers: the connection is alive
     advance(500);
     ws.onmessage({ data: '{"type":"pong"}' });
   }
-  assert.deepEqual(ws.pingTimes(),
+  assert.deepEqual(pingTimes(ws),
     [1300, 2300, 3300, 4300, 5300, 6300, 7300, 8300, 9300, 10300, 15300, 20300, 25300, 30300]);
   c.stop();
   assert.equal(timers.length, 0);    // nothing left to fire
@@ -72,7 +59,7 @@ test('a connection that hears nothing for 15 s is replaced, and the new one ping
   const c = new RelayConnection('ws://relay/ws', {});
   c.start();
   const ws = FakeSocket.all.at(-1);
-  ws.opened();
+  ws.open();
   advance(16000);                     // silent: pings at 1..10 s and at 15 s, still open
   assert.equal(ws.closed, null);
   advance(4000);                      // the ping due at 20 s finds 20 s of silence
@@ -80,10 +67,10 @@ test('a connection that hears nothing for 15 s is replaced, and the new one ping
   advance(16000);                     // the reconnection (back-off at most 15 s)
   const again = FakeSocket.all.at(-1);
   assert.notEqual(again, ws);
-  again.opened();
+  again.open();
   const t0 = now;
   advance(2500);
-  assert.deepEqual(again.pingTimes(), [t0 + 1000, t0 + 2000]);
+  assert.deepEqual(pingTimes(again), [t0 + 1000, t0 + 2000]);
   c.stop();
 });
 
