@@ -276,4 +276,36 @@ test('AudioCopy: a relay at its maximum of viewers (BBT_ELIMIT): given up, never
   assert.equal(c.subscribed, false);
 });
 
+// NetCore's wiring (net-core.js): the welcome's round trip decides whether the copy comes with
+// the lesson. The hello is made to have left 40 ms (far) or 0 ms (a LAN) before the welcome.
+const { NetCore } = await import(join(here, '..', '..', 'relay', 'web', 'net-core.js'));
+function lessonOn(helloAgoMs) {
+  FakeSocket.all = [];
+  const logs = [];
+  const nc = new NetCore((m) => { if (m.type === 'log') logs.push(m.args.join(' ')); });
+  nc.start({ url: 'ws://relay/ws', audio: true, hello: { type: 'hello', id: 1, role: 'receiver' },
+    subscribe: { type: 'subscribe', id: 2, session: 's1', layer: 'auto' } });
+  const main = FakeSocket.all[0];
+  main.open();
+  nc.helloSentUs -= helloAgoMs * 1000;
+  main.text({ type: 'welcome' });
+  clearInterval(nc.timer);
+  nc.conn.stop();
+  return { main, logs };
+}
+
+test('NetCore: on a far link the copy subscribes with the lesson; on a LAN it waits for loss', () => {
+  const far = lessonOn(40);
+  assert.deepEqual(far.main.sent.map((m) => m.type), ['hello', 'subscribe']);
+  assert.equal(FakeSocket.all.length, 2);           // the copy's own connection
+  const copy = FakeSocket.all[1];
+  copy.open();
+  copy.text({ type: 'welcome' });
+  assert.deepEqual(copy.sent[1], { type: 'subscribe', id: 3, session: 's1', audio_copy: true });
+  assert.ok(far.logs.some((l) => /round trip 4\d ms \(not a LAN\): audio copy subscribed/.test(l)), far.logs.join('\n'));
+  const lan = lessonOn(0);
+  assert.deepEqual(lan.main.sent.map((m) => m.type), ['hello', 'subscribe']);
+  assert.equal(FakeSocket.all.length, 1);           // no copy
+});
+
 done();
