@@ -74,6 +74,12 @@ static char *get_metrics(rural_run *r)
     return relay_get_metrics(r->net.hip, r->port);
 }
 
+/* `line` begins with `prefix` (a metric's name and what follows it). */
+static bool starts(const char *line, const char *prefix)
+{
+    return strncmp(line, prefix, strlen(prefix)) == 0;
+}
+
 /* --trace: the relay's view of the viewer now (queue delay, capacity, delivered, level). */
 void trace_relay(rural_run *r)
 {
@@ -86,10 +92,10 @@ void trace_relay(rural_run *r)
         double v;
         if (!sp || sscanf(sp + 1, "%lf", &v) != 1)
             continue;
-        if (!strncmp(line, "bbt_viewer_queue_delay_ms{", 26)) delay = v;
-        else if (!strncmp(line, "bbt_viewer_capacity_bps{", 24)) capb = v;
-        else if (!strncmp(line, "bbt_viewer_delivered_bps{", 25)) deliv = v;
-        else if (!strncmp(line, "bbt_viewer_level{", 17)) level = v;
+        if (starts(line, "bbt_viewer_queue_delay_ms{")) delay = v;
+        else if (starts(line, "bbt_viewer_capacity_bps{")) capb = v;
+        else if (starts(line, "bbt_viewer_delivered_bps{")) deliv = v;
+        else if (starts(line, "bbt_viewer_level{")) level = v;
     }
     free(m);
     pthread_mutex_lock(&r->mu);
@@ -114,17 +120,17 @@ json_t *relay_metrics(rural_run *r)
             continue;
         if (sscanf(line, "bbt_frames_dropped_total{reason=\"%63[^\"]\"}", reason) == 1)
             json_object_set_new(drops, reason, json_integer((json_int_t)v));
-        else if (strncmp(line, "bbt_keyframe_requests_total ", 28) == 0)
+        else if (starts(line, "bbt_keyframe_requests_total "))
             json_object_set_new(o, "keyframe_requests", json_integer((json_int_t)v));
-        else if (strncmp(line, "bbt_viewer_switches_total{", 26) == 0)
+        else if (starts(line, "bbt_viewer_switches_total{"))
             json_object_set_new(o, strstr(line, "direction=\"up\"") ? "switches_up"
                                                                    : "switches_down",
                                 json_integer((json_int_t)v));
-        else if (strncmp(line, "bbt_viewer_capacity_bps{", 24) == 0)
+        else if (starts(line, "bbt_viewer_capacity_bps{"))
             json_object_set_new(o, "capacity_kbps_at_end", json_real(round(v / 100) / 10));
-        else if (strncmp(line, "bbt_padding_bytes_total ", 24) == 0)
+        else if (starts(line, "bbt_padding_bytes_total "))
             json_object_set_new(o, "padding_bytes", json_integer((json_int_t)v));
-        else if (strncmp(line, "bbt_viewer_padding_probes_total{", 32) == 0)
+        else if (starts(line, "bbt_viewer_padding_probes_total{"))
             json_object_set_new(o, strstr(line, "result=\"passed\"") ? "padding_probes_passed"
                                                                       : "padding_probes_failed",
                                 json_integer((json_int_t)v));
