@@ -103,6 +103,13 @@ static bool capacity_fresh(const bbt_adapt *a, const bbt_adapt_input *in)
     return in->capacity_bps > 0 && in->now_us - in->capacity_at_us <= a->p.capacity_ttl_us;
 }
 
+int bbt_adapt_copy_room(const bbt_adapt *a, const bbt_adapt_input *in, int64_t ttl_us)
+{
+    if (in->capacity_bps <= 0 || in->now_us - in->capacity_at_us > ttl_us)
+        return -1;
+    return 2.0 * (double)a->levels[0].bitrate_bps <= a->p.safety * in->capacity_bps;
+}
+
 static void back_off(bbt_adapt *a, int level, int64_t now)
 {
     int64_t b = a->backoff_us[level] ? a->backoff_us[level] * 2 : a->p.backoff_min_us;

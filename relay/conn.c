@@ -22,6 +22,7 @@
 #define CTL_MAX_PENDING 256     /* control messages queued for one connection */
 #define BAD_MESSAGES_MAX 16     /* malformed control messages tolerated before closing */
 #define CLOSING_GRACE_US 3000000
+#define COPY_CHECK_US 1000000   /* an audio copy looks for room on its link once a second */
 
 /* ---- sending ---------------------------------------------------------------------------- */
 
@@ -230,6 +231,24 @@ static void on_publish(struct bbt_conn *c, json_t *m)
     BBT_INFO("publish session=%s subject=%s tracks=%zu", id, c->subject, n);
 }
 
+/* An audio copy (PROTOCOL.md §3.5) needs room for the audio twice on its classroom's link:
+ * refused at its subscribe (req: the error answers it), or ended later (req NULL) once the
+ * main connection's measures say there is none. false: refused or ended. */
+static bool copy_room(struct bbt_conn *c, bbt_session *s, int64_t now, const json_t *req)
+{
+    double bps;
+    if (bbt_conn_copy_room(c, s, now, &bps))
+        return true;
+    c->relay->metrics.copies_refused++;
+    BBT_INFO("audio copy %s session=%s subject=%s link_kbps=%.0f: no room for the audio twice",
+             req ? "refused" : "ended", bbt_session_id(s), c->subject, bps / 1000);
+    if (!req)
+        detach_viewer(c);
+    reply_error(c, BBT_EFULL, "no room on this link for a second copy of the audio",
+                BBT_MSG_SUBSCRIBE, req);
+    return false;
+}
+
 static void on_subscribe(struct bbt_conn *c, json_t *m)
 {
     bbt_relay *r = c->relay;
@@ -250,6 +269,9 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
         reply_error(c, rc, NULL, BBT_MSG_SUBSCRIBE, m);
         return;
     }
+    bool copy = json_is_true(json_object_get(m, "audio_copy")); /* audio only, whatever else */
+    if (copy && !copy_room(c, s, bbt_mono_us(), m))
+        return;
     bbt_queue_limits lim = {.max_frames = 1024,
                             .max_bytes = (size_t)r->cfg.queue.max_bytes,
                             .max_delay_us = r->cfg.queue.max_delay_ms * 1000};
@@ -260,7 +282,6 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
     }
     json_t *layer = json_object_get(m, "layer");
     json_t *audio = json_object_get(m, "audio"), *video = json_object_get(m, "video");
-    bool copy = json_is_true(json_object_get(m, "audio_copy")); /* audio only, whatever else */
     c->viewer = (bbt_viewer){.conn = c, .q = q,
                              .pin_track = json_is_integer(layer) ? (int)json_integer_value(layer) : -1,
                              .want_audio = copy || !json_is_false(audio),
@@ -711,6 +732,10 @@ void bbt_conn_tick(struct bbt_conn *c, int64_t now)
 {
     bbt_relay *r = c->relay;
     bbt_conn_adapt_tick(c, now);
+    if (c->viewer.session && c->viewer.audio_copy && now >= c->copy_check_us) {
+        c->copy_check_us = now + COPY_CHECK_US;
+        copy_room(c, c->viewer.session, now, NULL);
+    }
     if (c->state == CONN_AWAIT_HELLO && now - c->connected_us > r->cfg.limits.auth_timeout_ms * 1000) {
         r->metrics.refused[BBT_REFUSE_AUTH_TIMEOUT]++;
         bbt_conn_fail(c, BBT_ETIMEOUT, 4000 - BBT_ETIMEOUT, "no hello in time");

@@ -82,6 +82,40 @@ void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now)
     (void)now;
 }
 
+/* What the adaptation of c would read now (its measures; the viewer's report aside). */
+static bbt_adapt_input measured(const struct bbt_conn *c, int64_t now)
+{
+    return (bbt_adapt_input){.now_us = now, .capacity_bps = c->est.capacity_bps,
+                             .capacity_at_us = c->est.capacity_at_us,
+                             .link_bps = c->est.tcp_bps, .link_at_us = c->est.tcp_at_us};
+}
+
+/* A copy that has no room holds up its own main connection's audio too: both wait in the one
+ * bottleneck queue (e2e/poornet at 48 kbit/s: no sound for seconds until the player's
+ * saturation rule let the copy go). Several main connections of one classroom (two pages
+ * open): one with room is enough. A measure counts for COPY_MEASURE_TTL_US, longer than the
+ * adaptation's 5 s: a link just under the audio's rate, on audio only, is seldom backlogged
+ * long enough to be measured again (e2e/poornet: the copy came 5.1 s after the last measure, of
+ * 46 kbit/s); a link that has recovered since gets its copy after the page's back-off. */
+#define COPY_MEASURE_TTL_US 30000000
+int bbt_conn_copy_room(const struct bbt_conn *c, const bbt_session *s, int64_t now, double *bps)
+{
+    int room = -1;
+    *bps = 0;
+    for (const struct bbt_conn *m = c->relay->conns; m; m = m->next) {
+        if (m == c || m->viewer.session != s || m->viewer.audio_copy ||
+            strcmp(m->subject, c->subject) != 0) /* (a pinned layer is measured too) */
+            continue;
+        bbt_adapt_input in = measured(m, now);
+        int r = bbt_adapt_copy_room(&m->adapt, &in, COPY_MEASURE_TTL_US);
+        if (r >= 0 && in.capacity_bps > *bps)
+            *bps = in.capacity_bps;
+        if (r > room)
+            room = r;
+    }
+    return room != 0;
+}
+
 static void tell_layer(struct bbt_conn *c, const bbt_adapt_level *l, bool down)
 {
     bbt_session *s = c->viewer.session;
@@ -118,11 +152,8 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
      * 180p → audio only 2.0 s after a failed probe of 360p on village-400k). */
     bool report_lags = c->adapt.last_down_us &&
                        now - c->adapt.last_down_us < c->adapt.p.drain_us + REPORT_LAG_US;
-    bbt_adapt_input in = {.now_us = now,
-                          .delay_us = bbt_estimate_delay(&c->est, now, !report_lags),
-                          .capacity_bps = c->est.capacity_bps,
-                          .capacity_at_us = c->est.capacity_at_us,
-                          .link_bps = c->est.tcp_bps, .link_at_us = c->est.tcp_at_us};
+    bbt_adapt_input in = measured(c, now);
+    in.delay_us = bbt_estimate_delay(&c->est, now, !report_lags);
     /* padding the socket did not take: credit the kernel's unsent cap kept back (conn_write.c);
      * the credit still in hand is not missing yet */
     double missing = c->pad_due - c->pad_sent - c->pad_credit;
@@ -219,6 +250,10 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
     }
     bbt_strbuf_printf(b,
                       "# HELP bbt_audio_copies Subscriptions to a second copy of the audio "
-                      "(audio_copy).\n# TYPE bbt_audio_copies gauge\nbbt_audio_copies %u\n",
-                      copies);
+                      "(audio_copy).\n# TYPE bbt_audio_copies gauge\nbbt_audio_copies %u\n"
+                      "# HELP bbt_audio_copies_refused_total Audio copies refused or ended: the "
+                      "classroom's link has no room for the audio twice.\n"
+                      "# TYPE bbt_audio_copies_refused_total counter\n"
+                      "bbt_audio_copies_refused_total %llu\n",
+                      copies, (unsigned long long)r->metrics.copies_refused);
 }

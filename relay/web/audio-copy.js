@@ -22,6 +22,10 @@
 //     ahead of the main connection's newest (a main connection starved by its copy brings
 //     next to nothing to judge by). Then the copy unsubscribes and waits BACKOFF_MS (doubling to
 //     BACKOFF_MAX_MS at each such failure) before the next hold-up may subscribe it again;
+//   - the relay refuses the copy (error BBT_EFULL) when what it measured of this classroom's
+//     link has no room for the audio twice (docs/PROTOCOL.md §3.5): the same back-off follows.
+//     On a link slower than that a copy holds up the main connection's audio as well as its
+//     own (e2e/poornet at 48 kbit/s: no sound for seconds until the rule above let it go);
 //   - the main connection's unsubscribe (the plan moved on) unsubscribes the copy;
 //   - on a far link (the hello's round trip FAR_RTT_MS or more: not a school LAN) the copy
 //     subscribes with the main connection, before any loss is known: the first seconds of a
@@ -173,27 +177,36 @@ export class AudioCopyRule {
     }
     if (this.saturatedSince === null) this.saturatedSince = nowMs;
     if (nowMs - this.saturatedSince < SATURATED_FOR_MS) return 0;
+    this.noRoom(nowMs);
+    return -1;
+  }
+
+  // The copy is off for want of room (the audio stood late, or the relay refused it: its
+  // measure of the link has no room for the audio twice): back off, doubling each time.
+  noRoom(nowMs) {
     this.on = false;
+    this.earlyUntil = null;
     this.notBefore = nowMs + this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
-    return -1;
   }
 }
 
 // The copy's connection: hello like the main one, then `subscribe` with audio_copy while wanted.
 // onFrame(frame) gets each audio frame (parsed, header fields and payload); onSubscribe() is
-// called as each subscribe goes out (a reconnection subscribes again).
+// called as each subscribe goes out (a reconnection subscribes again); onNoRoom() when the
+// relay refused the subscription for want of room on the link (the copy is then unsubscribed).
 export class AudioCopy {
-  constructor(url, hello, onFrame, log, onSubscribe = () => {}) {
+  constructor(url, hello, onFrame, log, onSubscribe = () => {}, onNoRoom = () => {}) {
     this.url = url;
     this.hello = hello;
     this.onFrame = onFrame;
     this.onSubscribe = onSubscribe;
+    this.onNoRoom = onNoRoom;
     this.log = log;
     this.conn = null;
     this.session = null;   // wanted subscription, null: none
     this.welcomed = false;
-    this.c = { subscribes: 0, unsubscribes: 0, bytes: 0, errors: 0, refused: false };
+    this.c = { subscribes: 0, unsubscribes: 0, no_room: 0, bytes: 0, errors: 0, refused: false };
   }
 
   subscribe(session) {
@@ -244,6 +257,11 @@ export class AudioCopy {
       if (msg.name === 'BBT_ELIMIT') { // at its maximum of viewers: no retrying, ever
         this.c.refused = true;
         this.stop();
+      } else if (msg.name === 'BBT_EFULL' && this.session !== null) { // no room on this link
+        this.session = null; // the relay subscribed nothing: no unsubscribe to send
+        this.c.unsubscribes++;
+        this.c.no_room++;
+        this.onNoRoom();
       }
     }
   }

@@ -168,7 +168,11 @@ export class NetCore {
     }
     if (!this.copy) {
       this.copy = new AudioCopy(this.url, this.hello, (cf) => this.onCopyFrame(cf), (level, ...args) => this.log(level, ...args),
-        () => this.pick.copyJoined(false)); // its first frames may be ahead of the main connection's
+        () => this.pick.copyJoined(false), // its first frames may be ahead of the main connection's
+        () => {
+          this.copyRule.noRoom(performance.now());
+          this.log('info', 'the relay measured no room on this link for the audio twice: audio copy refused');
+        });
     }
     this.copy.subscribe(this.session);
     this.log('info', why ? `${why}: audio copy subscribed with the lesson` : `audio held up ${over}: audio copy subscribed`);
@@ -237,7 +241,7 @@ export class NetCore {
       attempt: this.conn ? this.conn.attempt : 0,
       connects: this.conn ? this.conn.connects : 0,
       audio_copy: { subscribed: !!(this.copy && this.copy.subscribed), ...this.pick.c,
-                    ...(this.copy ? this.copy.c : { subscribes: 0, unsubscribes: 0, bytes: 0, errors: 0, refused: false }) },
+                    ...(this.copy ? this.copy.c : { subscribes: 0, unsubscribes: 0, no_room: 0, bytes: 0, errors: 0, refused: false }) },
     });
     this.audioArrivalMinUs = Infinity;
   }

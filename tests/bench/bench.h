@@ -175,6 +175,8 @@ typedef struct bench {
     bool (*on_frame)(struct bench *b, viewer *v, const bbt_frame *f, size_t len);
     void (*on_state)(struct bench *b, viewer *v, json_t *msg);
     void (*on_pong)(struct bench *b, viewer *v, json_t *msg);
+    /* the relay's `error`: true when expected (not counted as an error) */
+    bool (*on_error)(struct bench *b, viewer *v, json_t *msg);
     void (*on_welcome)(struct bench *b, viewer *v); /* after the welcome, subscribe queued */
     int (*make_report)(struct bench *b, viewer *v, char *buf, size_t cap); /* text length */
     void *hook_ud;

@@ -247,6 +247,7 @@ static int start_parts(rural_run *r, const bench *proto, bool first)
     r->view.on_state = rural_on_state;
     r->view.make_report = rural_make_report;
     r->view.on_pong = rural_on_pong;
+    r->view.on_error = rural_on_error;
     r->view.on_welcome = rural_on_welcome;
     if (start_thread(&r->pub_th, pub_main, r) != 0)
         return 2;

@@ -114,6 +114,7 @@ typedef struct rural_run {
     int64_t lossy_t;         /* run time of the first pong with retransmissions (-1: none) */
     int64_t copy_early_until; /* an early copy is on until then unless lossy (0: none), µs */
     uint32_t copy_early, copy_early_dropped; /* early copies subscribed / ended for no loss */
+    uint32_t copy_no_room;   /* copy subscriptions the relay refused: no room on the link */
     int64_t main_capture_us; /* capture time of the main connection's newest audio (0: none) */
     uint64_t frag_errors;    /* assemblies discarded */
     bool closed;             /* the measured interval is over: hooks ignore what comes */
@@ -134,12 +135,13 @@ void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Microseconds since the run's start. */
 int64_t run_t(const rural_run *r);
 
-/* rural_viewer.c: the viewer's hooks (bench.h on_frame, on_state, on_pong, on_welcome,
+/* rural_viewer.c: the viewer's hooks (bench.h on_frame, on_state, on_pong, on_error, on_welcome,
  * make_report). The copy's first back-off (run_one sets it; it doubles up to 240 s). */
 #define COPY_BACKOFF_US 30000000
 bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len);
 void rural_on_state(bench *b, viewer *v, json_t *m);
 void rural_on_pong(bench *b, viewer *v, json_t *m);
+bool rural_on_error(bench *b, viewer *v, json_t *m);
 void rural_on_welcome(bench *b, viewer *v);
 int rural_make_report(bench *b, viewer *v, char *buf, size_t cap);
 

@@ -3,6 +3,8 @@
  * main connection or the audio copies, the player's rule for subscribing the copies, the relay's
  * `state` and the player's once-a-second report. Every whole frame and `state` goes into
  * rural_stats.c (and --trace); all under the run's mutex. */
+#include <string.h>
+
 #include "rural_internal.h"
 
 /* The viewer's message in; true when it completes a frame (*f, len: that whole frame). */
@@ -64,7 +66,8 @@ static bool audio_duplicate(rural_run *r, const viewer *v, const bbt_frame *f)
  * main's newest (a main starved by its copy brings next to nothing), means the link has no room
  * for the audio twice: the copies unsubscribe, and the next subscription waits a back-off (30 s,
  * doubling to 240 s); an early copy (rural_on_welcome) that saw no retransmission in
- * COPY_EARLY_FOR_US unsubscribes, with no back-off. Under r->mu: +1 subscribe, -1 unsubscribe,
+ * COPY_EARLY_FOR_US unsubscribes, with no back-off; a copy the relay refuses for want of room
+ * (rural_on_error) backs off as a saturated one. Under r->mu: +1 subscribe, -1 unsubscribe,
  * 0. */
 #define COPY_HOLDUP_US 100000
 #define COPY_FAR_RTT_US 30000
@@ -72,6 +75,17 @@ static bool audio_duplicate(rural_run *r, const viewer *v, const bbt_frame *f)
 #define COPY_SATURATED_US 400000
 #define COPY_SATURATED_FOR_US 4000000
 #define COPY_BACKOFF_MAX_US 240000000
+
+/* The copies are off for want of room: back off, doubling (AudioCopyRule.noRoom). */
+static void copy_no_room(rural_run *r, int64_t now)
+{
+    r->copy_on = false;
+    r->copy_unsubscribes++;
+    r->copy_early_until = 0;
+    r->copy_not_before = now + r->copy_backoff;
+    r->copy_backoff = r->copy_backoff * 2 < COPY_BACKOFF_MAX_US ? r->copy_backoff * 2
+                                                                 : COPY_BACKOFF_MAX_US;
+}
 
 /* The audio stands `over` µs late (AudioCopyRule.pressure). */
 static int copy_pressure(rural_run *r, int64_t over, int64_t now)
@@ -84,11 +98,7 @@ static int copy_pressure(rural_run *r, int64_t over, int64_t now)
         r->copy_saturated_since = now;
     if (now - r->copy_saturated_since < COPY_SATURATED_FOR_US)
         return 0;
-    r->copy_on = false;
-    r->copy_unsubscribes++;
-    r->copy_not_before = now + r->copy_backoff;
-    r->copy_backoff = r->copy_backoff * 2 < COPY_BACKOFF_MAX_US ? r->copy_backoff * 2
-                                                                 : COPY_BACKOFF_MAX_US;
+    copy_no_room(r, now);
     return -1;
 }
 
@@ -187,6 +197,28 @@ void rural_on_welcome(bench *b, viewer *v)
     pthread_mutex_unlock(&r->mu);
     if (go) /* outside the lock: connecting may call back */
         copies_subscribe(b, true);
+}
+
+/* An error on a copy's connection: BBT_EFULL refuses its subscribe, or ends it, when the relay
+ * measured no room on the link for the audio twice (docs/PROTOCOL.md §3.5): every copy
+ * unsubscribes and the rule backs off (AudioCopy.onText, NetCore in relay/web). True for that
+ * error (expected), false for any other. */
+bool rural_on_error(bench *b, viewer *v, json_t *m)
+{
+    rural_run *r = b->hook_ud;
+    const char *name = json_string_value(json_object_get(m, "name"));
+    if (!v->audio_copy || !name || strcmp(name, "BBT_EFULL") != 0)
+        return false;
+    pthread_mutex_lock(&r->mu);
+    bool off = !r->closed && r->copy_on;
+    if (off) {
+        copy_no_room(r, run_t(r));
+        r->copy_no_room++;
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (off) /* outside the lock: as in rural_on_frame */
+        copies_subscribe(b, false);
+    return true;
 }
 
 /* The relay's answer to the main connection's ping: TCP's retransmissions on it. */

@@ -216,6 +216,22 @@ test('rule: reset() for a new subscription forgets the lowest latency and keeps 
   assert.equal(r.mainAudio(A.HOLDUP_US, 300 + A.SATURATED_FOR_MS), 0); // still backing off
 });
 
+test('rule: the relay refusing the copy (no room) backs off like a standing queue, early or not', () => {
+  const r = new A.AudioCopyRule();
+  assert.equal(r.subscribed(150, 0), 1);           // an early copy the relay refuses at once
+  r.noRoom(10);
+  assert.equal(r.on, false);
+  assert.equal(r.earlyUntil, null);                // no early end to come
+  r.retrans(1);
+  r.mainAudio(50000, 20);
+  assert.equal(r.mainAudio(50000 + A.HOLDUP_US, 30), 0);                    // backing off
+  assert.equal(r.mainAudio(50000 + A.HOLDUP_US, 10 + A.BACKOFF_MS - 1), 0);
+  assert.equal(r.mainAudio(50000 + A.HOLDUP_US, 10 + A.BACKOFF_MS), 1);     // tried again
+  r.noRoom(10 + A.BACKOFF_MS);                                              // refused again: doubled
+  assert.equal(r.mainAudio(50000 + A.HOLDUP_US, 10 + 3 * A.BACKOFF_MS - 1), 0);
+  assert.equal(r.mainAudio(50000 + A.HOLDUP_US, 10 + 3 * A.BACKOFF_MS), 1);
+});
+
 // AudioCopy's conversation, over a scripted stand-in for the browser's WebSocket (against a real
 // relay it runs in e2e/poornet).
 globalThis.WebSocket = FakeSocket;
@@ -256,7 +272,7 @@ test('AudioCopy: hello, subscribe with audio_copy once welcomed, unsubscribe, ag
   assert.equal(FakeSocket.all.length, 1); // one connection, kept
   ws.binary(new ArrayBuffer(3)); // malformed: counted, not passed on
   assert.equal(c.c.errors, 1);
-  assert.deepEqual(c.c, { subscribes: 2, unsubscribes: 1, bytes: 19 + 3, errors: 1, refused: false });
+  assert.deepEqual(c.c, { subscribes: 2, unsubscribes: 1, no_room: 0, bytes: 19 + 3, errors: 1, refused: false });
   c.stop();
 });
 
@@ -276,6 +292,27 @@ test('AudioCopy: a relay at its maximum of viewers (BBT_ELIMIT): given up, never
   assert.equal(c.subscribed, false);
 });
 
+test('AudioCopy: no room on the link (BBT_EFULL): unsubscribed, told, and may subscribe later', () => {
+  FakeSocket.all = [];
+  let noRoom = 0;
+  const c = new A.AudioCopy('ws://relay/ws', { type: 'hello' }, () => {}, () => {}, () => {}, () => noRoom++);
+  c.subscribe('s1');
+  const ws = FakeSocket.all[0];
+  ws.open();
+  ws.text({ type: 'welcome' });
+  ws.text({ type: 'error', name: 'BBT_EFULL', code: 6, ref_id: 3, message: 'no room on this link for a second copy of the audio' });
+  assert.equal(noRoom, 1);
+  assert.equal(c.subscribed, false);
+  assert.equal(ws.readyState, 1);                  // the connection stays, for the next try
+  assert.deepEqual(ws.sent.map((m) => m.type), ['hello', 'subscribe']); // nothing to unsubscribe
+  assert.deepEqual(c.c, { subscribes: 1, unsubscribes: 1, no_room: 1, bytes: 0, errors: 0, refused: false });
+  ws.text({ type: 'error', name: 'BBT_EFULL', code: 6, message: 'late duplicate' }); // not subscribed: ignored
+  assert.equal(noRoom, 1);
+  c.subscribe('s1');
+  assert.deepEqual(ws.sent[2], { type: 'subscribe', id: 3, session: 's1', audio_copy: true });
+  c.stop();
+});
+
 // NetCore's wiring (net-core.js): the welcome's round trip decides whether the copy comes with
 // the lesson. The hello is made to have left 40 ms (far) or 0 ms (a LAN) before the welcome.
 const { NetCore } = await import(join(here, '..', '..', 'relay', 'web', 'net-core.js'));
@@ -291,7 +328,7 @@ function lessonOn(helloAgoMs) {
   main.text({ type: 'welcome' });
   clearInterval(nc.timer);
   nc.conn.stop();
-  return { main, logs };
+  return { nc, main, logs };
 }
 
 test('NetCore: on a far link the copy subscribes with the lesson; on a LAN it waits for loss', () => {
@@ -303,6 +340,10 @@ test('NetCore: on a far link the copy subscribes with the lesson; on a LAN it wa
   copy.text({ type: 'welcome' });
   assert.deepEqual(copy.sent[1], { type: 'subscribe', id: 3, session: 's1', audio_copy: true });
   assert.ok(far.logs.some((l) => /round trip 4\d ms \(not a LAN\): audio copy subscribed/.test(l)), far.logs.join('\n'));
+  copy.text({ type: 'error', name: 'BBT_EFULL', code: 6, ref_id: 3, message: 'no room' }); // refused
+  assert.ok(far.logs.some((l) => /no room on this link for the audio twice/.test(l)), far.logs.join('\n'));
+  assert.equal(far.nc.copyRule.on, false);
+  assert.ok(far.nc.copyRule.notBefore > performance.now() + A.BACKOFF_MS - 1000); // backing off
   const lan = lessonOn(0);
   assert.deepEqual(lan.main.sent.map((m) => m.type), ['hello', 'subscribe']);
   assert.equal(FakeSocket.all.length, 1);           // no copy

@@ -87,6 +87,25 @@ static void test_fit(void **state)
     assert_int_equal(bbt_adapt_fit(&a, 4000000), P720);
 }
 
+/* Room for an audio copy: the audio-only level (40 kbit/s) twice at the safety fraction, i.e.
+ * 100 kbit/s, in a capacity measured within the ttl (5 s here); TCP's rate is not asked. */
+static void test_copy_room(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(AUDIO), before = a;
+    bbt_adapt_input in = {.now_us = 10 * S, .link_bps = 4000000, .link_at_us = 10 * S};
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S), -1); /* no capacity measured */
+    in.capacity_bps = 100000;
+    in.capacity_at_us = 5 * S; /* 5 s old: still counts */
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S), 1);
+    in.capacity_bps = 99000;
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S), 0); /* the fast TCP rate aside */
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 4 * S), -1); /* too old for this ttl */
+    in.capacity_at_us = 5 * S - 1;
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S), -1);
+    assert_memory_equal(&a, &before, sizeof a); /* a query: nothing changed */
+}
+
 /* Congestion must last down_delay before a move; the move goes straight to what fits. */
 static void test_down_to_fitting_level_after_delay(void **state)
 {
@@ -773,6 +792,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_levels_follow_the_degradation_order),
         cmocka_unit_test(test_fit),
+        cmocka_unit_test(test_copy_room),
         cmocka_unit_test(test_down_to_fitting_level_after_delay),
         cmocka_unit_test(test_spike_is_ignored),
         cmocka_unit_test(test_sawtooth_is_congestion),

@@ -2,7 +2,10 @@
  * end to end: a real bbt-relay process, a publisher of two camera layers and audio, and viewers
  * on loopback (a clear, fast link). A viewer that takes padding ("padding": true, PROTOCOL.md
  * §2.6) is probed with padding messages before it is moved up, and counted in /metrics; one
- * that does not is moved up by switching layers and never sees padding. */
+ * that does not is moved up by switching layers and never sees padding. An audio copy is ended,
+ * and refused, on a classroom's link (a viewer reading slowly) with no room for it. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +13,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "proto/frame.h"
@@ -102,10 +107,13 @@ static void drain(tc_conn *v, struct seen *s)
     }
 }
 
+/* The slow viewer's reading: this many bytes every 20 ms, 2 KB/s (test_copy_needs_room). */
+#define SLOW_READ 40
+
 /* One second of the lesson: audio every 20 ms, both camera layers every 40 ms, a keyframe on
  * each at the start of the second. */
 static void publish_second(struct env *e, tc_conn *p, uint32_t *seq, tc_conn **v, struct seen *s,
-                           int nv)
+                           int nv, int slow_fd)
 {
     for (int k = 0; k < 50; k++, seq[2]++) {
         send_frame(p, 2, 0, seq[2], 120);
@@ -117,6 +125,9 @@ static void publish_second(struct env *e, tc_conn *p, uint32_t *seq, tc_conn **v
         tc_service(e->t, 20);
         for (int i = 0; i < nv; i++)
             drain(v[i], &s[i]);
+        char junk[SLOW_READ];
+        if (slow_fd >= 0 && recv(slow_fd, junk, sizeof junk, MSG_DONTWAIT) == 0)
+            fail_msg("the relay closed the slow viewer");
     }
 }
 
@@ -160,7 +171,7 @@ static void test_padding_probe_then_switch_up(void **state)
     struct seen s[2] = {{0}};
     uint32_t seq[3] = {1, 1, 1};
     for (int sec = 0; sec < 8 && !(s[0].frames[1] > 25 && s[1].frames[1] > 25); sec++)
-        publish_second(e, p, seq, v, s, 2);
+        publish_second(e, p, seq, v, s, 2, -1);
     /* the padding viewer: 180p first, padding (zeros) while still on it, then 360p */
     assert_false(s[0].bad);
     assert_true(s[0].frames[0] > 0);
@@ -187,10 +198,127 @@ static void test_padding_probe_then_switch_up(void **state)
     tc_close(p);
 }
 
+/* A text message from a raw client: one masked frame (mask key 0: the payload as is). */
+static void raw_send(int fd, const char *text)
+{
+    size_t n = strlen(text), hl = n < 126 ? 6 : 8;
+    unsigned char h[8] = {0x81, (unsigned char)(0x80 | n), 0, 0, 0, 0, 0, 0};
+    assert_true(n < 65536);
+    if (n >= 126) {
+        h[1] = 0x80 | 126;
+        h[2] = (unsigned char)(n >> 8);
+        h[3] = (unsigned char)n;
+    }
+    assert_int_equal(send(fd, h, hl, 0), (ssize_t)hl);
+    assert_int_equal(send(fd, text, n, 0), (ssize_t)n);
+}
+
+/* A viewer on a slow link: a raw socket with a small receive buffer, set before connecting (so
+ * its window is small from the start), that publish_second reads SLOW_READ bytes of every 20 ms.
+ * (libwebsockets' client reads 64 KiB at a time, which made the link stall for seconds.) It
+ * watches `layer` 1 (360p, ~500 kbit/s: always a backlog). Returns the socket. */
+static int slow_viewer(struct env *e, const char *classroom)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), buf = 2048;
+    assert_true(fd >= 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)e->relay.port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    const char *req = "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: bbt.v1\r\n\r\n";
+    assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+    char resp[512] = "";
+    size_t got = 0; /* the 101 response, byte by byte: nothing after it is taken */
+    while (got + 1 < sizeof resp && !strstr(resp, "\r\n\r\n") && recv(fd, resp + got, 1, 0) == 1)
+        resp[++got] = 0;
+    assert_non_null(strstr(resp, " 101 "));
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "{\"type\":\"hello\",\"token\":\"\",\"role\":\"receiver\",\"classroom\":\"%s\"}",
+             classroom);
+    raw_send(fd, msg);
+    raw_send(fd, "{\"type\":\"subscribe\",\"session\":\"room\",\"layer\":1}");
+    return fd;
+}
+
+/* A copy's connection: hello as `classroom`, subscribe with audio_copy (id 3). */
+static tc_conn *copy_of(struct env *e, const char *classroom)
+{
+    tc_conn *c = tc_connect(e->t, e->relay.port, NULL);
+    assert_non_null(c);
+    assert_int_equal(tc_hello(c, "receiver", classroom), 0);
+    tc_send_text(c, "{\"type\":\"subscribe\",\"id\":3,\"session\":\"room\",\"audio_copy\":true}");
+    return c;
+}
+
+/* An error BBT_EFULL (received), answering a copy's subscribe (ref_id 3) or not (-1). */
+static void assert_no_room(json_t *err, int ref_id)
+{
+    assert_non_null(err);
+    assert_string_equal(json_string_value(json_object_get(err, "name")), "BBT_EFULL");
+    json_t *ref = json_object_get(err, "ref_id");
+    assert_int_equal(ref ? json_integer_value(ref) : -1, ref_id);
+    json_decref(err);
+}
+
+/* An audio copy (PROTOCOL.md §3.5) needs room for the audio twice on its classroom's link.
+ * Both classrooms' copies subscribe before anything is measured, and are accepted. slow-room's
+ * main connection reads 2 KB/s (16 kbit/s; the relay's capacity, measured in the intervals that
+ * delivered something, is a few times that, under 2 × 48 kbit/s ÷ 0.8 = 120): once the relay
+ * has measured it, it ends slow-room's copy, and refuses the next one. fast-room (a loopback
+ * viewer, never backlogged, never measured) keeps its copy. */
+static void test_copy_needs_room(void **state)
+{
+    struct env *e = *state;
+    tc_conn *p = join(e, "source", "src-2",
+                      "{\"type\":\"publish\",\"session\":\"room\",\"tracks\":" TRACKS "}");
+    tc_conn *v = join(e, "receiver", "fast-room",
+                      "{\"type\":\"subscribe\",\"session\":\"room\",\"layer\":\"auto\"}");
+    int slow = slow_viewer(e, "slow-room");
+    tc_conn *c[2] = {copy_of(e, "slow-room"), copy_of(e, "fast-room")};
+    for (int i = 0; i < 2; i++) {
+        json_t *ok = tc_recv_type(c[i], "tracks", 3000);
+        assert_non_null(ok);
+        json_decref(ok);
+    }
+    struct seen s = {0};
+    uint32_t seq[3] = {1, 1, 1};
+    json_t *err = NULL; /* the relay ends slow-room's copy once it has measured the link */
+    for (int sec = 0; sec < 20 && !err; sec++) {
+        publish_second(e, p, seq, &v, &s, 1, slow);
+        err = tc_recv_type(c[0], "error", 1);
+    }
+    assert_no_room(err, -1);
+    assert_false(tc_is_closed(c[0])); /* nothing closed: the page may ask again later */
+    int st;
+    char *m = http_get(e->relay.port, "/metrics", &st);
+    assert_non_null(m);
+    double cap = viewer_metric(m, "bbt_viewer_capacity_bps", "slow-room", "");
+    assert_true(cap > 0 && cap < 100000);
+    free(m);
+    tc_close(c[0]);
+    c[0] = copy_of(e, "slow-room");
+    assert_no_room(tc_recv_type(c[0], "error", 3000), 3); /* refused */
+    assert_false(tc_is_closed(c[0]));
+    m = http_get(e->relay.port, "/metrics", &st);
+    assert_non_null(m);
+    assert_true(metric_value(m, "bbt_audio_copies_refused_total") == 2);
+    assert_true(metric_value(m, "bbt_audio_copies") == 1); /* fast-room's */
+    free(m);
+    for (int i = 0; i < 2; i++)
+        tc_close(c[i]);
+    tc_close(v);
+    close(slow);
+    tc_close(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_padding_probe_then_switch_up),
+        cmocka_unit_test(test_copy_needs_room),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
