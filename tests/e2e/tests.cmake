@@ -36,5 +36,5 @@ set_tests_properties(e2e/admin PROPERTIES
 # adaptation moves it to audio only and back (about 40 s). Root only (exit 77: skipped).
 add_test(NAME e2e/poornet COMMAND ${BBT_NODEJS} ${CMAKE_CURRENT_LIST_DIR}/poornet.test.mjs)
 set_tests_properties(e2e/poornet PROPERTIES
-  LABELS "browser" TIMEOUT 300 RUN_SERIAL TRUE SKIP_RETURN_CODE 77
+  LABELS "browser" TIMEOUT 420 RUN_SERIAL TRUE SKIP_RETURN_CODE 77
   ENVIRONMENT "BBT_RELAY_BIN=$<TARGET_FILE:bbt-relay>;BBT_NODE_BIN=$<TARGET_FILE:bbt-node>;BBT_E2E_ARTIFACTS=${CMAKE_BINARY_DIR}/e2e")
