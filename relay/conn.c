@@ -244,8 +244,13 @@ static bool copy_room(struct bbt_conn *c, bbt_session *s, int64_t now, const jso
              req ? "refused" : "ended", bbt_session_id(s), c->subject, bps / 1000);
     if (!req)
         detach_viewer(c);
-    reply_error(c, BBT_EFULL, "no room on this link for a second copy of the audio",
-                BBT_MSG_SUBSCRIBE, req);
+    /* not reply_error: no entry in the dashboard's recent errors — the relay protecting a slow
+     * line is no fault (counted in bbt_audio_copies_refused_total, logged above) */
+    json_t *e = bbt_msg_error(BBT_EFULL, "no room on this link for a second copy of the audio",
+                              bbt_msg_type_name(BBT_MSG_SUBSCRIBE));
+    if (e && req)
+        bbt_msg_echo_id(e, req);
+    bbt_conn_send_json(c, e);
     return false;
 }
 

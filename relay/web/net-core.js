@@ -171,7 +171,7 @@ export class NetCore {
         () => this.pick.copyJoined(false), // its first frames may be ahead of the main connection's
         () => {
           this.copyRule.noRoom(performance.now());
-          this.log('info', 'the relay measured no room on this link for the audio twice: audio copy refused');
+          this.log('info', 'the relay measured no room on this link for the audio twice: audio copy refused or ended');
         });
     }
     this.copy.subscribe(this.session);
