@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Audio gaps over 200 ms in a `bbt-bench rural --trace` run, each with its class.
+
+Usage: python3 tests/bench/rural_gaps.py RUNDIR/trace.csv [...]
+
+A gap is two audio frames taken one after the other (trace.csv `frame` rows of the audio
+track, 3 in the bench's stream) arriving more than 200 ms apart, as the bench counts
+`audio_gaps_over_200ms`. Its class: `start` in the first 5 s; `fall` within 3 s of the link
+changing to its lowest rate (`link` rows); else the link's rate then (`p300`, `p2000`, ...;
+`p_initial` before the first change: the profile's starting rate).
+Prints per file: the count, then (start s, length ms, class, seconds since the last change).
+"""
+import csv
+import sys
+
+AUDIO_TRACK = '3'
+
+
+def gaps(path):
+    rows = list(csv.reader(open(path)))[1:]
+    audio = [float(r[0]) for r in rows if r[1] == 'frame' and r[2] == AUDIO_TRACK]
+    links = [(float(r[0]), int(r[2])) for r in rows if r[1] == 'link']
+    low = min((k for _, k in links), default=None)
+    out = []
+    for t0, t1 in zip(audio, audio[1:]):
+        if t1 - t0 <= 0.2:
+            continue
+        before = [l for l in links if l[0] <= t1]
+        rate = before[-1][1] if before else None
+        since = t1 - before[-1][0] if before else t1
+        if t1 < 5:
+            kind = 'start'
+        elif rate is not None and rate == low and since < 3.0:
+            kind = 'fall'
+        else:
+            kind = 'p%s' % (rate if rate is not None else '_initial')
+        out.append((round(t0, 2), round((t1 - t0) * 1000), kind, round(since, 1)))
+    return out
+
+
+if __name__ == '__main__':
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    for p in sys.argv[1:]:
+        g = gaps(p)
+        print(p, len(g), g)
