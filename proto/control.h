@@ -196,6 +196,7 @@ typedef struct bbt_welcome {
     const char *subject;      /* whom the token names (classroom or operator) */
     const char *role;         /* "source" | "receiver" | "operator" | "relay" */
     int heartbeat_ms;         /* how often the client must send something */
+    int64_t rtt_us;           /* TCP's smallest round trip to the client so far, µs; 0: omit */
     size_t max_frame_bytes;   /* both 0: no "limits" object */
     size_t max_message_bytes;
 } bbt_welcome;

@@ -99,6 +99,8 @@ json_t *bbt_msg_welcome(const bbt_welcome *w)
               set_int(m, "version", BBT_PROTOCOL_VERSION) && set_int(m, "time_us", w->time_us) &&
               set_str(m, "subject", w->subject) && set_str(m, "role", w->role) &&
               set_int(m, "heartbeat_ms", w->heartbeat_ms);
+    if (ok && w->rtt_us > 0)
+        ok = set_int(m, "rtt_us", w->rtt_us);
     if (ok && (w->max_frame_bytes || w->max_message_bytes)) {
         json_t *lim = json_object();
         ok = json_object_set_new(m, "limits", lim) == 0; /* lim is borrowed from m now */

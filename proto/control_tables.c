@@ -49,6 +49,7 @@ static const bbt_param welcome[] = {
     P_STR("subject", REQ, 1, 64),
     P_ENUM("role", REQ, roles),
     P_INT("heartbeat_ms", REQ, 100, 3600000),
+    P_INT("rtt_us", OPT, 1, 60000000),
     P_OBJ("limits", OPT, limits_fields),
     P_END,
 };

@@ -135,6 +135,10 @@ static void on_hello(struct bbt_conn *c, json_t *m)
                      .subject = c->subject, .role = role, .heartbeat_ms = 10000,
                      .max_frame_bytes = (size_t)c->relay->cfg.limits.max_frame_bytes,
                      .max_message_bytes = (size_t)c->relay->cfg.limits.max_message_bytes};
+    bbt_sock_path path; /* the network's round trip, without the client's own delays: a
+                         * player decides from it whether its link is far (its audio copy) */
+    if (bbt_sock_path_read(lws_get_socket_fd(c->wsi), &path) == BBT_OK && path.min_rtt_us > 0)
+        w.rtt_us = path.min_rtt_us;
     json_t *reply = bbt_msg_welcome(&w);
     if (reply)
         bbt_msg_echo_id(reply, m);

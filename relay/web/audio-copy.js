@@ -27,7 +27,8 @@
 //     On a link slower than that a copy holds up the main connection's audio as well as its
 //     own (e2e/poornet at 48 kbit/s: no sound for seconds until the rule above let it go);
 //   - the main connection's unsubscribe (the plan moved on) unsubscribes the copy;
-//   - on a far link (the hello's round trip FAR_RTT_MS or more: not a school LAN) the copy
+//   - on a far link (a round trip of FAR_RTT_MS or more: not a school LAN; the relay's TCP measure
+//     in the welcome, else hello → welcome) the copy
 //     subscribes with the main connection, before any loss is known: the first seconds of a
 //     lesson otherwise come on the main connection alone, whose lost packets hold the sound
 //     (bbt-bench rural flaky-3g: 2-3 gaps over 200 ms in the first 3 s of each run). If by
@@ -128,7 +129,8 @@ export class AudioCopyRule {
     if (this.lossy === undefined) this.lossy = false;
   }
 
-  // The main connection subscribed (after reset()), its hello's round trip rttMs: on a far link
+  // The main connection subscribed (after reset()), its round trip rttMs (NetCore: the welcome's
+  // rtt_us, else hello → welcome): on a far link
   // the copy starts with it. +1: subscribe the copy now; 0: not now.
   subscribed(rttMs, nowMs) {
     if (!(rttMs >= FAR_RTT_MS) || nowMs < this.notBefore) return 0;

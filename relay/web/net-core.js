@@ -110,7 +110,11 @@ export class NetCore {
   onText(msg) {
     if (msg.type === 'welcome') {
       this.welcomed = true;
-      this.helloRttMs = (wallUs() - this.helloSentUs) / 1000;
+      // The network's round trip: the relay's TCP measure when it sends one (docs/PROTOCOL.md
+      // §3.3.2 rtt_us), else hello → welcome, which also holds this computer's own delays (a busy
+      // classroom PC starting the page: 85 ms seen on a LAN-like link in e2e/poornet).
+      this.helloRttMs = Number.isInteger(msg.rtt_us) && msg.rtt_us > 0 ? msg.rtt_us / 1000
+        : (wallUs() - this.helloSentUs) / 1000;
       if (this.subscribe && this.conn.send(this.subscribe)) this.sent(this.subscribe); // null: the page follows its plan
       this.emit({ type: 'text', msg, sentUs: this.helloSentUs, rxUs: wallUs() });
       return;

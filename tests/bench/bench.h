@@ -97,7 +97,7 @@ typedef struct viewer {
     int64_t next_ping_us;    /* 0: not open yet */
     int64_t opened_us;       /* when the connection opened */
     int64_t hello_us;        /* when its hello went out */
-    int64_t hello_rtt_us;    /* hello → welcome (0: not welcomed yet) */
+    int64_t hello_rtt_us;    /* the welcome's rtt_us, else hello → welcome (0: not welcomed) */
     /* receive state of the current message */
     bool in_msg, msg_binary;
     uint8_t hdr[BBT_FRAME_HEADER_LEN];

@@ -177,8 +177,8 @@ bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
     return whole;
 }
 
-/* The main connection was welcomed (its subscribe is queued): on a far link (the hello's round
- * trip COPY_FAR_RTT_US or more) the copies subscribe with it, before any loss is known, and
+/* The main connection was welcomed (its subscribe is queued): on a far link (a round trip of
+ * COPY_FAR_RTT_US or more: the welcome's rtt_us, else hello → welcome) the copies subscribe with it, before any loss is known, and
  * unsubscribe after COPY_EARLY_FOR_US if no pong said TCP retransmitted (AudioCopyRule
  * .subscribed in relay/web/audio-copy.js). */
 void rural_on_welcome(bench *b, viewer *v)

@@ -135,7 +135,9 @@ static void on_text(viewer *v, const char *text, size_t len)
         return;
     }
     if (type == BBT_MSG_WELCOME && v->state == V_HELLO) {
-        v->hello_rtt_us = bench_mono_us() - v->hello_us;
+        json_t *rtt = json_object_get(m, "rtt_us"); /* the relay's TCP measure, as the player */
+        v->hello_rtt_us = json_is_integer(rtt) ? json_integer_value(rtt)
+                                               : bench_mono_us() - v->hello_us;
         v->state = v->unwanted ? V_WELCOMED : V_SUBSCRIBING;
         if (!v->unwanted)
             v->pending |= SEND_SUBSCRIBE;

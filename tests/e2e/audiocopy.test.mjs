@@ -316,7 +316,7 @@ test('AudioCopy: no room on the link (BBT_EFULL): unsubscribed, told, and may su
 // NetCore's wiring (net-core.js): the welcome's round trip decides whether the copy comes with
 // the lesson. The hello is made to have left 40 ms (far) or 0 ms (a LAN) before the welcome.
 const { NetCore } = await import(join(here, '..', '..', 'relay', 'web', 'net-core.js'));
-function lessonOn(helloAgoMs) {
+function lessonOn(helloAgoMs, welcome = { type: 'welcome' }) {
   FakeSocket.all = [];
   const logs = [];
   const nc = new NetCore((m) => { if (m.type === 'log') logs.push(m.args.join(' ')); });
@@ -325,7 +325,7 @@ function lessonOn(helloAgoMs) {
   const main = FakeSocket.all[0];
   main.open();
   nc.helloSentUs -= helloAgoMs * 1000;
-  main.text({ type: 'welcome' });
+  main.text(welcome);
   clearInterval(nc.timer);
   nc.conn.stop();
   return { nc, main, logs };
@@ -347,6 +347,15 @@ test('NetCore: on a far link the copy subscribes with the lesson; on a LAN it wa
   const lan = lessonOn(0);
   assert.deepEqual(lan.main.sent.map((m) => m.type), ['hello', 'subscribe']);
   assert.equal(FakeSocket.all.length, 1);           // no copy
+});
+
+test('NetCore: the relay\'s TCP round trip in the welcome (rtt_us) decides over hello → welcome', () => {
+  const busyLan = lessonOn(85, { type: 'welcome', rtt_us: 300 }); // a busy page on a LAN
+  assert.equal(FakeSocket.all.length, 1);           // no copy: the network's round trip is 0.3 ms
+  assert.equal(busyLan.nc.helloRttMs, 0.3);
+  const far = lessonOn(0, { type: 'welcome', rtt_us: 150000 });   // far, whatever the timing
+  assert.equal(FakeSocket.all.length, 2);
+  assert.ok(far.logs.some((l) => /round trip 150 ms \(not a LAN\)/.test(l)), far.logs.join('\n'));
 });
 
 done();

@@ -93,7 +93,7 @@ static void test_build_welcome(void **state)
     (void)state;
     bbt_welcome w = {.server = "bbt-relay/0.1.0", .time_us = 1740000000123456,
                      .subject = "hz-shiyan-301", .role = "source", .heartbeat_ms = 10000,
-                     .max_frame_bytes = 2097152, .max_message_bytes = 65536};
+                     .rtt_us = 38000, .max_frame_bytes = 2097152, .max_message_bytes = 65536};
     json_t *m = bbt_msg_welcome(&w);
     assert_non_null(m);
     json_t *hello = example_json(BBT_MSG_HELLO, 0);
@@ -102,10 +102,12 @@ static void test_build_welcome(void **state)
     expect_equal(m, want);
     json_decref(round_trip(BBT_MSG_WELCOME, m));
     json_decref(m);
-    /* without limits; with only one limit */
+    /* without limits (and without a round trip); with only one limit */
     w.max_frame_bytes = w.max_message_bytes = 0;
+    w.rtt_us = 0;
     m = bbt_msg_welcome(&w);
     assert_null(json_object_get(m, "limits"));
+    assert_null(json_object_get(m, "rtt_us"));
     json_decref(m);
     w.max_frame_bytes = 1;
     m = bbt_msg_welcome(&w);

@@ -116,6 +116,11 @@ static void test_hello_refusals(void **state)
     assert_non_null(w);
     assert_string_equal(json_string_value(json_object_get(w, "subject")), "ls-301");
     assert_string_equal(json_string_value(json_object_get(w, "role")), "receiver");
+    /* TCP's round trip on loopback: never a far link (30 ms, the player's test), however
+     * busy this machine */
+    json_t *rtt = json_object_get(w, "rtt_us");
+    assert_true(json_is_integer(rtt) && json_integer_value(rtt) > 0 &&
+                json_integer_value(rtt) < 30000);
     json_decref(w);
     /* a receiver cannot publish, nor send an operator message; it stays connected */
     assert_int_equal(tc_send_text(c, "{\"type\":\"publish\",\"id\":2,\"session\":\"s1\","
