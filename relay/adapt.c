@@ -98,14 +98,25 @@ int bbt_adapt_fit(const bbt_adapt *a, double bps)
  * on down to audio only, where from 360p it stopped at 180p. */
 #define PAD_CHAIN_CALM_US 30000000
 
+/* A rate measured (bps > 0) at `at`, no longer than ttl before now. */
+static bool measured_within(double bps, int64_t at, int64_t now, int64_t ttl)
+{
+    return bps > 0 && now - at <= ttl;
+}
+
 static bool capacity_fresh(const bbt_adapt *a, const bbt_adapt_input *in)
 {
-    return in->capacity_bps > 0 && in->now_us - in->capacity_at_us <= a->p.capacity_ttl_us;
+    return measured_within(in->capacity_bps, in->capacity_at_us, in->now_us, a->p.capacity_ttl_us);
+}
+
+static bool link_fresh(const bbt_adapt *a, const bbt_adapt_input *in)
+{
+    return measured_within(in->link_bps, in->link_at_us, in->now_us, a->p.capacity_ttl_us);
 }
 
 int bbt_adapt_copy_room(const bbt_adapt *a, const bbt_adapt_input *in, int64_t ttl_us)
 {
-    if (in->capacity_bps <= 0 || in->now_us - in->capacity_at_us > ttl_us)
+    if (!measured_within(in->capacity_bps, in->capacity_at_us, in->now_us, ttl_us))
         return -1;
     return 2.0 * (double)a->levels[0].bitrate_bps <= a->p.safety * in->capacity_bps;
 }
@@ -198,8 +209,7 @@ static int up_target(const bbt_adapt *a, const bbt_adapt_input *in, int from)
         if (fit <= from)
             return from; /* measured: the next level does not fit */
         next = fit;
-    } else if (in->link_bps > 0 && in->now_us - in->link_at_us <= a->p.capacity_ttl_us &&
-               bbt_adapt_fit(a, in->link_bps) <= from) {
+    } else if (link_fresh(a, in) && bbt_adapt_fit(a, in->link_bps) <= from) {
         return from; /* TCP's own measure says the same */
     }
     while (next > from && a->backoff_until[next] > in->now_us)
@@ -218,8 +228,7 @@ static void hold_swing_down(bbt_adapt *a, const bbt_adapt_input *in)
     double bps = 0;
     if (capacity_fresh(a, in) && in->capacity_at_us > a->hold_up_us)
         bps = in->capacity_bps;
-    else if (in->link_bps > 0 && in->link_at_us > a->hold_up_us &&
-             now - in->link_at_us <= a->p.capacity_ttl_us)
+    else if (link_fresh(a, in) && in->link_at_us > a->hold_up_us)
         bps = in->link_bps;
     if (bps > 0 && bbt_adapt_fit(a, bps) <= bbt_adapt_hold_cap(a, now))
         hold_renew(a, now);

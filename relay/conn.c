@@ -86,14 +86,22 @@ void bbt_conn_fail(struct bbt_conn *c, int status, int code, const char *why)
 }
 
 /* A non-fatal error reply to a request. */
-static void reply_error(struct bbt_conn *c, int status, const char *text, bbt_msg_type ref,
-                        const json_t *req)
+/* An `error` answering req (NULL: none), or about a request of type ref. */
+static void send_error(struct bbt_conn *c, int status, const char *text, bbt_msg_type ref,
+                       const json_t *req)
 {
     json_t *e = bbt_msg_error(status, text, ref < BBT_MSG__COUNT ? bbt_msg_type_name(ref) : NULL);
     if (e && req)
         bbt_msg_echo_id(e, req);
     bbt_conn_send_json(c, e);
-    bbt_dash_relay_conn_error(c, status, text); /* the dashboard's recent errors */
+}
+
+/* send_error, and listed in the dashboard's recent errors. */
+static void reply_error(struct bbt_conn *c, int status, const char *text, bbt_msg_type ref,
+                        const json_t *req)
+{
+    send_error(c, status, text, ref, req);
+    bbt_dash_relay_conn_error(c, status, text);
 }
 
 /* The same control message to every viewer of a session: serialised once. */
@@ -250,11 +258,8 @@ static bool copy_room(struct bbt_conn *c, bbt_session *s, int64_t now, const jso
         detach_viewer(c);
     /* not reply_error: no entry in the dashboard's recent errors — the relay protecting a slow
      * line is no fault (counted in bbt_audio_copies_refused_total, logged above) */
-    json_t *e = bbt_msg_error(BBT_EFULL, "no room on this link for a second copy of the audio",
-                              bbt_msg_type_name(BBT_MSG_SUBSCRIBE));
-    if (e && req)
-        bbt_msg_echo_id(e, req);
-    bbt_conn_send_json(c, e);
+    send_error(c, BBT_EFULL, "no room on this link for a second copy of the audio",
+               BBT_MSG_SUBSCRIBE, req);
     return false;
 }
 
