@@ -13,24 +13,38 @@ static int64_t track_bitrate(const bbt_track_info *t)
     return (int64_t)t->width * t->height * 3 / 2;
 }
 
-int bbt_adapt_levels(const bbt_track_info *tracks, size_t n, bool want_video, bool want_audio,
-                     int pin_track, bbt_adapt_level *out, int max)
+/* A track's bitrate on the wire (adapt.h, bbt_adapt_levels). */
+static int64_t track_wire(const bbt_track_info *t, int64_t bps, int seg_overhead)
 {
-    int64_t base = 0;
+    if (seg_overhead <= 0)
+        return bps;
+    double msgs = t->kind == BBT_TRACK_AUDIO ? 50.0 : t->fps > 0 ? t->fps : 25.0;
+    double bytes = (double)bps / 8.0 / msgs;
+    double segs = msgs * (double)(1 + (int64_t)(bytes / BBT_ADAPT_MSS));
+    return bps + (int64_t)(segs * seg_overhead * 8.0);
+}
+
+int bbt_adapt_levels(const bbt_track_info *tracks, size_t n, bool want_video, bool want_audio,
+                     int pin_track, int seg_overhead, bbt_adapt_level *out, int max)
+{
+    int64_t base = 0, base_pl = 0, cw_rate = 0, cw_pl = 0;
     bool courseware = false;
-    int64_t cw_rate = 0;
     for (size_t i = 0; i < n; i++) {
-        if (tracks[i].kind == BBT_TRACK_AUDIO && want_audio)
-            base += track_bitrate(&tracks[i]);
+        int64_t bps = track_bitrate(&tracks[i]);
+        if (tracks[i].kind == BBT_TRACK_AUDIO && want_audio) {
+            base += track_wire(&tracks[i], bps, seg_overhead);
+            base_pl += bps;
+        }
         if (tracks[i].kind == BBT_TRACK_COURSEWARE && want_video) {
             courseware = true;
-            cw_rate += track_bitrate(&tracks[i]);
+            cw_rate += track_wire(&tracks[i], bps, seg_overhead);
+            cw_pl += bps;
         }
     }
     int k = 0;
-    out[k++] = (bbt_adapt_level){.camera_track = -1, .courseware = false, .bitrate_bps = base};
+    out[k++] = (bbt_adapt_level){-1, false, base, base_pl};
     if (courseware && k < max)
-        out[k++] = (bbt_adapt_level){-1, true, base + cw_rate};
+        out[k++] = (bbt_adapt_level){-1, true, base + cw_rate, base_pl + cw_pl};
     if (!want_video)
         return k;
     /* camera tracks in ascending layer order (insertion sort: at most 32) */
@@ -39,7 +53,9 @@ int bbt_adapt_levels(const bbt_track_info *tracks, size_t n, bool want_video, bo
         const bbt_track_info *t = &tracks[i];
         if (t->kind != BBT_TRACK_VIDEO || (pin_track >= 0 && t->id != pin_track))
             continue;
-        bbt_adapt_level l = {t->id, courseware, base + cw_rate + track_bitrate(t)};
+        int64_t bps = track_bitrate(t);
+        bbt_adapt_level l = {t->id, courseware, base + cw_rate + track_wire(t, bps, seg_overhead),
+                             base_pl + cw_pl + bps};
         int j = k++;
         while (j > first_cam && out[j - 1].bitrate_bps > l.bitrate_bps) {
             out[j] = out[j - 1];
@@ -59,7 +75,7 @@ void bbt_adapt_init(bbt_adapt *a, const bbt_adapt_params *p, const bbt_adapt_lev
         nlevels = BBT_ADAPT_MAX_LEVELS;
     if (nlevels < 1) {
         nlevels = 1;
-        a->levels[0] = (bbt_adapt_level){-1, false, 0};
+        a->levels[0] = (bbt_adapt_level){-1, false, 0, 0};
     } else {
         memcpy(a->levels, levels, (size_t)nlevels * sizeof *levels);
     }
@@ -77,6 +93,14 @@ int bbt_adapt_level_of(const bbt_adapt *a, int camera, bool courseware)
         if (a->levels[i].camera_track == camera && a->levels[i].courseware == courseware)
             return i;
     return 0;
+}
+
+double bbt_adapt_wire(const bbt_adapt *a, double payload_bps)
+{
+    const bbt_adapt_level *l = &a->levels[a->level];
+    if (l->payload_bps <= 0 || l->bitrate_bps <= l->payload_bps)
+        return payload_bps;
+    return payload_bps * (double)l->bitrate_bps / (double)l->payload_bps;
 }
 
 int bbt_adapt_fit(const bbt_adapt *a, double bps)
@@ -385,7 +409,13 @@ int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
                   (double)a->levels[a->level].bitrate_bps > MISFIT * in->capacity_bps;
     bool severe = (in->delay_us >= 2 * a->p.congest_us || misfit) &&
                   (!a->last_down_us || now - a->last_down_us >= a->p.down_delay_us);
-    if (congested && a->level > 0 &&
+    /* An episode that has not cleared yet, whose fresh capacity (measured in it) fits no more
+     * than a lower level: the link is full even where a sample reads below congest_us (the
+     * sawtooth above; flaky-3g's 300 kbit/s with 180p and the audio copy read 305, 402, 52,
+     * 15, 6, 136 ms and never moved down, its audio late behind each keyframe). */
+    bool full = a->congested && !congested && !clear && capacity_fresh(a, in) &&
+                bbt_adapt_fit(a, in->capacity_bps) < a->level;
+    if ((congested || full) && a->level > 0 &&
         (now - a->congested_since >= a->p.down_delay_us || severe)) {
         bool fits = capacity_fresh(a, in) && bbt_adapt_fit(a, in->capacity_bps) >= a->level;
         bool draining = (a->last_down_us && now - a->last_down_us < a->p.drain_us &&

@@ -17,7 +17,9 @@
  *          clear_us): samples in between do not restart it. A delay of 2 × congest_us moves
  *          down at once, unless the last move down was less than down_delay_us ago; so does
  *          congestion on a level whose bitrate is more than 1.25 × a fresh capacity (a link
- *          that fell: bbt-bench rural's cliff, a failed probe).
+ *          that fell: bbt-bench rural's cliff, a failed probe). A sample between the
+ *          thresholds in an episode not yet clear moves down too, after down_delay_us, when a
+ *          fresh capacity fits only a lower level: the link is full though the sawtooth dips.
  *   up     clear (delay ≤ clear_us) for up_hold_us (probe_us after a successful probe) → one
  *          level up, unless that level is backing off, or a fresh capacity (or, without one, a
  *          fresh TCP delivery rate) says it does not fit.
@@ -79,8 +81,14 @@
 typedef struct bbt_adapt_level {
     int camera_track;    /* camera video track id, -1: none */
     bool courseware;     /* the courseware track is sent */
-    int64_t bitrate_bps; /* audio + courseware + camera */
+    int64_t bitrate_bps; /* audio + courseware + camera on the wire (bbt_adapt_levels) */
+    int64_t payload_bps; /* the same without the headers; 0: not known (taken as bitrate_bps) */
 } bbt_adapt_level;
+
+/* The headers each TCP segment of a viewer's media carries on the wire: WebSocket (2-4), TCP
+ * with timestamps (32), IPv4 (20), Ethernet (14). */
+#define BBT_ADAPT_SEGMENT_OVERHEAD 70
+#define BBT_ADAPT_MSS 1448
 
 typedef struct bbt_adapt_params {
     double safety;          /* fraction of the capacity a level may use, 0.1..1 */
@@ -143,9 +151,16 @@ typedef struct bbt_adapt {
 } bbt_adapt;
 
 /* Build the levels from a track list (audio-only first). With pin_track ≥ 0 the only camera
- * level is that track. Returns the number of levels (≥ 1). */
+ * level is that track. Returns the number of levels (≥ 1). A level's bitrate is what its tracks
+ * take on the wire: each track's bitrate plus seg_overhead bytes per segment (the relay:
+ * BBT_ADAPT_SEGMENT_OVERHEAD; 0: the bitrates alone, payload_bps = bitrate_bps)
+ * (a video frame of `fps`, 25 when not given, in segments of BBT_ADAPT_MSS; audio in 50 packets
+ * a second, Opus's 20 ms, each a segment of its own). Small packets make that large: 40 kbit/s
+ * of Opus is ~68 kbit/s on the wire, and flaky-3g's 300 kbit/s, where the payload of 180p,
+ * its audio and the audio copy came to 230 kbit/s (77 %), carried 296 kbit/s of segments: a
+ * full link, whose queue and tail drops held the audio of both connections at once. */
 int bbt_adapt_levels(const bbt_track_info *tracks, size_t n, bool want_video, bool want_audio,
-                     int pin_track, bbt_adapt_level *out, int max);
+                     int pin_track, int seg_overhead, bbt_adapt_level *out, int max);
 
 /* Start at `level` (clamped). */
 void bbt_adapt_init(bbt_adapt *a, const bbt_adapt_params *p, const bbt_adapt_level *levels,
@@ -156,7 +171,12 @@ void bbt_adapt_init(bbt_adapt *a, const bbt_adapt_params *p, const bbt_adapt_lev
  * true also where the session has no courseware track). 0 when none matches. */
 int bbt_adapt_level_of(const bbt_adapt *a, int camera, bool courseware);
 
-/* The highest level that fits `bps` at the safety fraction (0 if none). */
+/* A rate measured in payload bytes (the relay's own capacity, TCP's delivery rate) as what it
+ * carried on the wire, by the headers of the level the viewer is on: they were measured on
+ * that level's mix of frames. */
+double bbt_adapt_wire(const bbt_adapt *a, double payload_bps);
+
+/* The highest level that fits `bps` (on the wire) at the safety fraction (0 if none). */
 int bbt_adapt_fit(const bbt_adapt *a, double bps);
 
 /* The highest level a move up may reach at `now_us`: under a fall hold the level fallen to (at

@@ -73,7 +73,8 @@ void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now)
     if (bbt_session_state(v->session) != BBT_SESSION_LIVE)
         n = 0;
     bbt_adapt_level lv[BBT_ADAPT_MAX_LEVELS];
-    int k = bbt_adapt_levels(t, n, v->want_video, v->want_audio, v->pin_track, lv,
+    int k = bbt_adapt_levels(t, n, v->want_video, v->want_audio, v->pin_track,
+                             BBT_ADAPT_SEGMENT_OVERHEAD, lv,
                              BBT_ADAPT_MAX_LEVELS);
     bbt_adapt_params p = params_from(&c->relay->cfg, c->padding);
     bbt_adapt_init(&c->adapt, &p, lv, k, 0);
@@ -82,12 +83,17 @@ void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now)
     (void)now;
 }
 
-/* What the adaptation of c would read now (its measures; the viewer's report aside). */
+/* What the adaptation of c would read now (its measures; the viewer's report aside). The
+ * relay's capacity counts the payload it handed over, so it is scaled to the wire by the
+ * headers of the level being sent (adapt.h); TCP's delivery rate is taken as it is: it counts
+ * segments at the full segment size, and its samples come from bursts of full segments. */
 static bbt_adapt_input measured(const struct bbt_conn *c, int64_t now)
 {
-    return (bbt_adapt_input){.now_us = now, .capacity_bps = c->est.capacity_bps,
+    return (bbt_adapt_input){.now_us = now,
+                             .capacity_bps = bbt_adapt_wire(&c->adapt, c->est.capacity_bps),
                              .capacity_at_us = c->est.capacity_at_us,
-                             .link_bps = c->est.tcp_bps, .link_at_us = c->est.tcp_at_us};
+                             .link_bps = c->est.tcp_bps,
+                             .link_at_us = c->est.tcp_at_us};
 }
 
 /* A copy that has no room holds up its own main connection's audio too: both wait in the one

@@ -27,6 +27,29 @@ static double ewma(double old, double sample)
     return old <= 0 ? sample : old * (1 - EWMA_NEW) + sample * EWMA_NEW;
 }
 
+/* One backlogged interval into the window; the window's rate is the capacity (the window is
+ * the smoothing: it follows a cliff as fast as the EWMA of single intervals did), unless the
+ * whole window delivered nothing (a stall says nothing of the rate: no sample). */
+static void capacity_sample(bbt_estimate *e, int64_t now, int64_t delivered, int64_t dt)
+{
+    if (e->win_n == BBT_ESTIMATE_WINDOW) {
+        memmove(e->win_bytes, e->win_bytes + 1, (BBT_ESTIMATE_WINDOW - 1) * sizeof e->win_bytes[0]);
+        memmove(e->win_us, e->win_us + 1, (BBT_ESTIMATE_WINDOW - 1) * sizeof e->win_us[0]);
+        e->win_n--;
+    }
+    e->win_bytes[e->win_n] = delivered;
+    e->win_us[e->win_n++] = dt;
+    int64_t bytes = 0, us = 0;
+    for (int i = 0; i < e->win_n; i++) {
+        bytes += e->win_bytes[i];
+        us += e->win_us[i];
+    }
+    if (bytes <= 0)
+        return;
+    e->capacity_bps = (double)bytes * 8.0 * 1e6 / (double)us;
+    e->capacity_at_us = now;
+}
+
 void bbt_estimate_sample(bbt_estimate *e, int64_t now, uint64_t sent, int64_t outq,
                          int64_t queue_delay)
 {
@@ -50,10 +73,10 @@ void bbt_estimate_sample(bbt_estimate *e, int64_t now, uint64_t sent, int64_t ou
     e->delivered_bps = ewma(e->delivered_bps, rate);
     int backlogged = e->last_queue_delay >= BBT_ESTIMATE_BACKLOG_US &&
                      queue_delay >= BBT_ESTIMATE_BACKLOG_US;
-    if (backlogged && delivered > 0) {
-        e->capacity_bps = ewma(e->capacity_bps, rate);
-        e->capacity_at_us = now;
-    }
+    if (backlogged)
+        capacity_sample(e, now, delivered, dt);
+    else
+        e->win_n = 0; /* the stretch is over: the next one starts afresh */
     e->delay_us = queue_delay;
     e->last_us = now;
     e->last_sent = sent;

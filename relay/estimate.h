@@ -6,9 +6,10 @@
  *   queue_delay how long the oldest frame has waited in the relay's queue for this viewer.
  * Bytes delivered in an interval = sent − (outq_now − outq_before). While the viewer is
  * backlogged (its queue waited at least backlog_us at both ends of the interval, so the socket
- * was never idle), delivered / interval is the link's capacity; those samples are smoothed
- * (EWMA) into capacity_bps with the time of the last one, so a capacity goes stale when the link
- * stops being the bottleneck. The congestion signal is the queue delay: the server caps the
+ * was never idle), what it delivered is what the link carried: capacity_bps is the rate over the
+ * last second of such intervals in a row (BBT_ESTIMATE_WINDOW), those that delivered nothing
+ * counted too, with the time of the last one, so a capacity goes stale when the link stops
+ * being the bottleneck. The congestion signal is the queue delay: the server caps the
  * kernel's unsent data per viewer (TCP_NOTSENT_LOWAT), so a backlog builds in the relay's queue,
  * where it is visible and where the drop policy can act, rather than in the kernel. Bytes in
  * flight (sent, not yet acknowledged) are TCP's business.
@@ -36,8 +37,12 @@ typedef struct bbt_estimate {
     int64_t last_outq;
     int64_t last_queue_delay;
     double delivered_bps;     /* smoothed delivery rate, whatever limited it */
-    double capacity_bps;      /* smoothed rate while backlogged, 0: never measured */
+    double capacity_bps;      /* rate while backlogged (the window's), 0: never measured */
     int64_t capacity_at_us;   /* when capacity was last measured */
+    /* the backlogged stretch going on: its last BBT_ESTIMATE_WINDOW intervals (ring) */
+    int64_t win_bytes[4];
+    int64_t win_us[4];
+    int win_n;
     int64_t delay_us;         /* congestion signal of the last sample */
     int unsent_cap;           /* the caller's: the kernel unsent cap now in force (0: none) */
     /* from the viewer's reports */
@@ -56,6 +61,12 @@ typedef struct bbt_estimate {
 #define BBT_ESTIMATE_MIN_INTERVAL_US 100000
 /* Backlogged means the relay queue held data at least this long; 50 ms. */
 #define BBT_ESTIMATE_BACKLOG_US 50000
+/* A capacity sample is the rate over the last (up to) this many backlogged intervals of one
+ * stretch, those that delivered nothing included: on a lossy link TCP delivers nothing while
+ * it recovers a loss, then the held bytes at once when the hole is filled, and the burst
+ * interval alone read 305-722 kbit/s on a 300 kbit/s link (flaky-3g), which kept a layer there
+ * that the link could not carry beside the audio copy. 4 ticks of 250 ms: a second. */
+#define BBT_ESTIMATE_WINDOW 4
 
 /* The kernel's unsent backlog per viewer (TCP_NOTSENT_LOWAT) should hold about
  * BBT_ESTIMATE_UNSENT_US of what the link delivers: that queue is invisible to the delay signal

@@ -30,7 +30,7 @@ enum { AUDIO, SLIDES, P180, P360, P720 }; /* level indexes with the full ladder 
 static bbt_adapt fresh(int level)
 {
     bbt_adapt_level lv[BBT_ADAPT_MAX_LEVELS];
-    int n = bbt_adapt_levels(ladder, 5, true, true, -1, lv, BBT_ADAPT_MAX_LEVELS);
+    int n = bbt_adapt_levels(ladder, 5, true, true, -1, 0, lv, BBT_ADAPT_MAX_LEVELS);
     assert_int_equal(n, 5);
     bbt_adapt a;
     bbt_adapt_init(&a, &params, lv, n, level);
@@ -48,7 +48,7 @@ static void test_levels_follow_the_degradation_order(void **state)
 {
     (void)state;
     bbt_adapt_level lv[BBT_ADAPT_MAX_LEVELS];
-    int n = bbt_adapt_levels(ladder, 5, true, true, -1, lv, BBT_ADAPT_MAX_LEVELS);
+    int n = bbt_adapt_levels(ladder, 5, true, true, -1, 0, lv, BBT_ADAPT_MAX_LEVELS);
     assert_int_equal(n, 5);
     /* audio only → + courseware → + 180p → + 360p → + 720p; audio in every level */
     assert_int_equal(lv[AUDIO].camera_track, -1);
@@ -62,19 +62,56 @@ static void test_levels_follow_the_degradation_order(void **state)
     assert_int_equal(lv[P720].camera_track, 0);
     assert_int_equal(lv[P720].bitrate_bps, 1340000);
     /* no courseware track: audio only, then camera layers */
-    n = bbt_adapt_levels(ladder, 4, true, true, -1, lv, BBT_ADAPT_MAX_LEVELS);
+    n = bbt_adapt_levels(ladder, 4, true, true, -1, 0, lv, BBT_ADAPT_MAX_LEVELS);
     assert_int_equal(n, 4);
     assert_int_equal(lv[1].camera_track, 2);
     /* pinned to a track: audio only and that track */
-    n = bbt_adapt_levels(ladder, 4, true, true, 1, lv, BBT_ADAPT_MAX_LEVELS);
+    n = bbt_adapt_levels(ladder, 4, true, true, 1, 0, lv, BBT_ADAPT_MAX_LEVELS);
     assert_int_equal(n, 2);
     assert_int_equal(lv[1].camera_track, 1);
     /* no video wanted: audio only */
-    assert_int_equal(bbt_adapt_levels(ladder, 5, false, true, -1, lv, 12), 1);
+    assert_int_equal(bbt_adapt_levels(ladder, 5, false, true, -1, 0, lv, 12), 1);
     /* a track without a stated bitrate gets an estimate from its size */
     bbt_track_info nobr = {.id = 0, .kind = BBT_TRACK_VIDEO, .width = 640, .height = 360};
-    assert_int_equal(bbt_adapt_levels(&nobr, 1, true, true, -1, lv, 12), 2);
+    assert_int_equal(bbt_adapt_levels(&nobr, 1, true, true, -1, 0, lv, 12), 2);
     assert_int_equal(lv[1].bitrate_bps, 640 * 360 * 3 / 2);
+}
+
+/* On the wire: each segment's headers on top of the bitrate (adapt.h). The node's Opus, 40 kbit/s
+ * in 50 packets a second of 100 bytes, one segment each: 50 × 70 B = 28 kbit/s more; 360p at
+ * 25 fps, 2250-byte frames in two segments each: 50 × 70 B = 28 kbit/s; 720p (fps not given:
+ * 25), 6000-byte frames in five: 70 kbit/s. The payload stays beside it, and a rate measured
+ * in payload bytes is scaled by the headers of the level it was measured on. */
+static void test_levels_on_the_wire(void **state)
+{
+    (void)state;
+    bbt_track_info t[4] = {ladder[0], ladder[1], ladder[2], ladder[3]};
+    t[1].fps = 25;
+    t[2].fps = 15; /* 1000-byte frames: one segment each, 15 × 70 B = 8.4 kbit/s */
+    bbt_adapt_level lv[BBT_ADAPT_MAX_LEVELS];
+    int n = bbt_adapt_levels(t, 4, true, true, -1, BBT_ADAPT_SEGMENT_OVERHEAD, lv, 12);
+    assert_int_equal(n, 4);
+    assert_int_equal(lv[0].bitrate_bps, 40000 + 28000);
+    assert_int_equal(lv[0].payload_bps, 40000);
+    assert_int_equal(lv[1].bitrate_bps, 68000 + 120000 + 8400);
+    assert_int_equal(lv[1].payload_bps, 160000);
+    assert_int_equal(lv[2].bitrate_bps, 68000 + 450000 + 28000);
+    assert_int_equal(lv[3].bitrate_bps, 68000 + 1200000 + 70000);
+    assert_int_equal(lv[3].payload_bps, 1240000);
+    bbt_adapt a;
+    bbt_adapt_init(&a, &params, lv, n, 0);
+    assert_true(bbt_adapt_wire(&a, 40000) > 67999 && bbt_adapt_wire(&a, 40000) < 68001);
+    a.level = 3;
+    assert_true(bbt_adapt_wire(&a, 1240000) > 1337999 && bbt_adapt_wire(&a, 1240000) < 1338001);
+    /* 180p, its audio and a copy of it on flaky-3g's 300 kbit/s: the copy's 68 kbit/s leave
+     * main 232, and 180p does not fit at 0.8 (196.4 > 185.6), where its payload (160) did */
+    assert_int_equal(bbt_adapt_fit(&a, 232000), 0);
+    /* without headers (0), the bitrates alone, as everywhere else in this file */
+    n = bbt_adapt_levels(t, 4, true, true, -1, 0, lv, 12);
+    assert_int_equal(lv[3].bitrate_bps, 1240000);
+    assert_int_equal(lv[3].payload_bps, 1240000);
+    bbt_adapt_init(&a, &params, lv, n, 3);
+    assert_true(bbt_adapt_wire(&a, 1000000) == 1000000);
 }
 
 static void test_fit(void **state)
@@ -153,6 +190,28 @@ static void test_sawtooth_is_congestion(void **state)
     step(&b, 1250 * MS, 10 * MS, 0, 0);
     assert_int_equal(step(&b, 1500 * MS, 300 * MS, 0, 0), P720);
     assert_int_equal(step(&b, 1800 * MS, 300 * MS, 0, 0), P360);
+}
+
+/* The sawtooth with a capacity: a sample between the thresholds, in an episode not yet clear,
+ * moves down after down_delay when a fresh capacity fits only a lower level (the link is full
+ * even where a sample reads below congest_us); not without one, and not when it fits. */
+static void test_full_link_in_an_episode(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P360);
+    assert_int_equal(step(&a, 1 * S, 300 * MS, 0, 0), P360);
+    assert_int_equal(step(&a, 1250 * MS, 120 * MS, 400000, 1250 * MS), P360); /* 250 ms in */
+    assert_int_equal(step(&a, 1350 * MS, 120 * MS, 400000, 1250 * MS), P180);
+    bbt_adapt b = fresh(P360); /* no capacity: waits for a congested sample */
+    step(&b, 1 * S, 300 * MS, 0, 0);
+    assert_int_equal(step(&b, 1350 * MS, 120 * MS, 0, 0), P360);
+    bbt_adapt c = fresh(P360); /* a capacity that fits the level */
+    step(&c, 1 * S, 300 * MS, 0, 0);
+    assert_int_equal(step(&c, 1350 * MS, 120 * MS, 800000, 1350 * MS), P360);
+    bbt_adapt d = fresh(P360); /* a clear sample ended the episode */
+    step(&d, 1 * S, 300 * MS, 0, 0);
+    step(&d, 1100 * MS, 10 * MS, 0, 0);
+    assert_int_equal(step(&d, 1350 * MS, 120 * MS, 400000, 1350 * MS), P360);
 }
 
 /* Twice the congestion threshold is no spike: the first step goes at once (at 2 × 250 ms the
@@ -362,7 +421,7 @@ static void test_drain_after_move_down(void **state)
     bbt_adapt_params p = params;
     p.drain_us = 2 * S;
     bbt_adapt_level lv[BBT_ADAPT_MAX_LEVELS];
-    int n = bbt_adapt_levels(ladder, 5, true, true, -1, lv, BBT_ADAPT_MAX_LEVELS);
+    int n = bbt_adapt_levels(ladder, 5, true, true, -1, 0, lv, BBT_ADAPT_MAX_LEVELS);
     bbt_adapt a;
     bbt_adapt_init(&a, &p, lv, n, P360);
     /* 400 kbit/s × 0.8 fits 180p (160 kbit/s) and courseware (140); 360p with courseware
@@ -429,7 +488,7 @@ static void test_level_of_what_the_viewer_receives(void **state)
     assert_int_equal(bbt_adapt_level_of(&a, 7, true), AUDIO); /* no such track */
     /* no courseware track in the session: the flag is ignored */
     bbt_adapt_level lv[BBT_ADAPT_MAX_LEVELS];
-    int n = bbt_adapt_levels(ladder, 4, true, true, -1, lv, BBT_ADAPT_MAX_LEVELS);
+    int n = bbt_adapt_levels(ladder, 4, true, true, -1, 0, lv, BBT_ADAPT_MAX_LEVELS);
     bbt_adapt b;
     bbt_adapt_init(&b, &params, lv, n, 0);
     assert_int_equal(bbt_adapt_level_of(&b, 1, true), 2);
@@ -791,6 +850,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_levels_follow_the_degradation_order),
+        cmocka_unit_test(test_levels_on_the_wire),
         cmocka_unit_test(test_fit),
         cmocka_unit_test(test_copy_room),
         cmocka_unit_test(test_down_to_fitting_level_after_delay),
@@ -798,6 +858,7 @@ int main(void)
         cmocka_unit_test(test_sawtooth_is_congestion),
         cmocka_unit_test(test_severe_congestion_moves_at_once),
         cmocka_unit_test(test_misfit_moves_at_once),
+        cmocka_unit_test(test_full_link_in_an_episode),
         cmocka_unit_test(test_tcp_rate_gates_probe),
         cmocka_unit_test(test_down_one_level_without_capacity),
         cmocka_unit_test(test_up_after_hold_then_faster),

@@ -53,7 +53,7 @@ static void test_backlogged_link_measures_capacity(void **state)
     assert_true(e.capacity_bps > 399000 && e.capacity_bps < 401000);
 }
 
-/* A cliff: the smoothed capacity follows within a few samples. */
+/* A cliff: the capacity follows within a few samples (the window of a second). */
 static void test_follows_a_cliff(void **state)
 {
     (void)state;
@@ -68,6 +68,45 @@ static void test_follows_a_cliff(void **state)
     for (int i = 0; i < 6; i++) /* 400 kbit/s */
         bbt_estimate_sample(&e, t += 250 * MS, sent += 12500, 0, 400 * MS);
     assert_true(e.capacity_bps < 900000);
+}
+
+/* A lossy link: TCP delivers nothing while it recovers a loss, then the held bytes at once.
+ * The capacity is the rate over the stretch's last second, the stalled intervals included,
+ * not the burst; a window that delivered nothing gives no sample; a stretch that ends (an
+ * interval not backlogged) starts the next one afresh. */
+static void test_capacity_counts_stalls(void **state)
+{
+    (void)state;
+    bbt_estimate e;
+    bbt_estimate_init(&e);
+    int64_t t = 1;
+    uint64_t sent = 0;
+    bbt_estimate_sample(&e, t, sent, 0, 200 * MS);
+    /* 250 ms stalled: 10 kB handed over, none of it acknowledged */
+    bbt_estimate_sample(&e, t += 250 * MS, sent += 10000, 10000, 200 * MS);
+    assert_true(e.capacity_bps == 0); /* nothing delivered yet: no sample */
+    assert_int_equal(e.capacity_at_us, 0);
+    /* the hole filled: 20 kB acknowledged in the next 250 ms (640 kbit/s alone) */
+    bbt_estimate_sample(&e, t += 250 * MS, sent += 10000, 0, 200 * MS);
+    assert_true(e.capacity_bps > 319000 && e.capacity_bps < 321000); /* 20 kB in 500 ms */
+    assert_int_equal(e.capacity_at_us, t);
+    /* two more steady intervals of 10 kB: 40 kB in 1 s */
+    bbt_estimate_sample(&e, t += 250 * MS, sent += 10000, 0, 200 * MS);
+    bbt_estimate_sample(&e, t += 250 * MS, sent += 10000, 0, 200 * MS);
+    assert_true(e.capacity_bps > 319000 && e.capacity_bps < 321000);
+    /* the window holds a second: the stall leaves it, the burst is the oldest now */
+    bbt_estimate_sample(&e, t += 250 * MS, sent += 10000, 0, 200 * MS);
+    assert_true(e.capacity_bps > 399000 && e.capacity_bps < 401000); /* 50 kB in 1 s */
+    /* not backlogged: the stretch ends, the capacity stays as it was */
+    bbt_estimate_sample(&e, t += 250 * MS, sent += 2500, 0, 0);
+    assert_true(e.capacity_bps > 399000 && e.capacity_bps < 401000);
+    int64_t at = e.capacity_at_us;
+    /* a new stretch: its first interval alone (the old burst is not in it) */
+    bbt_estimate_sample(&e, t += 250 * MS, sent += 5000, 0, 200 * MS);
+    assert_int_equal(e.capacity_at_us, at); /* the first interval's start was not backlogged */
+    bbt_estimate_sample(&e, t += 250 * MS, sent += 5000, 0, 200 * MS);
+    assert_true(e.capacity_bps > 159000 && e.capacity_bps < 161000);
+    assert_int_equal(e.capacity_at_us, t);
 }
 
 /* The kernel's unsent cap follows the delivered rate: ~100 ms of it, a power of two within
@@ -191,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_unbacklogged_link_gives_no_capacity),
         cmocka_unit_test(test_backlogged_link_measures_capacity),
         cmocka_unit_test(test_follows_a_cliff),
+        cmocka_unit_test(test_capacity_counts_stalls),
         cmocka_unit_test(test_unsent_cap_follows_the_rate),
         cmocka_unit_test(test_short_interval_ignored_and_unknown_outq),
         cmocka_unit_test(test_report_latency_is_network_delay),
