@@ -288,8 +288,6 @@ static void pad_failed(bbt_adapt *a, int64_t now)
     a->pad_failed_us = now;
     if (a->backoff_until[a->pad_level] < now + a->p.pad_backoff_us)
         a->backoff_until[a->pad_level] = now + a->p.pad_backoff_us;
-    if (a->hold_up_us && a->hold_until > now) /* up, then down again: a swinging link */
-        hold_renew(a, now);
     if (a->pad_ok > a->level)
         switch_up(a, a->pad_ok, now);
 }
@@ -351,8 +349,10 @@ static void maybe_move_up(bbt_adapt *a, const bbt_adapt_input *in)
     bool pad = a->p.pad_us > 0 && a->levels[a->level].camera_track >= 0;
     if (next > cap && cap > a->level)
         next = cap;
-    else if (next > cap && !pad)
-        return; /* held, and nothing to learn without switching */
+    else if (next > cap && (!pad || a->hold_up_us))
+        return; /* held, and nothing to learn: no switch without padding, or a probe above the
+                 * hold passed already (one near the end of flaky-3g's fast phase was still
+                 * padding when the link fell, and its bytes held the audio of both connections) */
     if (pad) {
         int64_t limit = in->delay_us + PAD_RISE_US;
         a->pad_ok = a->level;

@@ -55,9 +55,12 @@
  *   hold   with fall_hold_us > 0 a move down that is no probe's failure is a fall of the link:
  *          for fall_hold_us moves up stop at the lowest level it fell to (at least the lowest
  *          camera picture, left to the rules above). A padding probe above the hold may still
- *          run, to learn (it costs no picture) and never to switch; one that fails after one
- *          that passed, or a capacity or TCP rate measured after that pass which fits no more
- *          than the hold's level, shows a link swinging between its rates and renews it. On
+ *          run, to learn (it costs no picture) and never to switch, until one passes: then no
+ *          other (flaky-3g: a second one near the end of the fast phase was still padding when
+ *          the link fell, and its bytes held the audio of both connections in the bottleneck).
+ *          A capacity or TCP rate measured after that pass which fits no more than the hold's
+ *          level shows a link swinging between its rates and renews the hold (and the probes to
+ *          learn start again). On
  *          flaky-3g (2 Mbit/s and 300 kbit/s by turns every 10 s) each climb in the fast phase
  *          was a backlog at the next fall, the audio of both connections behind it; a link that
  *          fell once and stays low (the cliff) sees only failed probes, and the hold ends.

@@ -729,9 +729,11 @@ static void fall_at_1s(bbt_adapt *a)
     step(a, 2 * S, 10 * MS, 0, 0);
 }
 
-/* A fall holds moves up at the level fallen to; padding probes above it still run, never
- * switch; one that fails after one that passed (a swinging link) renews the hold; at its end
- * the viewer climbs as before. */
+/* A fall holds moves up at the level fallen to; a padding probe above it still runs, never
+ * switches, and once one has passed no other starts (nothing more to learn: a probe near the
+ * end of a fast phase was still padding when the link fell); a measure after the pass that fits
+ * only the hold's level (a swinging link) renews the hold, and the probes to learn start again;
+ * at its end the viewer climbs as before. */
 static void test_fall_hold_renewed_by_a_swinging_link(void **state)
 {
     (void)state;
@@ -748,18 +750,23 @@ static void test_fall_hold_renewed_by_a_swinging_link(void **state)
     assert_false(a.padding);
     assert_int_equal(a.hold_up_us, 9 * S);
     assert_int_equal(a.ups, 0);
-    assert_int_equal(step(&a, 13 * S, 10 * MS, 0, 0), P180); /* the next after another up_hold */
+    step(&a, 13 * S, 10 * MS, 0, 0);
+    assert_int_equal(step(&a, 14 * S, 10 * MS, 0, 0), P180); /* another up_hold: no probe */
     assert_false(a.padding);
-    step(&a, 14 * S, 10 * MS, 0, 0);
-    assert_true(a.padding);
-    step(&a, 14500 * MS, 300 * MS, 0, 0); /* fails: the link swung down again */
-    assert_false(a.padding);
+    assert_int_equal(a.pads, 1);
+    /* the link swung down: a capacity measured since the pass fits only 180p */
+    assert_int_equal(step(&a, 14500 * MS, 10 * MS, 300000, 14500 * MS), P180);
     assert_int_equal(a.hold_up_us, 0);
     assert_int_equal(a.hold_until, 44500 * MS);
-    assert_int_equal(a.level, P180);
-    assert_int_equal(a.downs, 1); /* the failure is drain, not another fall */
+    assert_int_equal(a.downs, 1);
     assert_int_equal(a.falls, 1);
-    step(&a, 15 * S, 10 * MS, 0, 0);
+    step(&a, 20 * S, 10 * MS, 0, 0); /* up_hold after the pass, the capacity stale: learn again */
+    assert_true(a.padding);
+    step(&a, 20500 * MS, 300 * MS, 0, 0); /* that one fails: the hold stays as it was */
+    assert_false(a.padding);
+    assert_int_equal(a.hold_until, 44500 * MS);
+    assert_int_equal(a.downs, 1); /* the failure is drain, not another fall */
+    step(&a, 21 * S, 10 * MS, 0, 0);
     step(&a, 45 * S, 10 * MS, 0, 0); /* the hold is over */
     assert_int_equal(bbt_adapt_hold_cap(&a, 45 * S), P720);
     assert_true(a.padding);
