@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "proto/status.h"
+#include "relay/audio_tail.h"
 
 struct bbt_session {
     char id[BBT_SESSION_ID_MAX + 1];
@@ -17,6 +18,7 @@ struct bbt_session {
     int slot[BBT_FRAME_MAX_TRACKS];            /* track id -> index in tracks[], -1 absent */
     uint32_t ended;                            /* bit t: track t sent END */
     bbt_gop_cache *gop[BBT_FRAME_MAX_TRACKS];  /* video and courseware tracks */
+    bbt_audio_tail *atail[BBT_FRAME_MAX_TRACKS]; /* audio tracks: the start of a copy */
     bbt_track_stats stats[BBT_FRAME_MAX_TRACKS];
     int64_t last_keyreq_us[BBT_FRAME_MAX_TRACKS];
     bbt_viewer **viewers;
@@ -43,8 +45,10 @@ bbt_registry *bbt_registry_new(const bbt_registry_limits *lim, const bbt_session
 
 static void session_free(bbt_session *s)
 {
-    for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++)
+    for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++) {
         bbt_gop_cache_free(s->gop[t]);
+        bbt_audio_tail_free(s->atail[t]);
+    }
     free(s->viewers);
     free(s);
 }
@@ -255,6 +259,15 @@ static void set_tracks(bbt_session *s, const bbt_track_info *tracks, size_t n)
 static int make_caches(bbt_session *s)
 {
     for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++) {
+        int audio = s->slot[t] >= 0 && s->tracks[s->slot[t]].kind == BBT_TRACK_AUDIO;
+        if (!audio) {
+            bbt_audio_tail_free(s->atail[t]);
+            s->atail[t] = NULL;
+        } else if (!s->atail[t] && !(s->atail[t] = bbt_audio_tail_new())) {
+            return BBT_ENOMEM;
+        } else {
+            bbt_audio_tail_clear(s->atail[t]);
+        }
         int visual = s->slot[t] >= 0 && is_visual(&s->tracks[s->slot[t]]);
         if (!visual) {
             bbt_gop_cache_free(s->gop[t]);
@@ -315,9 +328,12 @@ void bbt_session_unpublish(bbt_session *s, void *conn, bool ended)
         s->state = BBT_SESSION_ENDED;
     else if (s->state == BBT_SESSION_LIVE)
         s->state = BBT_SESSION_INTERRUPTED;
-    for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++)
+    for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++) {
         if (s->gop[t])
             bbt_gop_cache_clear(s->gop[t]);
+        if (s->atail[t])
+            bbt_audio_tail_clear(s->atail[t]);
+    }
 }
 
 static void note_end(bbt_session *s, const bbt_frame_ref *ref)
@@ -354,6 +370,8 @@ int bbt_session_ingest(bbt_session *s, bbt_frame_ref *ref, int64_t now_us)
         st->keyframes_in++;
     if (s->gop[ref->track])
         bbt_gop_cache_push(s->gop[ref->track], ref); /* failure: viewers wait for a key */
+    if (s->atail[ref->track])
+        bbt_audio_tail_push(s->atail[ref->track], ref);
     if (ref->flags & BBT_FRAME_END)
         note_end(s, ref);
     else if (s->state == BBT_SESSION_ENDED)
@@ -378,6 +396,23 @@ int bbt_session_ingest(bbt_session *s, bbt_frame_ref *ref, int64_t now_us)
     return BBT_OK;
 }
 
+/* An audio copy starts with the last COPY_TAIL_US of its audio (relay/audio_tail.h): the main
+ * connection it stands in for is behind. A second is about what a lost packet and a join's
+ * pictures put it behind on a rural link (flaky-3g: 130-350 ms). */
+#define COPY_TAIL_US 1000000
+static void prime_copy(bbt_session *s, bbt_viewer *v, int64_t now_us)
+{
+    for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++) {
+        if (!(v->tracks >> t & 1u) || !s->atail[t])
+            continue;
+        size_t n = bbt_audio_tail_count(s->atail[t]);
+        for (size_t i = bbt_audio_tail_from(s->atail[t], COPY_TAIL_US); i < n; i++)
+            bbt_queue_push(v->q, bbt_audio_tail_at(s->atail[t], i), now_us);
+    }
+    if (bbt_queue_count(v->q) && s->reg->hooks.writable)
+        s->reg->hooks.writable(v->conn, now_us, s->reg->hooks.ud);
+}
+
 int bbt_session_add_viewer(bbt_session *s, bbt_viewer *v, int64_t now_us)
 {
     if (s->nviewers == s->cap_viewers) {
@@ -394,6 +429,8 @@ int bbt_session_add_viewer(bbt_session *s, bbt_viewer *v, int64_t now_us)
     v->video_track = -1;
     s->viewers[s->nviewers++] = v;
     choose_tracks(s, v, now_us);
+    if (v->audio_copy)
+        prime_copy(s, v, now_us);
     return BBT_OK;
 }
 

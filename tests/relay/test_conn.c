@@ -226,7 +226,10 @@ static void test_audio_copy(void **state)
     json_decref(tr);
     send_frame(p, 0, 0, 3, 900);
     send_frame(p, 1, 0, 4, 80);
-    expect_frame(c, 1, 4); /* audio 3 went while it was unsubscribed; video never comes */
+    /* a copy starts with the last second of its audio (relay/audio_tail.h): 1-3, sent before
+     * it subscribed again (the first time there was none yet), then 4; video never comes */
+    for (uint32_t seq = 1; seq <= 4; seq++)
+        expect_frame(c, 1, seq);
     tc_close(c);
     tc_close(v);
     tc_close(p);

@@ -148,7 +148,7 @@ static void test_fanout_shares_one_frame(void **state)
     f->calls.writable = 0;
     assert_int_equal(bbt_session_ingest(s, r, 10), BBT_OK);
     assert_int_equal(r->cls, BBT_CLASS_AUDIO);
-    assert_int_equal(r->refs, 4); /* one per viewer queue + ours: never a copy */
+    assert_int_equal(r->refs, 5); /* one per viewer queue, the audio tail's + ours: no copy */
     assert_int_equal(f->calls.writable, 3);
     for (int i = 0; i < 3; i++)
         assert_ptr_equal(bbt_queue_peek(v[i].q), r);
@@ -298,6 +298,53 @@ static void test_audio_copy(void **state)
     bbt_session_remove_viewer(&c);
     bbt_queue_free(v.q);
     bbt_queue_free(c.q);
+    bbt_session_unpublish(s, &f->pub, false);
+}
+
+/* An audio copy starts with the last second of the audio (relay/audio_tail.h), oldest first; a
+ * main viewer does not; a publisher that goes away takes the tail with it. */
+static void test_audio_copy_starts_with_the_tail(void **state)
+{
+    struct fixture *f = *state;
+    int err;
+    bbt_session *s = bbt_registry_open(f->reg, "s", &err);
+    void *replaced;
+    bbt_session_publish(s, &f->pub, ladder, 5, 0, &replaced);
+    static const uint64_t at_ms[] = {0, 500, 1000, 1400, 1600};
+    for (uint32_t i = 0; i < 5; i++) {
+        bbt_frame_ref *r = bbt_frame_ref_new(32);
+        r->len = 32;
+        r->track = 3;
+        r->seq = i + 1;
+        r->capture_us = 5000000 + at_ms[i] * 1000;
+        assert_int_equal(bbt_session_ingest(s, r, 10), BBT_OK);
+        bbt_frame_ref_release(r);
+    }
+    bbt_viewer v, c;
+    init_viewer(&v, &v);
+    init_viewer(&c, &c);
+    c.want_video = c.courseware = false;
+    c.audio_copy = true;
+    f->calls.writable = 0;
+    bbt_session_add_viewer(s, &v, 20);
+    assert_int_equal(bbt_queue_count(v.q), 0); /* the main viewer: no old audio */
+    bbt_session_add_viewer(s, &c, 20);
+    assert_int_equal(bbt_queue_count(c.q), 3); /* captured 1.0, 1.4 and 1.6 s */
+    assert_int_equal(bbt_queue_peek(c.q)->seq, 3);
+    assert_int_equal(f->calls.writable, 1);
+    bbt_session_remove_viewer(&c);
+    bbt_queue_free(c.q);
+    bbt_session_unpublish(s, &f->pub, false);
+    init_viewer(&c, &c);
+    c.want_video = c.courseware = false;
+    c.audio_copy = true;
+    bbt_session_publish(s, &f->pub, ladder, 5, 30, &replaced);
+    bbt_session_add_viewer(s, &c, 40);
+    assert_int_equal(bbt_queue_count(c.q), 0); /* the tail went with the publisher */
+    bbt_session_remove_viewer(&c);
+    bbt_session_remove_viewer(&v);
+    bbt_queue_free(c.q);
+    bbt_queue_free(v.q);
     bbt_session_unpublish(s, &f->pub, false);
 }
 
@@ -485,6 +532,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_second_publisher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audio_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audio_copy_starts_with_the_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_layer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_switch_up_at_keyframe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_switch_down_now, setup, teardown),
