@@ -272,6 +272,8 @@ static void switch_up(bbt_adapt *a, int next, int64_t now)
 /* Pad for `level` from now on, failing over `limit_us` of delay. */
 static void pad_start(bbt_adapt *a, int level, int64_t now, int64_t limit_us)
 {
+    a->pad_from_bps = a->padding ? bbt_adapt_pad_bps(a, now) : 0;
+    a->pad_start_us = now;
     a->pad_limit_us = limit_us;
     a->pad_over_since = 0;
     a->padding = true;
@@ -363,7 +365,7 @@ static void maybe_move_up(bbt_adapt *a, const bbt_adapt_input *in)
     }
 }
 
-double bbt_adapt_pad_bps(const bbt_adapt *a)
+double bbt_adapt_pad_bps(const bbt_adapt *a, int64_t now_us)
 {
     if (!a->padding)
         return 0;
@@ -371,7 +373,12 @@ double bbt_adapt_pad_bps(const bbt_adapt *a)
      * for at its bare rate passed on flaky-3g's lossy 2 Mbit/s and then stalled 46 % of a run */
     double d = (double)a->levels[a->pad_level].bitrate_bps / a->p.safety -
                (double)a->levels[a->level].bitrate_bps;
-    return d > 0 ? d : 0;
+    if (d < 0)
+        d = 0;
+    int64_t ramp = a->p.pad_us / 2, in = now_us - a->pad_start_us;
+    if (ramp > 0 && in >= 0 && in < ramp)
+        d = a->pad_from_bps + (d - a->pad_from_bps) * (double)in / (double)ramp;
+    return d;
 }
 
 int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)

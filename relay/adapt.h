@@ -142,6 +142,8 @@ typedef struct bbt_adapt {
     int pad_level;             /* ... for this level ... */
     int pad_ok;                /* ... the highest level padded for successfully (≥ level) ... */
     int64_t pad_until;         /* ... until then; it fails when the delay is over ... */
+    int64_t pad_start_us;      /* ... (its padding rising from pad_from_bps since then) ... */
+    double pad_from_bps;
     int64_t pad_limit_us;      /* ... this (its delay at the start + 50 ms, ≥ clear_us) ... */
     int64_t pad_over_since;    /* ... since then (0: within it) for 250 ms */
     int64_t pad_failed_us;     /* time of the last failed padding probe, 0: none */
@@ -197,9 +199,12 @@ int bbt_adapt_copy_room(const bbt_adapt *a, const bbt_adapt_input *in, int64_t t
 /* One step; returns the (possibly new) level. */
 int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in);
 
-/* The padding rate the caller adds now (bits/s): during a padding probe, what the level probed
- * for needs at the safety fraction (bitrate ÷ safety, as a capacity would have to be) beyond
- * the current level's bitrate; 0 otherwise. */
-double bbt_adapt_pad_bps(const bbt_adapt *a);
+/* The padding rate the caller adds at now_us (bits/s): during a padding probe, what the level
+ * probed for needs at the safety fraction (bitrate ÷ safety, as a capacity would have to be)
+ * beyond the current level's bitrate, reached in a ramp over the probe's first half from 0 (from
+ * the last level's rate for the next level of a probe going on); 0 otherwise. The ramp: a probe
+ * that fails does so while it overloads the link a little, not twice over (the cliff's 400
+ * kbit/s padded for 360p at once held the audio 240 ms behind the padding). */
+double bbt_adapt_pad_bps(const bbt_adapt *a, int64_t now_us);
 
 #endif

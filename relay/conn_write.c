@@ -337,7 +337,7 @@ static int kernel_unsent(const struct bbt_conn *c)
 
 static void write_padding(struct bbt_conn *c, int64_t now)
 {
-    double bps = c->adapt_on ? bbt_adapt_pad_bps(&c->adapt) : 0;
+    double bps = c->adapt_on ? bbt_adapt_pad_bps(&c->adapt, now) : 0;
     if (bps <= 0) {
         c->pad_credit = 0;
         c->pad_at_us = 0;

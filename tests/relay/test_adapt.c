@@ -1,5 +1,6 @@
 /* tests/relay/test_adapt.c — relay/adapt.c: levels, every transition, hysteresis, back-off,
  * capacity freshness. Time is driven by the test; nothing sleeps. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -544,25 +545,31 @@ static double gap(const bbt_adapt *a, int from, int to)
 }
 
 /* With pad_us the move up is padding first: the level stays, the padding rate is what the next
- * level adds; a clear link goes on to pad for the level above, then moves straight there. */
+ * level adds, reached in a ramp over half of pad_us (from 0; from the last level's rate for the
+ * level above); a clear link goes on to pad for the level above, then moves straight there. */
 static void test_pad_probe_then_move_up(void **state)
 {
     (void)state;
     bbt_adapt a = fresh_pad(P180);
-    assert_true(bbt_adapt_pad_bps(&a) == 0);
+    assert_true(bbt_adapt_pad_bps(&a, 0) == 0);
     step(&a, 0, 10 * MS, 0, 0);
     assert_int_equal(step(&a, 5 * S, 10 * MS, 0, 0), P180); /* padding, not a switch */
     assert_true(a.padding);
     assert_int_equal(a.pad_level, P360);
-    assert_true(bbt_adapt_pad_bps(&a) == gap(&a, P180, P360));
+    double full = gap(&a, P180, P360);
+    assert_true(bbt_adapt_pad_bps(&a, 5 * S) == 0);
+    assert_true(fabs(bbt_adapt_pad_bps(&a, 5250 * MS) - full / 4) < 1);
+    assert_true(bbt_adapt_pad_bps(&a, 6 * S) == full);
     assert_int_equal(step(&a, 6 * S, 10 * MS, 0, 0), P180);
     assert_int_equal(step(&a, 7 * S, 10 * MS, 0, 0), P180); /* 360p padded well: on to 720p */
     assert_int_equal(a.pad_level, P720);
-    assert_true(bbt_adapt_pad_bps(&a) == gap(&a, P180, P720));
+    assert_true(bbt_adapt_pad_bps(&a, 7 * S) == full); /* rising from 360p's rate */
+    assert_true(fabs(bbt_adapt_pad_bps(&a, 7500 * MS) - (full + gap(&a, P180, P720)) / 2) < 1);
+    assert_true(bbt_adapt_pad_bps(&a, 8 * S) == gap(&a, P180, P720));
     assert_int_equal(step(&a, 9 * S, 10 * MS, 0, 0), P720); /* one switch, two levels up */
     assert_false(a.padding);
     assert_true(a.probing); /* the switch itself is a probe like any other */
-    assert_true(bbt_adapt_pad_bps(&a) == 0);
+    assert_true(bbt_adapt_pad_bps(&a, 9 * S) == 0);
     assert_int_equal(a.ups, 1);
     assert_int_equal(a.pads, 1);
     assert_int_equal(a.pads_failed, 0);
@@ -576,7 +583,7 @@ static void test_pad_probe_fails_on_congestion(void **state)
     bbt_adapt a = padding_from(P180, 10 * MS);
     assert_int_equal(step(&a, 5500 * MS, 300 * MS, 0, 0), P180);
     assert_false(a.padding);
-    assert_true(bbt_adapt_pad_bps(&a) == 0);
+    assert_true(bbt_adapt_pad_bps(&a, 5500 * MS) == 0);
     assert_int_equal(a.pads_failed, 1);
     assert_int_equal(a.backoff_until[P360], 13500 * MS);
     assert_int_equal(a.backoff_us[P360], 0);
