@@ -34,7 +34,7 @@
  *   pad    with pad_us > 0 (the viewer takes padding, docs/PROTOCOL.md §2.6) a move up from
  *          a level with a camera picture is tried first without touching the picture: for
  *          pad_us the caller adds padding up to the rate the next level would need
- *          (bbt_adapt_pad_bps), and the level stays. Congestion ends it at once — a failed
+ *          (bbt_adapt_pad_bps: rising to it over the first half), and the level stays. Congestion ends it at once — a failed
  *          padding probe costs a moment's delay, not a switch and a keyframe each way — and
  *          holds that level for pad_backoff_us (no doubling: cheap probes may be frequent, so
  *          a link that recovers is found within about that time: the cliff's recovery went

@@ -32,9 +32,10 @@ static double ewma(double old, double sample)
  * whole window delivered nothing (a stall says nothing of the rate: no sample). */
 static void capacity_sample(bbt_estimate *e, int64_t now, int64_t delivered, int64_t dt)
 {
-    if (e->win_n == BBT_ESTIMATE_WINDOW) {
-        memmove(e->win_bytes, e->win_bytes + 1, (BBT_ESTIMATE_WINDOW - 1) * sizeof e->win_bytes[0]);
-        memmove(e->win_us, e->win_us + 1, (BBT_ESTIMATE_WINDOW - 1) * sizeof e->win_us[0]);
+    if (e->win_n == BBT_ESTIMATE_WINDOW) { /* the oldest interval leaves */
+        size_t keep = BBT_ESTIMATE_WINDOW - 1;
+        memmove(e->win_bytes, e->win_bytes + 1, keep * sizeof e->win_bytes[0]);
+        memmove(e->win_us, e->win_us + 1, keep * sizeof e->win_us[0]);
         e->win_n--;
     }
     e->win_bytes[e->win_n] = delivered;

@@ -31,6 +31,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* A capacity sample is the rate over the last (up to) this many backlogged intervals of one
+ * stretch, those that delivered nothing included: on a lossy link TCP delivers nothing while
+ * it recovers a loss, then the held bytes at once when the hole is filled, and the burst
+ * interval alone read 305-722 kbit/s on a 300 kbit/s link (flaky-3g), which kept a layer there
+ * that the link could not carry beside the audio copy. 4 ticks of 250 ms: a second. */
+#define BBT_ESTIMATE_WINDOW 4
+
 typedef struct bbt_estimate {
     int64_t last_us;          /* time of the previous sample, 0 before the first */
     uint64_t last_sent;
@@ -40,8 +47,8 @@ typedef struct bbt_estimate {
     double capacity_bps;      /* rate while backlogged (the window's), 0: never measured */
     int64_t capacity_at_us;   /* when capacity was last measured */
     /* the backlogged stretch going on: its last BBT_ESTIMATE_WINDOW intervals (ring) */
-    int64_t win_bytes[4];
-    int64_t win_us[4];
+    int64_t win_bytes[BBT_ESTIMATE_WINDOW];
+    int64_t win_us[BBT_ESTIMATE_WINDOW];
     int win_n;
     int64_t delay_us;         /* congestion signal of the last sample */
     int unsent_cap;           /* the caller's: the kernel unsent cap now in force (0: none) */
@@ -61,12 +68,6 @@ typedef struct bbt_estimate {
 #define BBT_ESTIMATE_MIN_INTERVAL_US 100000
 /* Backlogged means the relay queue held data at least this long; 50 ms. */
 #define BBT_ESTIMATE_BACKLOG_US 50000
-/* A capacity sample is the rate over the last (up to) this many backlogged intervals of one
- * stretch, those that delivered nothing included: on a lossy link TCP delivers nothing while
- * it recovers a loss, then the held bytes at once when the hole is filled, and the burst
- * interval alone read 305-722 kbit/s on a 300 kbit/s link (flaky-3g), which kept a layer there
- * that the link could not carry beside the audio copy. 4 ticks of 250 ms: a second. */
-#define BBT_ESTIMATE_WINDOW 4
 
 /* The kernel's unsent backlog per viewer (TCP_NOTSENT_LOWAT) should hold about
  * BBT_ESTIMATE_UNSENT_US of what the link delivers: that queue is invisible to the delay signal
