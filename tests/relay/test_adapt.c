@@ -1,4 +1,4 @@
-/* tests/relay/test_adapt.c — relay/adapt.c: levels, every transition, hysteresis, back-off,
+/* tests/relay/test_adapt.c — relay/adapt.c: fit, every transition, hysteresis, back-off,
  * capacity freshness. Time is driven by the test; nothing sleeps. */
 #include <math.h>
 #include <setjmp.h>
@@ -9,24 +9,15 @@
 #include <cmocka.h>
 
 #include "relay/adapt.h"
+#include "adapt_ladder.h"
 
 #define MS 1000
 #define S 1000000
-
-static const bbt_track_info ladder[] = {
-    {.id = 0, .kind = BBT_TRACK_VIDEO, .layer = 2, .width = 1280, .height = 720, .bitrate = 1200000},
-    {.id = 1, .kind = BBT_TRACK_VIDEO, .layer = 1, .width = 640, .height = 360, .bitrate = 450000},
-    {.id = 2, .kind = BBT_TRACK_VIDEO, .layer = 0, .width = 320, .height = 180, .bitrate = 120000},
-    {.id = 3, .kind = BBT_TRACK_AUDIO, .sample_rate = 48000, .channels = 1, .bitrate = 40000},
-    {.id = 4, .kind = BBT_TRACK_COURSEWARE, .width = 1280, .height = 720, .bitrate = 100000},
-};
 
 static const bbt_adapt_params params = {
     .safety = 0.8, .congest_us = 250 * MS, .clear_us = 80 * MS, .down_delay_us = 300 * MS,
     .up_hold_us = 5 * S, .probe_us = 3 * S, .backoff_min_us = 10 * S, .backoff_max_us = 80 * S,
     .capacity_ttl_us = 5 * S};
-
-enum { AUDIO, SLIDES, P180, P360, P720 }; /* level indexes with the full ladder */
 
 static bbt_adapt fresh(int level)
 {

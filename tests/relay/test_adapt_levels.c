@@ -7,16 +7,7 @@
 #include <cmocka.h>
 
 #include "relay/adapt_levels.h"
-
-static const bbt_track_info ladder[] = {
-    {.id = 0, .kind = BBT_TRACK_VIDEO, .layer = 2, .width = 1280, .height = 720, .bitrate = 1200000},
-    {.id = 1, .kind = BBT_TRACK_VIDEO, .layer = 1, .width = 640, .height = 360, .bitrate = 450000},
-    {.id = 2, .kind = BBT_TRACK_VIDEO, .layer = 0, .width = 320, .height = 180, .bitrate = 120000},
-    {.id = 3, .kind = BBT_TRACK_AUDIO, .sample_rate = 48000, .channels = 1, .bitrate = 40000},
-    {.id = 4, .kind = BBT_TRACK_COURSEWARE, .width = 1280, .height = 720, .bitrate = 100000},
-};
-
-enum { AUDIO, SLIDES, P180, P360, P720 }; /* level indexes with the full ladder */
+#include "adapt_ladder.h"
 
 static void test_levels_follow_the_degradation_order(void **state)
 {
@@ -77,7 +68,6 @@ static void test_levels_on_the_wire(void **state)
     assert_int_equal(lv[3].bitrate_bps, 1240000);
     assert_int_equal(lv[3].payload_bps, 1240000);
 }
-
 
 int main(void)
 {
