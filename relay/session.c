@@ -370,7 +370,7 @@ int bbt_session_ingest(bbt_session *s, bbt_frame_ref *ref, int64_t now_us)
         st->keyframes_in++;
     if (s->gop[ref->track])
         bbt_gop_cache_push(s->gop[ref->track], ref); /* failure: viewers wait for a key */
-    if (s->atail[ref->track])
+    if (s->atail[ref->track] && !(ref->flags & BBT_FRAME_END)) /* an end is no sound to repeat */
         bbt_audio_tail_push(s->atail[ref->track], ref);
     if (ref->flags & BBT_FRAME_END)
         note_end(s, ref);

@@ -301,8 +301,9 @@ static void test_audio_copy(void **state)
     bbt_session_unpublish(s, &f->pub, false);
 }
 
-/* An audio copy starts with the last second of the audio (relay/audio_tail.h), oldest first; a
- * main viewer does not; a publisher that goes away takes the tail with it. */
+/* An audio copy starts with the last second of the audio (relay/audio_tail.h), oldest first,
+ * without a track's end; a main viewer does not; a publisher that goes away takes the tail
+ * with it. */
 static void test_audio_copy_starts_with_the_tail(void **state)
 {
     struct fixture *f = *state;
@@ -320,6 +321,14 @@ static void test_audio_copy_starts_with_the_tail(void **state)
         assert_int_equal(bbt_session_ingest(s, r, 10), BBT_OK);
         bbt_frame_ref_release(r);
     }
+    bbt_frame_ref *end = bbt_frame_ref_new(32); /* the track's end: no sound to repeat */
+    end->len = 32;
+    end->track = 3;
+    end->flags = BBT_FRAME_END;
+    end->seq = 6;
+    end->capture_us = 5000000 + 1700 * 1000;
+    assert_int_equal(bbt_session_ingest(s, end, 10), BBT_OK);
+    bbt_frame_ref_release(end);
     bbt_viewer v, c;
     init_viewer(&v, &v);
     init_viewer(&c, &c);
