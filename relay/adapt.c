@@ -209,7 +209,7 @@ static void switch_up(bbt_adapt *a, int next, int64_t now)
 /* Pad for `level` from now on, failing over `limit_us` of delay. */
 static void pad_start(bbt_adapt *a, int level, int64_t now, int64_t limit_us)
 {
-    a->pad_from_bps = a->padding ? bbt_adapt_pad_bps(a, now) : 0;
+    a->pad_from_bps = bbt_adapt_pad_bps(a, now); /* 0 unless a probe goes on */
     a->pad_start_us = now;
     a->pad_limit_us = limit_us;
     a->pad_over_since = 0;
@@ -346,10 +346,12 @@ int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
     else if (a->padding)
         pad_step(a, in);
     hold_swing_down(a, in);
+    /* the highest level a fresh capacity fits, -1: none fresh */
+    int fit = capacity_fresh(a, in) ? bbt_adapt_fit(a, in->capacity_bps) : -1;
     /* Twice the threshold is no spike: the first step of an episode goes at once. So does a
      * congested level that a fresh capacity (measured while backlogged, i.e. what the link
      * carries now) shows to be more than MISFIT times too big: the cliff, a failed probe. */
-    bool misfit = congested && capacity_fresh(a, in) &&
+    bool misfit = congested && fit >= 0 &&
                   (double)a->levels[a->level].bitrate_bps > MISFIT * in->capacity_bps;
     bool severe = (in->delay_us >= 2 * a->p.congest_us || misfit) &&
                   (!a->last_down_us || now - a->last_down_us >= a->p.down_delay_us);
@@ -357,15 +359,14 @@ int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
      * than a lower level: the link is full even where a sample reads below congest_us (the
      * sawtooth above; flaky-3g's 300 kbit/s with 180p and the audio copy read 305, 402, 52,
      * 15, 6, 136 ms and never moved down, its audio late behind each keyframe). */
-    bool full = a->congested && !congested && !clear && capacity_fresh(a, in) &&
-                bbt_adapt_fit(a, in->capacity_bps) < a->level;
+    bool full = a->congested && !congested && !clear && fit >= 0 && fit < a->level;
     if ((congested || full) && a->level > 0 &&
         (now - a->congested_since >= a->p.down_delay_us || severe)) {
-        bool fits = capacity_fresh(a, in) && bbt_adapt_fit(a, in->capacity_bps) >= a->level;
+        bool fits = fit >= a->level;
         bool draining = (a->last_down_us && now - a->last_down_us < a->p.drain_us &&
                          (a->returned || fits)) ||
                         (a->pad_failed_us && now - a->pad_failed_us < a->p.drain_us &&
-                         (fits || !capacity_fresh(a, in)));
+                         (fits || fit < 0));
         if (!draining)
             move_down(a, in);
     } else if (clear) {

@@ -85,7 +85,7 @@ void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now)
 
 /* What the adaptation of c would read now (its measures; the viewer's report aside). The
  * relay's capacity counts the payload it handed over, so it is scaled to the wire by the
- * headers of the level being sent (adapt.h); TCP's delivery rate is taken as it is: it counts
+ * headers of the level being sent (adapt_levels.h); TCP's delivery rate is taken as it is: it counts
  * segments at the full segment size, and its samples come from bursts of full segments. */
 static bbt_adapt_input measured(const struct bbt_conn *c, int64_t now)
 {
