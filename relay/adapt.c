@@ -131,8 +131,16 @@ static void hold_fall(bbt_adapt *a, int level, int64_t now)
 
 static void move_down(bbt_adapt *a, const bbt_adapt_input *in)
 {
-    bool fall = !a->probing;
-    int target = capacity_fresh(a, in) ? bbt_adapt_fit(a, in->capacity_bps) : a->level - 1;
+    bool fresh = capacity_fresh(a, in);
+    int target = fresh ? bbt_adapt_fit(a, in->capacity_bps) : a->level - 1;
+    /* A probe fails, and the capacity is more than MISFIT times too small for the level it
+     * started from as well: the link fell under it, which no probe explains (flaky-3g: 720p
+     * switched to 0.5 s before the fall to 300 kbit/s read 92 kbit/s; returned to 360p, the
+     * viewer took 2 s more to reach audio only, and the audio of both connections waited up
+     * to 553 ms behind the backlog). */
+    bool fell = a->probing && fresh &&
+                (double)a->levels[a->probe_from].bitrate_bps > MISFIT * in->capacity_bps;
+    bool fall = !a->probing || fell;
     if (target >= a->level)
         target = a->level - 1;
     if (target < 0)
@@ -140,7 +148,7 @@ static void move_down(bbt_adapt *a, const bbt_adapt_input *in)
     a->returned = false;
     if (a->probing) { /* the probe failed: hold that level, go back to where it started */
         back_off(a, a->level, in->now_us);
-        if (target < a->probe_from && a->probe_from < a->level) {
+        if (!fell && target < a->probe_from && a->probe_from < a->level) {
             target = a->probe_from; /* it held there; a capacity read while the probe
                                      * overloaded the link is no reason to go lower */
             a->returned = true;

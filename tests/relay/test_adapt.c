@@ -310,6 +310,32 @@ static void test_failed_probe_returns_to_its_start(void **state)
     assert_int_equal(step(&b, 1 * S, 300 * MS, 540000, 1 * S), P180);
 }
 
+/* A probe fails on a capacity more than MISFIT times too small for the level it started from:
+ * the link fell under the probe (flaky-3g: 92 kbit/s read 0.5 s after a switch to 720p), so
+ * the viewer goes where the capacity fits, and the fall is held like any other. */
+static void test_probe_failed_by_a_fall(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh(P360);
+    a.p.fall_hold_us = 30 * S;
+    step(&a, 0, 10 * MS, 0, 0);
+    assert_int_equal(step(&a, 5 * S, 10 * MS, 0, 0), P720);
+    /* 360p with audio and slides is 590 kbit/s: 472 × 1.25 = 590 is no misfit, one less is */
+    bbt_adapt b = a;
+    assert_int_equal(step(&b, 5500 * MS, 300 * MS, 472000, 5500 * MS), P360);
+    assert_true(b.returned);
+    assert_int_equal(b.falls, 0); /* a probe's own failure is no fall */
+    assert_int_equal(step(&a, 5500 * MS, 300 * MS, 471000, 5500 * MS), P180);
+    assert_false(a.returned);
+    assert_int_equal(a.backoff_us[P720], 10 * S); /* the probed level backs off as before */
+    assert_int_equal(a.falls, 1);
+    assert_int_equal(bbt_adapt_hold_cap(&a, 6 * S), P180);
+    bbt_adapt c = fresh(P360);
+    step(&c, 0, 10 * MS, 0, 0);
+    step(&c, 5 * S, 10 * MS, 0, 0);
+    assert_int_equal(step(&c, 5500 * MS, 300 * MS, 92000, 5500 * MS), AUDIO);
+}
+
 /* A probe that survives probe_us clears the level's back-off. */
 static void test_successful_probe_resets_backoff(void **state)
 {
@@ -822,6 +848,7 @@ int main(void)
         cmocka_unit_test(test_up_after_hold_then_faster),
         cmocka_unit_test(test_in_between_holds),
         cmocka_unit_test(test_failed_probe_backs_off),
+        cmocka_unit_test(test_probe_failed_by_a_fall),
         cmocka_unit_test(test_successful_probe_resets_backoff),
         cmocka_unit_test(test_failed_probe_returns_to_its_start),
         cmocka_unit_test(test_probe_open_while_queue_builds),
