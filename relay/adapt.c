@@ -75,11 +75,13 @@ static bool link_fresh(const bbt_adapt *a, const bbt_adapt_input *in)
     return measured_within(in->link_bps, in->link_at_us, in->now_us, a->p.capacity_ttl_us);
 }
 
-int bbt_adapt_copy_room(const bbt_adapt *a, const bbt_adapt_input *in, int64_t ttl_us)
+int bbt_adapt_copy_room(const bbt_adapt *a, const bbt_adapt_input *in, int64_t ttl_us, int rank,
+                        int on_link)
 {
     if (!measured_within(in->capacity_bps, in->capacity_at_us, in->now_us, ttl_us))
         return -1;
-    return 2.0 * (double)a->levels[0].bitrate_bps <= a->p.safety * in->capacity_bps;
+    double audio = (double)a->levels[0].bitrate_bps;
+    return (double)(rank + 1) * audio <= a->p.safety * (in->capacity_bps + on_link * audio);
 }
 
 static void back_off(bbt_adapt *a, int level, int64_t now)

@@ -164,12 +164,16 @@ int bbt_adapt_fit(const bbt_adapt *a, double bps);
 int bbt_adapt_hold_cap(const bbt_adapt *a, int64_t now_us);
 
 /* Room on this viewer's link for its audio once more (an audio copy, docs/PROTOCOL.md §3.5):
- * 1 when a capacity measured within ttl_us of in->now_us fits the audio-only level's bitrate
- * twice at the safety fraction; 0 when it does not (a second copy would hold up both,
- * docs/PLAYER.md "Audio copy"); -1 when none was measured then: not known. TCP's delivery rate
- * is not asked: a receiver that reads slowly lets TCP send in bursts at the machine's speed
- * (tests/relay/test_conn_adapt.c), which its samples report. Reads `a`, changes nothing. */
-int bbt_adapt_copy_room(const bbt_adapt *a, const bbt_adapt_input *in, int64_t ttl_us);
+ * for the classroom's rank-th copy (1: its first), 1 when the link fits the audio-only level's
+ * bitrate rank + 1 times at the safety fraction; the link is a capacity measured within ttl_us
+ * of in->now_us plus that audio rate for each of the on_link copies the link carries already
+ * (they take their bytes beside this connection, outside its measure). 0 when it does not (a
+ * copy without room holds up the others, docs/PLAYER.md "Audio copy"); -1 when no capacity was
+ * measured then: not known. TCP's delivery rate is not asked: a receiver that reads slowly lets
+ * TCP send in bursts at the machine's speed (tests/relay/test_conn_adapt.c), which its samples
+ * report. Reads `a`, changes nothing. */
+int bbt_adapt_copy_room(const bbt_adapt *a, const bbt_adapt_input *in, int64_t ttl_us, int rank,
+                        int on_link);
 
 /* One step; returns the (possibly new) level. */
 int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in);

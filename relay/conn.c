@@ -317,6 +317,7 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
         return;
     }
     r->nviewers++;
+    c->copy_since_us = bbt_mono_us();
     bbt_estimate_init(&c->est);
     bbt_conn_adapt_reset(c, bbt_mono_us());
     bbt_conn_tune_socket(c);

@@ -104,16 +104,41 @@ static bbt_adapt_input measured(const struct bbt_conn *c, int64_t now)
  * long enough to be measured again (e2e/poornet: the copy came 5.1 s after the last measure, of
  * 46 kbit/s); a link that has recovered since gets its copy after the page's back-off. */
 #define COPY_MEASURE_TTL_US 30000000
+
+/* Is m a copy of c's classroom to s? */
+static bool classroom_copy(const struct bbt_conn *m, const struct bbt_conn *c, const bbt_session *s)
+{
+    return m->viewer.session == s && m->viewer.audio_copy && strcmp(m->subject, c->subject) == 0;
+}
+
+/* The copies of c's classroom to s on the link (c too when it is one), and c's rank among them
+ * by age (1: the oldest; a copy not yet subscribed comes last). */
+static int copy_rank(const struct bbt_conn *c, const bbt_session *s, int *on_link)
+{
+    bool mine = classroom_copy(c, c, s);
+    int rank = 1;
+    *on_link = mine;
+    for (const struct bbt_conn *m = c->relay->conns; m; m = m->next) {
+        if (m == c || !classroom_copy(m, c, s))
+            continue;
+        ++*on_link;
+        if (!mine || m->copy_since_us < c->copy_since_us ||
+            (m->copy_since_us == c->copy_since_us && m < c))
+            rank++;
+    }
+    return rank;
+}
+
 int bbt_conn_copy_room(const struct bbt_conn *c, const bbt_session *s, int64_t now, double *bps)
 {
-    int room = -1;
+    int room = -1, on_link, rank = copy_rank(c, s, &on_link);
     *bps = 0;
     for (const struct bbt_conn *m = c->relay->conns; m; m = m->next) {
         if (m == c || m->viewer.session != s || m->viewer.audio_copy ||
             strcmp(m->subject, c->subject) != 0) /* (a pinned layer is measured too) */
             continue;
         bbt_adapt_input in = measured(m, now);
-        int r = bbt_adapt_copy_room(&m->adapt, &in, COPY_MEASURE_TTL_US);
+        int r = bbt_adapt_copy_room(&m->adapt, &in, COPY_MEASURE_TTL_US, rank, on_link);
         if (r >= 0 && in.capacity_bps > *bps)
             *bps = in.capacity_bps;
         if (r > room)

@@ -83,6 +83,7 @@ struct bbt_conn {
     double pad_due, pad_sent;       /* padding bytes due / written in this probe (this level) */
     int64_t pad_at_us;              /* when pad_credit was last brought up to date, 0: never */
     int64_t copy_check_us;          /* an audio copy: next look for room on its link (conn.c) */
+    int64_t copy_since_us;          /* an audio copy: when it subscribed (its rank, conn_adapt.c) */
     int64_t validity_at_us;         /* last lws_validity_confirmed (on_report) */
     bbt_frame_ref *frag;            /* a video frame being sent in fragments (our reference) */
     size_t frag_off;                /* payload bytes of it already sent */
@@ -201,9 +202,11 @@ void bbt_conn_write_closed(struct bbt_conn *c);
 void bbt_conn_tune_socket(struct bbt_conn *c);
 void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now_us); /* after the track list changed */
 void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now_us);
-/* Room for an audio copy (c subscribing with audio_copy) to session s on c's classroom's link,
- * as bbt_adapt_copy_room asks it of that classroom's main connections to s: 0 when one of them
- * measured its link and none has room, else 1. *bps: the best rate measured (0: none). */
+/* Room for an audio copy (c subscribing with audio_copy, or subscribed with it) to session s on
+ * c's classroom's link, as bbt_adapt_copy_room asks it of that classroom's main connections to
+ * s, for c's rank among the classroom's copies to s by age (a new one last) and the copies on
+ * the link: 0 when one of them measured its link and none has room, else 1. *bps: the best rate
+ * measured (0: none). */
 int bbt_conn_copy_room(const struct bbt_conn *c, const bbt_session *s, int64_t now_us,
                        double *bps);
 /* Per-viewer quality lines of /metrics (layer, capacity, queue delay, switches). */

@@ -193,6 +193,95 @@ export class AudioCopyRule {
   }
 }
 
+// How many copies, each on a connection of its own. With one, the sound still stopped whenever
+// both connections lost a packet within the same ~200 ms: on flaky-3g (2 % loss, 150 ms round
+// trip) 27 audio gaps over 200 ms in five runs of 80 s; with two, 8 (bbt-bench rural,
+// docs/PERFORMANCE.md "Results (session 11 …)"). The relay lets each copy on only while the
+// link has room for the audio once more (docs/PROTOCOL.md §3.5): twice for the first copy,
+// three times for the second.
+export const COPIES = 2;
+
+// The copies together: the rule turns them all on or off. The relay may refuse one after the
+// first (no room for the audio that many times): that one alone stays off for a back-off of its
+// own (BACKOFF_MS doubling to BACKOFF_MAX_MS), then follow() subscribes it again while the
+// others are on. A refusal of the first is the rule's back-off (AudioCopyRule.noRoom), as with
+// one copy. make(i) builds copy i's AudioCopy when first needed. Times are given.
+export class AudioCopies {
+  constructor(make, n = COPIES) {
+    this.make = make;
+    this.n = n;
+    this.list = [];
+    this.extra = []; // copy i ≥ 1 refused: { off, notBefore, backoffMs }
+    this.session = null;
+  }
+
+  at(i) {
+    if (!this.list[i]) this.list[i] = this.make(i);
+    return this.list[i];
+  }
+
+  // The rule turned on: every copy subscribes, but one whose own back-off is on.
+  subscribe(session, nowMs) {
+    this.session = session;
+    for (let i = 0; i < this.n; i++) {
+      const x = this.extra[i];
+      if (x && x.off && nowMs < x.notBefore) continue;
+      if (x) x.off = false;
+      this.at(i).subscribe(session);
+    }
+  }
+
+  unsubscribe() {
+    this.session = null;
+    for (const c of this.list) if (c) c.unsubscribe();
+  }
+
+  // While the copies are on: one whose back-off is over subscribes again.
+  follow(nowMs) {
+    if (this.session === null) return;
+    for (let i = 1; i < this.n; i++) {
+      const x = this.extra[i];
+      if (x && x.off && nowMs >= x.notBefore) {
+        x.off = false;
+        this.at(i).subscribe(this.session);
+      }
+    }
+  }
+
+  // The relay refused copy i (BBT_EFULL; AudioCopy has unsubscribed it). true: it was the first,
+  // the rule is to back off (and the caller to unsubscribe the others); false: i alone is off.
+  noRoom(i, nowMs) {
+    if (i === 0) return true;
+    const x = this.extra[i] || (this.extra[i] = { off: false, notBefore: -Infinity, backoffMs: BACKOFF_MS });
+    x.off = true;
+    x.notBefore = nowMs + x.backoffMs;
+    x.backoffMs = Math.min(x.backoffMs * 2, BACKOFF_MAX_MS);
+    return false;
+  }
+
+  get subscribed() {
+    return this.list.some((c) => c && c.subscribed);
+  }
+
+  // The copies' counters (AudioCopy.c) summed, `refused` when any was; `copies`: how many are
+  // subscribed now.
+  stats() {
+    const s = { copies: 0, subscribes: 0, unsubscribes: 0, no_room: 0, bytes: 0, errors: 0, refused: false };
+    for (const c of this.list) {
+      if (!c) continue;
+      if (c.subscribed) s.copies++;
+      for (const k of ['subscribes', 'unsubscribes', 'no_room', 'bytes', 'errors']) s[k] += c.c[k];
+      s.refused = s.refused || c.c.refused;
+    }
+    return s;
+  }
+
+  stop() {
+    this.session = null;
+    for (const c of this.list) if (c) c.stop();
+  }
+}
+
 // The copy's connection: hello like the main one, then `subscribe` with audio_copy while wanted.
 // onFrame(frame) gets each audio frame (parsed, header fields and payload); onSubscribe() is
 // called as each subscribe goes out (a reconnection subscribes again); onNoRoom() when the

@@ -26,7 +26,7 @@
 import { RelayConnection } from './ws.js';
 import { HEADER_LEN, isPadding, parseFrame, Reassembler } from './frame.js';
 import { OpusDecode } from './audio-decode.js';
-import { AudioCopy, AudioCopyRule, AudioPick } from './audio-copy.js';
+import { AudioCopies, AudioCopy, AudioCopyRule, AudioPick } from './audio-copy.js';
 
 const wallUs = () => (performance.timeOrigin + performance.now()) * 1000;
 
@@ -59,7 +59,10 @@ export class NetCore {
     // Lossy links: the audio also on a second connection (audio-copy.js), each frame taken once.
     this.pick = new AudioPick();
     this.copyRule = new AudioCopyRule();
-    this.copy = null;
+    this.copies = new AudioCopies((i) => new AudioCopy(this.url, this.hello, (cf) => this.onCopyFrame(cf),
+      (level, ...args) => this.log(level, ...args),
+      () => this.pick.copyJoined(false), // its first frames may be ahead of the main connection's
+      () => this.copyNoRoom(i)));
     this.session = null;   // the main connection's subscription
   }
 
@@ -135,13 +138,13 @@ export class NetCore {
     if (msg.type === 'subscribe') {
       this.session = msg.session;
       this.copyRule.reset(); // (the pick resets at the `tracks` that answers it)
-      if (this.copy) this.copy.unsubscribe();
+      this.copies.unsubscribe();
       if (this.copyRule.subscribed(this.helloRttMs, performance.now()) > 0) {
         this.copyWanted(1, null, `round trip ${Math.round(this.helloRttMs)} ms (not a LAN)`);
       }
     } else if (msg.type === 'unsubscribe') {
       this.session = null;
-      if (this.copy) this.copy.unsubscribe();
+      this.copies.unsubscribe();
     }
   }
 
@@ -151,6 +154,7 @@ export class NetCore {
     if (this.session !== null) {
       this.copyWanted(fromCopy ? this.copyRule.copyAudio(f.captureUs, now)
                                : this.copyRule.mainAudio(arrivalUs, now, f.captureUs), arrivalUs);
+      if (!fromCopy) this.copies.follow(now);
     }
     if (!this.pick.take(f.seq, fromCopy, now)) return;
     this.audioArrivalUs = arrivalUs;
@@ -164,22 +168,27 @@ export class NetCore {
     if (!change) return;
     const over = `${Math.round((arrivalUs - this.copyRule.minUs) / 1000)} ms`;
     if (change < 0) {
-      this.copy.unsubscribe();
+      this.copies.unsubscribe();
       this.log('info', change === -2
-        ? 'no TCP retransmission since subscribing: the link does not lose; audio copy unsubscribed'
-        : `audio stands ${over} late with its copy: the link has no room for it; copy unsubscribed`);
+        ? 'no TCP retransmission since subscribing: the link does not lose; audio copies unsubscribed'
+        : `audio stands ${over} late with its copies: the link has no room for them; copies unsubscribed`);
       return;
     }
-    if (!this.copy) {
-      this.copy = new AudioCopy(this.url, this.hello, (cf) => this.onCopyFrame(cf), (level, ...args) => this.log(level, ...args),
-        () => this.pick.copyJoined(false), // its first frames may be ahead of the main connection's
-        () => {
-          this.copyRule.noRoom(performance.now());
-          this.log('info', 'the relay measured no room on this link for the audio twice: audio copy refused or ended');
-        });
+    this.copies.subscribe(this.session, performance.now());
+    this.log('info', why ? `${why}: audio copies subscribed with the lesson` : `audio held up ${over}: audio copies subscribed`);
+  }
+
+  // The relay measured no room on the link for copy i (BBT_EFULL): the first one's refusal is the
+  // rule's back-off, the others go; a later copy backs off alone.
+  copyNoRoom(i) {
+    const now = performance.now();
+    if (this.copies.noRoom(i, now)) {
+      this.copyRule.noRoom(now);
+      this.copies.unsubscribe();
+      this.log('info', 'the relay measured no room on this link for the audio twice: audio copies refused or ended');
+    } else {
+      this.log('info', `the relay measured no room on this link for the audio ${i + 2} times: audio copy ${i + 1} refused or ended`);
     }
-    this.copy.subscribe(this.session);
-    this.log('info', why ? `${why}: audio copy subscribed with the lesson` : `audio held up ${over}: audio copy subscribed`);
   }
 
   onCopyFrame(f) {
@@ -244,8 +253,7 @@ export class NetCore {
       open: !!(this.conn && this.conn.open),
       attempt: this.conn ? this.conn.attempt : 0,
       connects: this.conn ? this.conn.connects : 0,
-      audio_copy: { subscribed: !!(this.copy && this.copy.subscribed), ...this.pick.c,
-                    ...(this.copy ? this.copy.c : { subscribes: 0, unsubscribes: 0, no_room: 0, bytes: 0, errors: 0, refused: false }) },
+      audio_copy: { subscribed: this.copies.subscribed, ...this.pick.c, ...this.copies.stats() },
     });
     this.audioArrivalMinUs = Infinity;
   }

@@ -394,6 +394,8 @@ static int run_one(const rural_opts *o, const rural_profile *p, bool adapt, cons
     r->announced = -2;
     r->audio_lat_min = r->copy_first_t = r->copy_saturated_since = r->lossy_t = -1;
     r->copy_backoff = COPY_BACKOFF_US;
+    for (int i = 0; i < RURAL_MAX_COPIES; i++)
+        r->extra_backoff[i] = COPY_BACKOFF_US;
     r->dur_ms = o->seconds > 0 ? (int64_t)(o->seconds * 1000) : p->duration_ms;
     snprintf(r->dir, sizeof r->dir, "%s/%s-%s", topdir, p->name, adapt ? "adapt" : "fixed");
     mkdir(r->dir, 0755);
@@ -450,7 +452,7 @@ static void usage(FILE *f)
             "  --seed S            bbt-linkemu's random seed (default 1)\n"
             "  --audio-copies N    audio copies on connections of their own, subscribed and\n"
             "                      unsubscribed by the player's rule (docs/PLAYER.md); 0-3,\n"
-            "                      default 1 like the player; 0: the main connection alone\n"
+            "                      default 2 like the player; 0: the main connection alone\n"
             "  --padding on|off    the viewer takes padding (docs/PROTOCOL.md §2.6), so the relay\n"
             "                      probes its link with padding before a switch up (default on,\n"
             "                      like the player); off: it probes by switching layers\n"
@@ -464,7 +466,7 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv, rural_opts *o)
 {
     *o = (rural_opts){.profiles_path = BBT_BENCH_PROFILES, .stream_path = BBT_BENCH_DEFAULT_STREAM,
-                      .adapt = 2, .answer_keys = true, .seed = 1, .audio_copies = 1,
+                      .adapt = 2, .answer_keys = true, .seed = 1, .audio_copies = 2,
                       .padding = true};
     const char *a = "";
     for (int i = 2; i < argc; i++) {
@@ -499,7 +501,7 @@ static int parse_opts(int argc, char **argv, rural_opts *o)
         } else if (!strcmp(a, "--audio-copies")) {
             char *end;
             long n = strtol(v, &end, 10);
-            if (*end || n < 0 || n > 3)
+            if (*end || n < 0 || n > RURAL_MAX_COPIES)
                 goto bad;
             o->audio_copies = (int)n;
         } else if (!strcmp(a, "--adapt")) {

@@ -55,6 +55,9 @@ typedef struct expect {
     double v;
 } expect;
 
+/* Audio copies a viewer may have (--audio-copies); the player has AudioCopies' COPIES = 2. */
+#define RURAL_MAX_COPIES 3
+
 typedef struct rural_opts {
     const char *profiles_path, *only, *relay_bin, *linkemu_bin, *stream_path;
     double seconds;          /* 0: each profile's duration */
@@ -115,6 +118,10 @@ typedef struct rural_run {
     int64_t copy_early_until; /* an early copy is on until then unless lossy (0: none), µs */
     uint32_t copy_early, copy_early_dropped; /* early copies subscribed / ended for no loss */
     uint32_t copy_no_room;   /* copy subscriptions the relay refused: no room on the link */
+    /* the copies after the first (viewers 2..): each refused on its own when the link has room
+     * for fewer copies, then off for a back-off of its own (AudioCopies in relay/web) */
+    bool extra_off[RURAL_MAX_COPIES];
+    int64_t extra_not_before[RURAL_MAX_COPIES], extra_backoff[RURAL_MAX_COPIES]; /* µs */
     int64_t main_capture_us; /* capture time of the main connection's newest audio (0: none) */
     uint64_t frag_errors;    /* assemblies discarded */
     bool closed;             /* the measured interval is over: hooks ignore what comes */

@@ -144,10 +144,37 @@ static int copy_rule(rural_run *r, const viewer *v, const bbt_frame *f, int64_t 
     return 1;
 }
 
-static void copies_subscribe(bench *b, bool on)
+/* The copies to (un)subscribe when the rule turns on or off: all of them, but for one after the
+ * first that the relay refused and whose back-off is on (viewer i: bit i). Under r->mu. */
+static unsigned copies_mask(const rural_run *r, bool on)
+{
+    unsigned m = 0;
+    for (int i = 1; i <= r->o->audio_copies; i++)
+        if (!on || i < 2 || !r->extra_off[i - 2])
+            m |= 1u << i;
+    return m;
+}
+
+/* A copy after the first that the relay refused is due again (AudioCopies.follow): its bit,
+ * the copy back on. Under r->mu, at a main connection's audio frame while the rule is on. */
+static unsigned extra_due(rural_run *r, int64_t now)
+{
+    unsigned m = 0;
+    for (int i = 2; r->copy_on && i <= r->o->audio_copies; i++)
+        if (r->extra_off[i - 2] && now >= r->extra_not_before[i - 2]) {
+            r->extra_off[i - 2] = false;
+            r->copy_subscribes++;
+            m |= 1u << i;
+        }
+    return m;
+}
+
+/* Outside r->mu: connecting may call back. */
+static void copies_subscribe(bench *b, unsigned mask, bool on)
 {
     for (int i = 1; i < b->o.viewers; i++)
-        viewer_subscribe(b, &b->v[i], on);
+        if (mask & (1u << i))
+            viewer_subscribe(b, &b->v[i], on);
 }
 
 bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
@@ -160,6 +187,11 @@ bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
     /* a copy carries audio alone, never fragmented: its frames skip the main's reassembly */
     bool whole = v->audio_copy || reassemble(r, f, &len);
     int copy = whole && !r->closed ? copy_rule(r, v, f, wall - (int64_t)f->capture_us) : 0;
+    unsigned mask = copy ? copies_mask(r, copy > 0) : 0;
+    unsigned again = whole && !r->closed && !v->audio_copy && copy >= 0 &&
+                             (int)f->track == r->rs.audio_track
+                         ? extra_due(r, run_t(r)) & ~mask
+                         : 0;
     if (whole && !r->closed && r->trace && (int)f->track == r->rs.audio_track)
         fprintf(r->trace, "%.3f,audio_on,%d,%u,,%zu,%.1f\n", (double)run_t(r) / 1e6, v->idx,
                 f->seq, len, (double)(wall - (int64_t)f->capture_us) / 1000.0);
@@ -172,8 +204,10 @@ bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
                     (double)(wall - (int64_t)f->capture_us) / 1000.0);
     }
     pthread_mutex_unlock(&r->mu);
-    if (copy) /* outside the lock: connecting may call back */
-        copies_subscribe(b, copy > 0);
+    if (copy)
+        copies_subscribe(b, mask, copy > 0);
+    if (again)
+        copies_subscribe(b, again, true);
     return whole;
 }
 
@@ -189,20 +223,23 @@ void rural_on_welcome(bench *b, viewer *v)
     pthread_mutex_lock(&r->mu);
     int64_t now = run_t(r);
     bool go = !r->closed && !r->copy_on && now >= r->copy_not_before;
+    unsigned mask = 0;
     if (go) {
         copy_start(r, now);
         r->copy_early++;
         r->copy_early_until = now + COPY_EARLY_FOR_US;
+        mask = copies_mask(r, true);
     }
     pthread_mutex_unlock(&r->mu);
-    if (go) /* outside the lock: connecting may call back */
-        copies_subscribe(b, true);
+    if (go)
+        copies_subscribe(b, mask, true);
 }
 
 /* An error on a copy's connection: BBT_EFULL refuses its subscribe, or ends it, when the relay
- * measured no room on the link for the audio twice (docs/PROTOCOL.md §3.5): every copy
- * unsubscribes and the rule backs off (AudioCopy.onText, NetCore in relay/web). True for that
- * error (expected), false for any other. */
+ * measured no room on the link for the audio once more (docs/PROTOCOL.md §3.5). The first copy:
+ * every copy unsubscribes and the rule backs off; a later one: that one alone, off for a
+ * back-off of its own (30 s doubling to 240 s; AudioCopies in relay/web). True for that error
+ * (expected), false for any other. */
 bool rural_on_error(bench *b, viewer *v, json_t *m)
 {
     rural_run *r = b->hook_ud;
@@ -210,14 +247,26 @@ bool rural_on_error(bench *b, viewer *v, json_t *m)
     if (!v->audio_copy || !name || strcmp(name, "BBT_EFULL") != 0)
         return false;
     pthread_mutex_lock(&r->mu);
-    bool off = !r->closed && r->copy_on;
-    if (off) {
-        copy_no_room(r, run_t(r));
+    int64_t now = run_t(r);
+    unsigned mask = 0;
+    if (!r->closed && r->copy_on && v->idx >= 2 && !r->extra_off[v->idx - 2]) {
+        int k = v->idx - 2;
+        r->extra_off[k] = true;
+        r->extra_not_before[k] = now + r->extra_backoff[k];
+        r->extra_backoff[k] = r->extra_backoff[k] * 2 < COPY_BACKOFF_MAX_US
+                                  ? r->extra_backoff[k] * 2
+                                  : COPY_BACKOFF_MAX_US;
+        r->copy_unsubscribes++;
+        r->copy_no_room++;
+        mask = 1u << v->idx;
+    } else if (!r->closed && r->copy_on && v->idx < 2) {
+        mask = copies_mask(r, false);
+        copy_no_room(r, now);
         r->copy_no_room++;
     }
     pthread_mutex_unlock(&r->mu);
-    if (off) /* outside the lock: as in rural_on_frame */
-        copies_subscribe(b, false);
+    if (mask)
+        copies_subscribe(b, mask, false);
     return true;
 }
 

@@ -313,6 +313,38 @@ test('AudioCopy: no room on the link (BBT_EFULL): unsubscribed, told, and may su
   c.stop();
 });
 
+// AudioCopies over stand-in copies: all on with the rule, a later copy the relay refuses off for a
+// back-off of its own (doubling) and back with follow(), the first copy's refusal the rule's.
+test('AudioCopies: a refused second copy backs off alone; the first one\'s refusal is the rule\'s', () => {
+  const made = [];
+  const stub = () => ({ subscribed: false, c: { subscribes: 0, unsubscribes: 0, no_room: 0, bytes: 7, errors: 0, refused: false },
+    subscribe() { this.subscribed = true; this.c.subscribes++; },
+    unsubscribe() { if (this.subscribed) { this.subscribed = false; this.c.unsubscribes++; } } });
+  const cs = new A.AudioCopies((i) => { made.push(i); return stub(); }, 2);
+  assert.equal(cs.subscribed, false);
+  cs.subscribe('s1', 0);
+  assert.deepEqual(made, [0, 1]);
+  assert.deepEqual(cs.stats(), { copies: 2, subscribes: 2, unsubscribes: 0, no_room: 0, bytes: 14, errors: 0, refused: false });
+  cs.list[1].subscribed = false;                    // AudioCopy on BBT_EFULL
+  assert.equal(cs.noRoom(1, 1000), false);          // the second alone
+  cs.follow(1000 + A.BACKOFF_MS - 1);
+  assert.equal(cs.list[1].subscribed, false);
+  cs.follow(1000 + A.BACKOFF_MS);                   // its back-off is over
+  assert.equal(cs.list[1].subscribed, true);
+  cs.list[1].subscribed = false;
+  assert.equal(cs.noRoom(1, 50000), false);         // again: twice as long
+  cs.unsubscribe();
+  cs.subscribe('s1', 50000 + A.BACKOFF_MS);         // the rule on again: the second still backs off
+  assert.equal(cs.list[1].subscribed, false);
+  cs.subscribe('s1', 50000 + 2 * A.BACKOFF_MS);
+  assert.equal(cs.list[1].subscribed, true);
+  assert.equal(cs.noRoom(0, 0), true);              // the first: the rule backs off
+  cs.unsubscribe();
+  cs.follow(1e9);                                   // nothing on: nothing follows
+  assert.equal(cs.subscribed, false);
+  assert.equal(made.length, 2);
+});
+
 // NetCore's wiring (net-core.js): the welcome's round trip decides whether the copy comes with
 // the lesson. The hello is made to have left 40 ms (far) or 0 ms (a LAN) before the welcome.
 const { NetCore } = await import(join(here, '..', '..', 'relay', 'web', 'net-core.js'));
@@ -331,18 +363,25 @@ function lessonOn(helloAgoMs, welcome = { type: 'welcome' }) {
   return { nc, main, logs };
 }
 
-test('NetCore: on a far link the copy subscribes with the lesson; on a LAN it waits for loss', () => {
+test('NetCore: on a far link the copies subscribe with the lesson; on a LAN they wait for loss', () => {
   const far = lessonOn(40);
   assert.deepEqual(far.main.sent.map((m) => m.type), ['hello', 'subscribe']);
-  assert.equal(FakeSocket.all.length, 2);           // the copy's own connection
-  const copy = FakeSocket.all[1];
-  copy.open();
-  copy.text({ type: 'welcome' });
-  assert.deepEqual(copy.sent[1], { type: 'subscribe', id: 3, session: 's1', audio_copy: true });
-  assert.ok(far.logs.some((l) => /round trip 4\d ms \(not a LAN\): audio copy subscribed/.test(l)), far.logs.join('\n'));
-  copy.text({ type: 'error', name: 'BBT_EFULL', code: 6, ref_id: 3, message: 'no room' }); // refused
+  assert.equal(FakeSocket.all.length, 1 + A.COPIES); // each copy on a connection of its own
+  const [copy, copy2] = FakeSocket.all.slice(1);
+  for (const ws of [copy, copy2]) {
+    ws.open();
+    ws.text({ type: 'welcome' });
+    assert.deepEqual(ws.sent[1], { type: 'subscribe', id: 3, session: 's1', audio_copy: true });
+  }
+  assert.ok(far.logs.some((l) => /round trip 4\d ms \(not a LAN\): audio copies subscribed/.test(l)), far.logs.join('\n'));
+  copy2.text({ type: 'error', name: 'BBT_EFULL', code: 6, ref_id: 3, message: 'no room' }); // the second
+  assert.ok(far.logs.some((l) => /no room on this link for the audio 3 times: audio copy 2/.test(l)), far.logs.join('\n'));
+  assert.equal(far.nc.copyRule.on, true);           // the first goes on
+  assert.equal(far.nc.copies.stats().copies, 1);
+  copy.text({ type: 'error', name: 'BBT_EFULL', code: 6, ref_id: 3, message: 'no room' }); // the first
   assert.ok(far.logs.some((l) => /no room on this link for the audio twice/.test(l)), far.logs.join('\n'));
   assert.equal(far.nc.copyRule.on, false);
+  assert.equal(far.nc.copies.subscribed, false);
   assert.ok(far.nc.copyRule.notBefore > performance.now() + A.BACKOFF_MS - 1000); // backing off
   const lan = lessonOn(0);
   assert.deepEqual(lan.main.sent.map((m) => m.type), ['hello', 'subscribe']);
@@ -354,7 +393,7 @@ test('NetCore: the relay\'s TCP round trip in the welcome (rtt_us) decides over 
   assert.equal(FakeSocket.all.length, 1);           // no copy: the network's round trip is 0.3 ms
   assert.equal(busyLan.nc.helloRttMs, 0.3);
   const far = lessonOn(0, { type: 'welcome', rtt_us: 150000 });   // far, whatever the timing
-  assert.equal(FakeSocket.all.length, 2);
+  assert.equal(FakeSocket.all.length, 1 + A.COPIES);
   assert.ok(far.logs.some((l) => /round trip 150 ms \(not a LAN\)/.test(l)), far.logs.join('\n'));
 });
 

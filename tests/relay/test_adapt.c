@@ -71,21 +71,33 @@ static void test_fit(void **state)
 }
 
 /* Room for an audio copy: the audio-only level (40 kbit/s) twice at the safety fraction, i.e.
- * 100 kbit/s, in a capacity measured within the ttl (5 s here); TCP's rate is not asked. */
+ * 100 kbit/s, in a capacity measured within the ttl (5 s here); TCP's rate is not asked. A
+ * second copy needs the audio three times: 150 kbit/s of link, of which the first copy, on the
+ * link already, takes 40 outside the measure. */
 static void test_copy_room(void **state)
 {
     (void)state;
     bbt_adapt a = fresh(AUDIO), before = a;
     bbt_adapt_input in = {.now_us = 10 * S, .link_bps = 4000000, .link_at_us = 10 * S};
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S), -1); /* no capacity measured */
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 0), -1); /* no capacity measured */
     in.capacity_bps = 100000;
     in.capacity_at_us = 5 * S; /* 5 s old: still counts */
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S), 1);
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 0), 1);
     in.capacity_bps = 99000;
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S), 0); /* the fast TCP rate aside */
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 4 * S), -1); /* too old for this ttl */
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 0), 0); /* the fast TCP rate aside */
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 1), 1);  /* 139 with the copy's */
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 4 * S, 1, 0), -1); /* too old for this ttl */
     in.capacity_at_us = 5 * S - 1;
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S), -1);
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 0), -1);
+    /* a second copy: 110 measured beside the first one's 40 is 150 */
+    in.capacity_at_us = 10 * S;
+    in.capacity_bps = 110000;
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 2, 1), 1);
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 2, 2), 1); /* once it is on the link */
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 3, 2), 0); /* no third */
+    in.capacity_bps = 109000;
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 2, 1), 0);
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 1), 1); /* the first one keeps it */
     assert_memory_equal(&a, &before, sizeof a); /* a query: nothing changed */
 }
 
