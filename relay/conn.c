@@ -243,22 +243,23 @@ static void on_publish(struct bbt_conn *c, json_t *m)
     BBT_INFO("publish session=%s subject=%s tracks=%zu", id, c->subject, n);
 }
 
-/* An audio copy (PROTOCOL.md §3.5) needs room for the audio twice on its classroom's link:
- * refused at its subscribe (req: the error answers it), or ended later (req NULL) once the
- * main connection's measures say there is none. false: refused or ended. */
+/* An audio copy (PROTOCOL.md §3.5) needs room for the audio once more on its classroom's link
+ * (the n-th copy: n + 1 times): refused at its subscribe (req: the error answers it), or ended
+ * later (req NULL) once the main connection's measures say there is none. false: refused or
+ * ended. */
 static bool copy_room(struct bbt_conn *c, bbt_session *s, int64_t now, const json_t *req)
 {
     double bps;
     if (bbt_conn_copy_room(c, s, now, &bps))
         return true;
     c->relay->metrics.copies_refused++;
-    BBT_INFO("audio copy %s session=%s subject=%s link_kbps=%.0f: no room for the audio twice",
+    BBT_INFO("audio copy %s session=%s subject=%s link_kbps=%.0f: no room for the audio once more",
              req ? "refused" : "ended", bbt_session_id(s), c->subject, bps / 1000);
     if (!req)
         detach_viewer(c);
     /* not reply_error: no entry in the dashboard's recent errors — the relay protecting a slow
      * line is no fault (counted in bbt_audio_copies_refused_total, logged above) */
-    send_error(c, BBT_EFULL, "no room on this link for a second copy of the audio",
+    send_error(c, BBT_EFULL, "no room on this link for another copy of the audio",
                BBT_MSG_SUBSCRIBE, req);
     return false;
 }

@@ -280,10 +280,10 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
                                                     : 0.0);
     }
     bbt_strbuf_printf(b,
-                      "# HELP bbt_audio_copies Subscriptions to a second copy of the audio "
+                      "# HELP bbt_audio_copies Subscriptions to a copy of the audio "
                       "(audio_copy).\n# TYPE bbt_audio_copies gauge\nbbt_audio_copies %u\n"
                       "# HELP bbt_audio_copies_refused_total Audio copies refused or ended: the "
-                      "classroom's link has no room for the audio twice.\n"
+                      "classroom's link has no room for the audio once more.\n"
                       "# TYPE bbt_audio_copies_refused_total counter\n"
                       "bbt_audio_copies_refused_total %llu\n",
                       copies, (unsigned long long)r->metrics.copies_refused);

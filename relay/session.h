@@ -47,7 +47,7 @@ typedef struct bbt_viewer {
     int camera_pref;     /* camera track wanted (adaptation): -1 none, -2 choose by start_bps */
     int64_t start_bps;   /* with camera_pref -2: start on the best layer within this, 0: best */
     bool courseware;     /* (both) courseware tracks are sent; set before add_viewer */
-    bool audio_copy;     /* a second copy of the audio for a viewer subscribed on another
+    bool audio_copy;     /* a copy of the audio for a viewer subscribed on another
                             connection (docs/PROTOCOL.md §3.5): audio only, no attendance */
     bbt_session *session; /* (session) the session it watches, NULL when detached */
     size_t idx;           /* (session) position in the session's viewer array */

@@ -22,8 +22,10 @@
 //     ahead of the main connection's newest (a main connection starved by its copy brings
 //     next to nothing to judge by). Then the copy unsubscribes and waits BACKOFF_MS (doubling to
 //     BACKOFF_MAX_MS at each such failure) before the next hold-up may subscribe it again;
-//   - the relay refuses the copy (error BBT_EFULL) when what it measured of this classroom's
-//     link has no room for the audio twice (docs/PROTOCOL.md §3.5): the same back-off follows.
+//   - the relay refuses a copy (error BBT_EFULL) when what it measured of this classroom's
+//     link has no room for the audio once more (docs/PROTOCOL.md §3.5: twice for the first
+//     copy, three times for the second): for the first the same back-off follows, a later one
+//     backs off alone (AudioCopies below).
 //     On a link slower than that a copy holds up the main connection's audio as well as its
 //     own (e2e/poornet at 48 kbit/s: no sound for seconds until the rule above let it go);
 //   - the main connection's unsubscribe (the plan moved on) unsubscribes the copy;

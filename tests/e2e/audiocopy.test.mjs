@@ -300,7 +300,7 @@ test('AudioCopy: no room on the link (BBT_EFULL): unsubscribed, told, and may su
   const ws = FakeSocket.all[0];
   ws.open();
   ws.text({ type: 'welcome' });
-  ws.text({ type: 'error', name: 'BBT_EFULL', code: 6, ref_id: 3, message: 'no room on this link for a second copy of the audio' });
+  ws.text({ type: 'error', name: 'BBT_EFULL', code: 6, ref_id: 3, message: 'no room on this link for another copy of the audio' });
   assert.equal(noRoom, 1);
   assert.equal(c.subscribed, false);
   assert.equal(ws.readyState, 1);                  // the connection stays, for the next try

@@ -280,7 +280,7 @@ static void assert_no_room(json_t *err, int ref_id)
     json_decref(err);
 }
 
-/* An audio copy (PROTOCOL.md §3.5) needs room for the audio twice on its classroom's link.
+/* An audio copy (PROTOCOL.md §3.5) needs room for the audio once more on its classroom's link.
  * Both classrooms' copies subscribe before anything is measured, and are accepted. slow-room's
  * main connection reads 2 KB/s (16 kbit/s; the relay's capacity, measured in the intervals that
  * delivered something, is a few times that, under 2 × 48 kbit/s ÷ 0.8 = 120): once the relay
