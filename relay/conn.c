@@ -302,7 +302,8 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
                              .want_audio = copy || !json_is_false(audio),
                              .want_video = !copy && !json_is_false(video),
                              .camera_pref = -2, .start_bps = r->cfg.adapt.start_bitrate,
-                             .courseware = !copy, .audio_copy = copy};
+                             .courseware = !copy, .audio_copy = copy,
+                             .copy_tail_us = copy ? bbt_conn_copy_tail(c, s, bbt_mono_us()) : 0};
     c->fragments = json_is_true(json_object_get(m, "fragments"));
     c->padding = json_is_true(json_object_get(m, "padding"));
     c->pad_credit = c->pad_due = c->pad_sent = 0;
@@ -318,7 +319,7 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
         return;
     }
     r->nviewers++;
-    c->copy_since_us = bbt_mono_us();
+    c->subscribed_us = bbt_mono_us();
     bbt_estimate_init(&c->est);
     bbt_conn_adapt_reset(c, bbt_mono_us());
     bbt_conn_tune_socket(c);

@@ -122,11 +122,25 @@ static int copy_rank(const struct bbt_conn *c, const bbt_session *s, int *on_lin
         if (m == c || !classroom_copy(m, c, s))
             continue;
         ++*on_link;
-        if (!mine || m->copy_since_us < c->copy_since_us ||
-            (m->copy_since_us == c->copy_since_us && m < c))
+        if (!mine || m->subscribed_us < c->subscribed_us ||
+            (m->subscribed_us == c->subscribed_us && m < c))
             rank++;
     }
     return rank;
+}
+
+/* A copy starts with at most a second of audio: about what a lost packet and a join's pictures
+ * put the main connection behind on a rural link (flaky-3g: 130-350 ms). */
+#define COPY_TAIL_US 1000000
+
+int64_t bbt_conn_copy_tail(const struct bbt_conn *c, const bbt_session *s, int64_t now)
+{
+    int64_t age = -1;
+    for (const struct bbt_conn *m = c->relay->conns; m; m = m->next)
+        if (m != c && m->viewer.session == s && !m->viewer.audio_copy &&
+            strcmp(m->subject, c->subject) == 0 && now - m->subscribed_us > age)
+            age = now - m->subscribed_us;
+    return age < 0 || age > COPY_TAIL_US ? COPY_TAIL_US : age;
 }
 
 int bbt_conn_copy_room(const struct bbt_conn *c, const bbt_session *s, int64_t now, double *bps)

@@ -83,7 +83,8 @@ struct bbt_conn {
     double pad_due, pad_sent;       /* padding bytes due / written in this probe (this level) */
     int64_t pad_at_us;              /* when pad_credit was last brought up to date, 0: never */
     int64_t copy_check_us;          /* an audio copy: next look for room on its link (conn.c) */
-    int64_t copy_since_us;          /* an audio copy: when it subscribed (its rank, conn_adapt.c) */
+    int64_t subscribed_us;          /* when its viewer subscribed: a copy's rank (conn_adapt.c),
+                                     * the main connection's age for a copy's tail (conn.c) */
     int64_t validity_at_us;         /* last lws_validity_confirmed (on_report) */
     bbt_frame_ref *frag;            /* a video frame being sent in fragments (our reference) */
     size_t frag_off;                /* payload bytes of it already sent */
@@ -209,6 +210,11 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now_us);
  * measured (0: none). */
 int bbt_conn_copy_room(const struct bbt_conn *c, const bbt_session *s, int64_t now_us,
                        double *bps);
+/* How much of the newest audio a copy c subscribing to s starts with (bbt_viewer.copy_tail_us):
+ * a second, but none from before the classroom's main connection to s subscribed (the longest
+ * subscribed of them): that audio the main connection never waited for, and two early copies
+ * starting with a second each (14 kB) held village-400k's join. No main connection: a second. */
+int64_t bbt_conn_copy_tail(const struct bbt_conn *c, const bbt_session *s, int64_t now_us);
 /* Per-viewer quality lines of /metrics (layer, capacity, queue delay, switches). */
 void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b);
 

@@ -396,17 +396,15 @@ int bbt_session_ingest(bbt_session *s, bbt_frame_ref *ref, int64_t now_us)
     return BBT_OK;
 }
 
-/* An audio copy starts with the last COPY_TAIL_US of its audio (relay/audio_tail.h): the main
- * connection it stands in for is behind. A second is about what a lost packet and a join's
- * pictures put it behind on a rural link (flaky-3g: 130-350 ms). */
-#define COPY_TAIL_US 1000000
+/* An audio copy starts with the audio of its last copy_tail_us (relay/audio_tail.h): the main
+ * connection it stands in for is behind. */
 static void prime_copy(bbt_session *s, bbt_viewer *v, int64_t now_us)
 {
-    for (unsigned t = 0; t < BBT_FRAME_MAX_TRACKS; t++) {
+    for (unsigned t = 0; v->copy_tail_us > 0 && t < BBT_FRAME_MAX_TRACKS; t++) {
         if (!(v->tracks >> t & 1u) || !s->atail[t])
             continue;
         size_t n = bbt_audio_tail_count(s->atail[t]);
-        for (size_t i = bbt_audio_tail_from(s->atail[t], COPY_TAIL_US); i < n; i++)
+        for (size_t i = bbt_audio_tail_from(s->atail[t], (uint64_t)v->copy_tail_us); i < n; i++)
             bbt_queue_push(v->q, bbt_audio_tail_at(s->atail[t], i), now_us);
     }
     if (bbt_queue_count(v->q) && s->reg->hooks.writable)

@@ -49,6 +49,8 @@ typedef struct bbt_viewer {
     bool courseware;     /* (both) courseware tracks are sent; set before add_viewer */
     bool audio_copy;     /* a copy of the audio for a viewer subscribed on another
                             connection (docs/PROTOCOL.md §3.5): audio only, no attendance */
+    int64_t copy_tail_us; /* an audio copy starts with the audio captured within this much of
+                             the newest (relay/audio_tail.h); 0: none */
     bbt_session *session; /* (session) the session it watches, NULL when detached */
     size_t idx;           /* (session) position in the session's viewer array */
     uint32_t tracks;      /* (session) bit t set: the viewer receives track t */

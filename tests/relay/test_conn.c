@@ -235,6 +235,36 @@ static void test_audio_copy(void **state)
     tc_close(p);
 }
 
+/* A copy that subscribes together with its classroom's main connection (the player's early
+ * copy) starts with no audio from before the main one subscribed (bbt_conn_copy_tail): the
+ * main connection never waited for it. Audio 1-3, captured 0.5 s apart, came before both: the
+ * copy gets the newest of them, 3, then 4 (a second of tail would have been 1-3). */
+static void test_early_copy_no_old_audio(void **state)
+{
+    struct env *e = *state;
+    tc_conn *p = publisher(e, "early");
+    uint8_t buf[BBT_FRAME_HEADER_LEN + 80];
+    tc_conn *v = NULL, *c = NULL;
+    for (uint32_t seq = 1; seq <= 4; seq++) {
+        if (seq == 4) { /* the classroom comes, main connection and copy at once */
+            v = viewer(e, "early", "live");
+            c = viewer_with(e, "early", "live", ",\"audio_copy\":true");
+        }
+        bbt_frame f = {.track = 1, .seq = seq, .capture_us = 1700000000000000ull + seq * 500000ull,
+                       .len = 80};
+        assert_int_equal(bbt_frame_encode_header(&f, buf), 0);
+        memcpy(buf + BBT_FRAME_HEADER_LEN, &seq, 4);
+        assert_int_equal(tc_send_binary(p, buf, sizeof buf), 0);
+        tc_service(e->t, 50); /* into the relay before anyone subscribes */
+    }
+    expect_frame(c, 1, 3);
+    expect_frame(c, 1, 4);
+    expect_frame(v, 1, 4);
+    tc_close(c);
+    tc_close(v);
+    tc_close(p);
+}
+
 /* Frames arriving together reach a viewer in batched writes (relay/conn_write.c): all of them,
  * in order, intact — a frame larger than the batch buffer among small ones included — and the
  * relay counts batched writes. */
@@ -567,6 +597,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_publish_subscribe),
         cmocka_unit_test(test_audio_copy),
+        cmocka_unit_test(test_early_copy_no_old_audio),
         cmocka_unit_test(test_frames_batched_in_order),
         cmocka_unit_test(test_fragments_for_slow_viewer),
         cmocka_unit_test(test_unread_control_messages_close),

@@ -334,6 +334,7 @@ static void test_audio_copy_starts_with_the_tail(void **state)
     init_viewer(&c, &c);
     c.want_video = c.courseware = false;
     c.audio_copy = true;
+    c.copy_tail_us = 1000000;
     f->calls.writable = 0;
     bbt_session_add_viewer(s, &v, 20);
     assert_int_equal(bbt_queue_count(v.q), 0); /* the main viewer: no old audio */
@@ -343,10 +344,22 @@ static void test_audio_copy_starts_with_the_tail(void **state)
     assert_int_equal(f->calls.writable, 1);
     bbt_session_remove_viewer(&c);
     bbt_queue_free(c.q);
+    static const struct { int64_t span; size_t n; } spans[] = {{300000, 2}, {0, 0}};
+    for (size_t k = 0; k < 2; k++) { /* a shorter tail (its main connection is younger) */
+        init_viewer(&c, &c);
+        c.want_video = c.courseware = false;
+        c.audio_copy = true;
+        c.copy_tail_us = spans[k].span;
+        bbt_session_add_viewer(s, &c, 20);
+        assert_int_equal(bbt_queue_count(c.q), spans[k].n);
+        bbt_session_remove_viewer(&c);
+        bbt_queue_free(c.q);
+    }
     bbt_session_unpublish(s, &f->pub, false);
     init_viewer(&c, &c);
     c.want_video = c.courseware = false;
     c.audio_copy = true;
+    c.copy_tail_us = 1000000;
     bbt_session_publish(s, &f->pub, ladder, 5, 30, &replaced);
     bbt_session_add_viewer(s, &c, 40);
     assert_int_equal(bbt_queue_count(c.q), 0); /* the tail went with the publisher */
