@@ -107,10 +107,19 @@ export const BACKOFF_MS = 30000;
 export const BACKOFF_MAX_MS = 240000;
 export const FAR_RTT_MS = 30;
 export const EARLY_FOR_MS = 10000;
+// The sound broke — two audio frames taken (AudioPick) more than BREAK_MS apart — while the
+// copies had been on for BREAK_AFTER_MS (their start is no break of theirs): one more copy, up to
+// COPIES. One copy is enough where the main connection and it seldom lose a packet within the
+// same ~200 ms (village-400k, 1 % loss: no gap over 200 ms in most runs), and a second costs
+// the picture there (180p gave way to audio only for 10 % of a run); flaky-3g (2 %, 150 ms)
+// breaks within seconds and needs it. A link that broke once will again: the count stays.
+export const BREAK_MS = 200;
+export const BREAK_AFTER_MS = 1000;
 
 export class AudioCopyRule {
   constructor() {
     this.backoffMs = BACKOFF_MS;
+    this.copies = 1; // how many copies are wanted while on (taken() adds one)
     this.reset();
   }
 
@@ -126,6 +135,8 @@ export class AudioCopyRule {
     this.minUs = Infinity;
     this.mainCaptureUs = null; // capture time of the main connection's newest audio frame
     this.on = false;
+    this.onSince = null;       // when the copies were last turned on
+    this.lastTakenMs = null;   // the last audio frame taken
     this.saturatedSince = null;
     if (this.notBefore === undefined) this.notBefore = -Infinity;
     if (this.lossy === undefined) this.lossy = false;
@@ -137,6 +148,7 @@ export class AudioCopyRule {
   subscribed(rttMs, nowMs) {
     if (!(rttMs >= FAR_RTT_MS) || nowMs < this.notBefore) return 0;
     this.on = true;
+    this.onSince = nowMs;
     this.saturatedSince = null;
     this.earlyUntil = nowMs + EARLY_FOR_MS;
     return 1;
@@ -159,10 +171,22 @@ export class AudioCopyRule {
     if (!this.on) {
       if (over < HOLDUP_US || !this.lossy || nowMs < this.notBefore) return 0;
       this.on = true;
+      this.onSince = nowMs;
       this.saturatedSince = null;
       return 1;
     }
     return this.pressure(over, nowMs);
+  }
+
+  // An audio frame taken (AudioPick: the first to come, on any connection) at nowMs. true: the
+  // sound broke with the copies on, and one more copy is wanted now (`copies` grew).
+  taken(nowMs) {
+    const last = this.lastTakenMs;
+    this.lastTakenMs = nowMs;
+    if (!this.on || last === null || nowMs - this.onSince < BREAK_AFTER_MS) return false;
+    if (nowMs - last <= BREAK_MS || this.copies >= COPIES) return false;
+    this.copies++;
+    return true;
   }
 
   // An audio frame the copy brought, its capture time (µs): how far the main connection is
@@ -198,12 +222,14 @@ export class AudioCopyRule {
 // How many copies, each on a connection of its own. With one, the sound still stopped whenever
 // both connections lost a packet within the same ~200 ms: on flaky-3g (2 % loss, 150 ms round
 // trip) 27 audio gaps over 200 ms in five runs of 80 s; with two, 8 (bbt-bench rural,
-// docs/PERFORMANCE.md "Results (session 11 …)"). The relay lets each copy on only while the
+// docs/PERFORMANCE.md "Results (session 11 …)"). The second comes only once the sound has
+// broken with the first on (AudioCopyRule.taken). The relay lets each copy on only while the
 // link has room for the audio once more (docs/PROTOCOL.md §3.5): twice for the first copy,
 // three times for the second.
 export const COPIES = 2;
 
-// The copies together: the rule turns them all on or off. The relay may refuse one after the
+// The copies together: the rule turns them on or off (the first `want`: AudioCopyRule.copies, one
+// until the sound breaks with it). The relay may refuse one after the
 // first (no room for the audio that many times): that one alone stays off for a back-off of its
 // own (BACKOFF_MS doubling to BACKOFF_MAX_MS), then follow() subscribes it again while the
 // others are on. A refusal of the first is the rule's back-off (AudioCopyRule.noRoom), as with
@@ -215,6 +241,7 @@ export class AudioCopies {
     this.list = [];
     this.extra = []; // copy i ≥ 1 refused: { off, notBefore, backoffMs }
     this.session = null;
+    this.want = n;   // how many of them are wanted while subscribed
   }
 
   at(i) {
@@ -222,14 +249,16 @@ export class AudioCopies {
     return this.list[i];
   }
 
-  // The rule turned on: every copy subscribes, but one whose own back-off is on.
-  subscribe(session, nowMs) {
+  // The rule turned on, or wants more copies: the first `want` copies subscribe (those not yet),
+  // but one whose own back-off is on.
+  subscribe(session, nowMs, want = this.n) {
     this.session = session;
-    for (let i = 0; i < this.n; i++) {
+    this.want = Math.min(want, this.n);
+    for (let i = 0; i < this.want; i++) {
       const x = this.extra[i];
       if (x && x.off && nowMs < x.notBefore) continue;
       if (x) x.off = false;
-      this.at(i).subscribe(session);
+      if (!this.at(i).subscribed) this.at(i).subscribe(session);
     }
   }
 
@@ -241,7 +270,7 @@ export class AudioCopies {
   // While the copies are on: one whose back-off is over subscribes again.
   follow(nowMs) {
     if (this.session === null) return;
-    for (let i = 1; i < this.n; i++) {
+    for (let i = 1; i < this.want; i++) {
       const x = this.extra[i];
       if (x && x.off && nowMs >= x.notBefore) {
         x.off = false;

@@ -157,6 +157,10 @@ export class NetCore {
       if (!fromCopy) this.copies.follow(now);
     }
     if (!this.pick.take(f.seq, fromCopy, now)) return;
+    if (this.session !== null && this.copyRule.taken(now)) {
+      this.copies.subscribe(this.session, now, this.copyRule.copies);
+      this.log('info', `the sound broke with ${this.copyRule.copies - 1} audio copy: copy ${this.copyRule.copies} subscribed`);
+    }
     this.audioArrivalUs = arrivalUs;
     if (arrivalUs < this.audioArrivalMinUs) this.audioArrivalMinUs = arrivalUs;
     if (arrivalUs < this.jitter.min) this.jitter.min = arrivalUs;
@@ -174,7 +178,7 @@ export class NetCore {
         : `audio stands ${over} late with its copies: the link has no room for them; copies unsubscribed`);
       return;
     }
-    this.copies.subscribe(this.session, performance.now());
+    this.copies.subscribe(this.session, performance.now(), this.copyRule.copies);
     this.log('info', why ? `${why}: audio copies subscribed with the lesson` : `audio held up ${over}: audio copies subscribed`);
   }
 

@@ -396,6 +396,8 @@ static int run_one(const rural_opts *o, const rural_profile *p, bool adapt, cons
     r->copy_backoff = COPY_BACKOFF_US;
     for (int i = 0; i < RURAL_MAX_COPIES; i++)
         r->extra_backoff[i] = COPY_BACKOFF_US;
+    r->copies_wanted = 1;
+    r->copy_on_since = r->last_taken_t = r->copy_more_t = -1;
     r->dur_ms = o->seconds > 0 ? (int64_t)(o->seconds * 1000) : p->duration_ms;
     snprintf(r->dir, sizeof r->dir, "%s/%s-%s", topdir, p->name, adapt ? "adapt" : "fixed");
     mkdir(r->dir, 0755);

@@ -120,6 +120,10 @@ typedef struct rural_run {
     uint32_t copy_no_room;   /* copy subscriptions the relay refused: no room on the link */
     /* the copies after the first (viewers 2..): each refused on its own when the link has room
      * for fewer copies, then off for a back-off of its own (AudioCopies in relay/web) */
+    int copies_wanted;       /* copies the rule wants while on: 1, and one more each time the
+                              * sound breaks with them (AudioCopyRule.taken); it stays */
+    int64_t copy_on_since, last_taken_t; /* µs, run time (-1: none) */
+    int64_t copy_more_t;     /* run time the rule first wanted a second copy, µs (-1: never) */
     bool extra_off[RURAL_MAX_COPIES];
     int64_t extra_not_before[RURAL_MAX_COPIES], extra_backoff[RURAL_MAX_COPIES]; /* µs */
     int64_t main_capture_us; /* capture time of the main connection's newest audio (0: none) */

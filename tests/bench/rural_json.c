@@ -140,8 +140,12 @@ json_t *run_json(rural_run *r, const rs_summary *s, int64_t t_end)
                                   num_or_null(s->player_skipped_ms), "player_target_ms_at_end",
                                   num_or_null(s->player_target_ms)));
     json_object_set_new(o, "audio_copies",
-                        json_pack("{s:i, s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I}",
-                                  "connections", r->o->audio_copies, "lossy_at_s",
+                        json_pack("{s:i, s:i, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I}",
+                                  "connections", r->o->audio_copies, "wanted", r->copies_wanted,
+                                  "more_at_s",
+                                  r->copy_more_t < 0 ? json_null()
+                                                     : json_real(round((double)r->copy_more_t / 1e5) / 10),
+                                  "lossy_at_s",
                                   r->lossy_t < 0 ? json_null()
                                                  : json_real(round((double)r->lossy_t / 1e5) / 10),
                                   "subscribes", (json_int_t)r->copy_subscribes,

@@ -106,6 +106,7 @@ static int copy_pressure(rural_run *r, int64_t over, int64_t now)
 static void copy_start(rural_run *r, int64_t now)
 {
     r->copy_on = true;
+    r->copy_on_since = now;
     r->copy_joined = false;
     r->copy_ahead_since = -1;
     r->copy_saturated_since = -1;
@@ -150,9 +151,30 @@ static unsigned copies_mask(const rural_run *r, bool on)
 {
     unsigned m = 0;
     for (int i = 1; i <= r->o->audio_copies; i++)
-        if (!on || i < 2 || !r->extra_off[i - 2])
+        if (!on || (i <= r->copies_wanted && (i < 2 || !r->extra_off[i - 2])))
             m |= 1u << i;
     return m;
+}
+
+/* An audio frame taken at t (AudioCopyRule.taken): the sound broke — more than COPY_BREAK_US
+ * since the last one taken, the copies on for COPY_BREAK_AFTER_US — so one more copy is wanted,
+ * up to --audio-copies: its bit. Under r->mu. */
+#define COPY_BREAK_US 200000
+#define COPY_BREAK_AFTER_US 1000000
+static unsigned copy_taken(rural_run *r, int64_t t)
+{
+    int64_t last = r->last_taken_t;
+    r->last_taken_t = t;
+    if (!r->copy_on || last < 0 || t - r->copy_on_since < COPY_BREAK_AFTER_US ||
+        t - last <= COPY_BREAK_US || r->copies_wanted >= r->o->audio_copies)
+        return 0;
+    int i = ++r->copies_wanted;
+    if (r->copy_more_t < 0)
+        r->copy_more_t = t;
+    if (r->extra_off[i - 2]) /* refused, backing off: extra_due brings it when that is over */
+        return 0;
+    r->copy_subscribes++;
+    return 1u << i;
 }
 
 /* A copy after the first that the relay refused is due again (AudioCopies.follow): its bit,
@@ -160,7 +182,7 @@ static unsigned copies_mask(const rural_run *r, bool on)
 static unsigned extra_due(rural_run *r, int64_t now)
 {
     unsigned m = 0;
-    for (int i = 2; r->copy_on && i <= r->o->audio_copies; i++)
+    for (int i = 2; r->copy_on && i <= r->copies_wanted; i++)
         if (r->extra_off[i - 2] && now >= r->extra_not_before[i - 2]) {
             r->extra_off[i - 2] = false;
             r->copy_subscribes++;
@@ -197,6 +219,8 @@ bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
                 f->seq, len, (double)(wall - (int64_t)f->capture_us) / 1000.0);
     if (whole && !r->closed && !audio_duplicate(r, v, f)) {
         int64_t t = run_t(r);
+        if ((int)f->track == r->rs.audio_track)
+            again |= copy_taken(r, t);
         rs_frame(&r->rs, t, f->track, f->seq, f->flags, len, wall - (int64_t)f->capture_us);
         if (r->trace)
             fprintf(r->trace, "%.3f,frame,%u,%u,%d,%zu,%.1f\n", (double)t / 1e6, f->track,

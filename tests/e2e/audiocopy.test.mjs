@@ -313,6 +313,27 @@ test('AudioCopy: no room on the link (BBT_EFULL): unsubscribed, told, and may su
   c.stop();
 });
 
+// The second copy comes when the sound breaks with the first on (BREAK_MS between two frames
+// taken), not in the copies' first BREAK_AFTER_MS, never beyond COPIES; the count stays.
+test('AudioCopyRule.taken: one more copy when the sound breaks with the copies on', () => {
+  const r = new A.AudioCopyRule();
+  assert.equal(r.copies, 1);
+  assert.equal(r.taken(0), false);                  // off: nothing
+  assert.equal(r.taken(1000), false);
+  assert.equal(r.subscribed(150, 2000), 1);         // on (an early copy) at 2 s
+  assert.equal(r.taken(2100), false);
+  assert.equal(r.taken(2900), false);               // a break in the copies' first second
+  assert.equal(r.taken(3000), false);
+  assert.equal(r.taken(3000 + A.BREAK_MS), false);  // 200 ms is no break
+  assert.equal(r.taken(3401), true);                // 201 ms: one more
+  assert.equal(r.copies, 2);
+  assert.equal(r.taken(4000), false);               // COPIES reached
+  assert.equal(r.copies, A.COPIES);
+  r.reset();                                        // a new subscription: the count stays
+  assert.equal(r.copies, 2);
+  assert.equal(r.on, false);
+});
+
 // AudioCopies over stand-in copies: all on with the rule, a later copy the relay refuses off for a
 // back-off of its own (doubling) and back with follow(), the first copy's refusal the rule's.
 test('AudioCopies: a refused second copy backs off alone; the first one\'s refusal is the rule\'s', () => {
@@ -363,17 +384,35 @@ function lessonOn(helloAgoMs, welcome = { type: 'welcome' }) {
   return { nc, main, logs };
 }
 
-test('NetCore: on a far link the copies subscribe with the lesson; on a LAN they wait for loss', () => {
+test('NetCore: on a far link a copy subscribes with the lesson, a second when the sound breaks; on a LAN they wait for loss', () => {
   const far = lessonOn(40);
   assert.deepEqual(far.main.sent.map((m) => m.type), ['hello', 'subscribe']);
-  assert.equal(FakeSocket.all.length, 1 + A.COPIES); // each copy on a connection of its own
+  assert.equal(FakeSocket.all.length, 2);           // one copy, on a connection of its own
+  assert.ok(far.logs.some((l) => /round trip 4\d ms \(not a LAN\): audio copies subscribed/.test(l)), far.logs.join('\n'));
+  const realNow = performance.now;
+  const t0 = realNow.call(performance);
+  let fake = t0;
+  performance.now = () => fake;
+  try {
+    far.nc.copyRule.onSince = t0 - A.BREAK_AFTER_MS;
+    const frame = (seq) => ({ seq, track: 1, captureUs: seq * 20000, payload: new Uint8Array(0) });
+    far.nc.takeAudio(frame(1), 150000, false);
+    fake = t0 + A.BREAK_MS;                          // 200 ms: no break yet
+    far.nc.takeAudio(frame(2), 150000, false);
+    assert.equal(FakeSocket.all.length, 2);
+    fake += A.BREAK_MS + 1;                          // the sound broke with one copy on
+    far.nc.takeAudio(frame(3), 150000, true);
+  } finally {
+    performance.now = realNow;
+  }
+  assert.equal(FakeSocket.all.length, 1 + A.COPIES);
+  assert.ok(far.logs.some((l) => /the sound broke with 1 audio copy: copy 2 subscribed/.test(l)), far.logs.join('\n'));
   const [copy, copy2] = FakeSocket.all.slice(1);
   for (const ws of [copy, copy2]) {
     ws.open();
     ws.text({ type: 'welcome' });
     assert.deepEqual(ws.sent[1], { type: 'subscribe', id: 3, session: 's1', audio_copy: true });
   }
-  assert.ok(far.logs.some((l) => /round trip 4\d ms \(not a LAN\): audio copies subscribed/.test(l)), far.logs.join('\n'));
   copy2.text({ type: 'error', name: 'BBT_EFULL', code: 6, ref_id: 3, message: 'no room' }); // the second
   assert.ok(far.logs.some((l) => /no room on this link for the audio 3 times: audio copy 2/.test(l)), far.logs.join('\n'));
   assert.equal(far.nc.copyRule.on, true);           // the first goes on
@@ -393,7 +432,7 @@ test('NetCore: the relay\'s TCP round trip in the welcome (rtt_us) decides over 
   assert.equal(FakeSocket.all.length, 1);           // no copy: the network's round trip is 0.3 ms
   assert.equal(busyLan.nc.helloRttMs, 0.3);
   const far = lessonOn(0, { type: 'welcome', rtt_us: 150000 });   // far, whatever the timing
-  assert.equal(FakeSocket.all.length, 1 + A.COPIES);
+  assert.equal(FakeSocket.all.length, 2);
   assert.ok(far.logs.some((l) => /round trip 150 ms \(not a LAN\)/.test(l)), far.logs.join('\n'));
 });
 
