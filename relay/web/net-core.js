@@ -3,7 +3,7 @@
 // frame parsing (frame.js), and Opus decoding (audio-decode.js) straight into the AudioWorklet's
 // jitter buffer. Sound therefore keeps flowing while the main thread is busy drawing video.
 //
-// On a lossy link the audio also comes on two more connections (audio-copy.js: when, and why);
+// On a lossy link the audio also comes on one or two more connections (audio-copy.js: when, why);
 // each audio frame is decoded once, from whichever connection brings it first.
 //
 // Messages in (from the page):
@@ -56,7 +56,7 @@ export class NetCore {
       },
     });
     this.timer = null;
-    // Lossy links: the audio also on two more connections (audio-copy.js), each frame taken once.
+    // Lossy links: the audio also on one or two more connections (audio-copy.js), each taken once.
     this.pick = new AudioPick();
     this.copyRule = new AudioCopyRule();
     this.copies = new AudioCopies((i) => new AudioCopy(this.url, this.hello, (cf) => this.onCopyFrame(cf),
