@@ -105,25 +105,27 @@ static bbt_adapt_input measured(const struct bbt_conn *c, int64_t now)
  * 46 kbit/s); a link that has recovered since gets its copy after the page's back-off. */
 #define COPY_MEASURE_TTL_US 30000000
 
-/* Is m a copy of c's classroom to s? */
-static bool classroom_copy(const struct bbt_conn *m, const struct bbt_conn *c, const bbt_session *s)
+/* Is m a connection of c's classroom to s, a copy (copy) or a main one (!copy)? */
+static bool classroom_conn(const struct bbt_conn *m, const struct bbt_conn *c, const bbt_session *s,
+                           bool copy)
 {
-    return m->viewer.session == s && m->viewer.audio_copy && strcmp(m->subject, c->subject) == 0;
+    return m->viewer.session == s && m->viewer.audio_copy == copy &&
+           strcmp(m->subject, c->subject) == 0;
 }
 
 /* The copies of c's classroom to s on the link (c too when it is one), and c's rank among them
  * by age (1: the oldest; a copy not yet subscribed comes last). */
 static int copy_rank(const struct bbt_conn *c, const bbt_session *s, int *on_link)
 {
-    bool mine = classroom_copy(c, c, s);
+    bool mine = classroom_conn(c, c, s, true);
     int rank = 1;
     *on_link = mine;
     for (const struct bbt_conn *m = c->relay->conns; m; m = m->next) {
-        if (m == c || !classroom_copy(m, c, s))
+        if (m == c || !classroom_conn(m, c, s, true))
             continue;
         ++*on_link;
         if (!mine || m->subscribed_us < c->subscribed_us ||
-            (m->subscribed_us == c->subscribed_us && m < c))
+            (m->subscribed_us == c->subscribed_us && m->id < c->id))
             rank++;
     }
     return rank;
@@ -137,8 +139,7 @@ int64_t bbt_conn_copy_tail(const struct bbt_conn *c, const bbt_session *s, int64
 {
     int64_t age = -1;
     for (const struct bbt_conn *m = c->relay->conns; m; m = m->next)
-        if (m != c && m->viewer.session == s && !m->viewer.audio_copy &&
-            strcmp(m->subject, c->subject) == 0 && now - m->subscribed_us > age)
+        if (m != c && classroom_conn(m, c, s, false) && now - m->subscribed_us > age)
             age = now - m->subscribed_us;
     return age < 0 || age > COPY_TAIL_US ? COPY_TAIL_US : age;
 }
@@ -148,8 +149,7 @@ int bbt_conn_copy_room(const struct bbt_conn *c, const bbt_session *s, int64_t n
     int room = -1, on_link, rank = copy_rank(c, s, &on_link);
     *bps = 0;
     for (const struct bbt_conn *m = c->relay->conns; m; m = m->next) {
-        if (m == c || m->viewer.session != s || m->viewer.audio_copy ||
-            strcmp(m->subject, c->subject) != 0) /* (a pinned layer is measured too) */
+        if (m == c || !classroom_conn(m, c, s, false)) /* (a pinned layer is measured too) */
             continue;
         bbt_adapt_input in = measured(m, now);
         int r = bbt_adapt_copy_room(&m->adapt, &in, COPY_MEASURE_TTL_US, rank, on_link);

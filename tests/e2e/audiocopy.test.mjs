@@ -390,7 +390,7 @@ test('NetCore: on a far link a copy subscribes with the lesson, a second when th
   assert.equal(FakeSocket.all.length, 2);           // one copy, on a connection of its own
   assert.ok(far.logs.some((l) => /round trip 4\d ms \(not a LAN\): audio copies subscribed/.test(l)), far.logs.join('\n'));
   const realNow = performance.now;
-  const t0 = realNow.call(performance);
+  const t0 = Math.floor(realNow.call(performance)); // whole ms: t0 + 200 - t0 is 200 exactly
   let fake = t0;
   performance.now = () => fake;
   try {
