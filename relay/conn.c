@@ -285,7 +285,8 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
         return;
     }
     bool copy = json_is_true(json_object_get(m, "audio_copy")); /* audio only, whatever else */
-    if (copy && !copy_room(c, s, bbt_mono_us(), m))
+    int64_t now = bbt_mono_us();
+    if (copy && !copy_room(c, s, now, m))
         return;
     bbt_queue_limits lim = {.max_frames = 1024,
                             .max_bytes = (size_t)r->cfg.queue.max_bytes,
@@ -303,7 +304,7 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
                              .want_video = !copy && !json_is_false(video),
                              .camera_pref = -2, .start_bps = r->cfg.adapt.start_bitrate,
                              .courseware = !copy, .audio_copy = copy,
-                             .copy_tail_us = copy ? bbt_conn_copy_tail(c, s, bbt_mono_us()) : 0};
+                             .copy_tail_us = copy ? bbt_conn_copy_tail(c, s, now) : 0};
     c->fragments = json_is_true(json_object_get(m, "fragments"));
     c->padding = json_is_true(json_object_get(m, "padding"));
     c->pad_credit = c->pad_due = c->pad_sent = 0;
@@ -312,16 +313,16 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
     if (reply)
         bbt_msg_echo_id(reply, m);
     bbt_conn_send_json(c, reply); /* before any media: control goes first */
-    if (bbt_session_add_viewer(s, &c->viewer, bbt_mono_us()) != BBT_OK) {
+    if (bbt_session_add_viewer(s, &c->viewer, now) != BBT_OK) {
         bbt_queue_free(q);
         c->viewer.q = NULL;
         reply_error(c, BBT_ENOMEM, NULL, BBT_MSG_SUBSCRIBE, m);
         return;
     }
     r->nviewers++;
-    c->subscribed_us = bbt_mono_us();
+    c->subscribed_us = now;
     bbt_estimate_init(&c->est);
-    bbt_conn_adapt_reset(c, bbt_mono_us());
+    bbt_conn_adapt_reset(c, now);
     bbt_conn_tune_socket(c);
     BBT_INFO("subscribe session=%s subject=%s peer=%s%s", id, c->subject, c->peer,
              copy ? " audio_copy=1" : "");

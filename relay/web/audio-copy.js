@@ -147,9 +147,7 @@ export class AudioCopyRule {
   // the copy starts with it. +1: subscribe the copy now; 0: not now.
   subscribed(rttMs, nowMs) {
     if (!(rttMs >= FAR_RTT_MS) || nowMs < this.notBefore) return 0;
-    this.on = true;
-    this.onSince = nowMs;
-    this.saturatedSince = null;
+    this.start(nowMs);
     this.earlyUntil = nowMs + EARLY_FOR_MS;
     return 1;
   }
@@ -170,12 +168,17 @@ export class AudioCopyRule {
     const over = latencyUs - this.minUs;
     if (!this.on) {
       if (over < HOLDUP_US || !this.lossy || nowMs < this.notBefore) return 0;
-      this.on = true;
-      this.onSince = nowMs;
-      this.saturatedSince = null;
+      this.start(nowMs);
       return 1;
     }
     return this.pressure(over, nowMs);
+  }
+
+  // The copies turn on at nowMs.
+  start(nowMs) {
+    this.on = true;
+    this.onSince = nowMs;
+    this.saturatedSince = null;
   }
 
   // An audio frame taken (AudioPick: the first to come, on any connection) at nowMs. true: the

@@ -47,14 +47,21 @@ static int group_teardown(void **state)
 }
 
 /* A media frame: header + `len` payload bytes whose first 4 bytes are the seq again. */
-static size_t frame(uint8_t *buf, unsigned track, unsigned flags, uint32_t seq, size_t len)
+/* A frame captured at capture_us; its payload starts with seq (expect_frame checks it). */
+static size_t frame_at(uint8_t *buf, unsigned track, unsigned flags, uint32_t seq, size_t len,
+                       uint64_t capture_us)
 {
     bbt_frame f = {.track = (uint8_t)track, .flags = (uint8_t)flags, .seq = seq,
-                   .capture_us = 1700000000000000ull + seq, .len = len};
+                   .capture_us = capture_us, .len = len};
     assert_int_equal(bbt_frame_encode_header(&f, buf), 0);
     memset(buf + BBT_FRAME_HEADER_LEN, (int)(seq & 0xff), len);
     memcpy(buf + BBT_FRAME_HEADER_LEN, &seq, len >= 4 ? 4 : len);
     return BBT_FRAME_HEADER_LEN + len;
+}
+
+static size_t frame(uint8_t *buf, unsigned track, unsigned flags, uint32_t seq, size_t len)
+{
+    return frame_at(buf, track, flags, seq, len, 1700000000000000ull + seq);
 }
 
 static void send_frame(tc_conn *c, unsigned track, unsigned flags, uint32_t seq, size_t len)
@@ -250,11 +257,8 @@ static void test_early_copy_no_old_audio(void **state)
             v = viewer(e, "early", "live");
             c = viewer_with(e, "early", "live", ",\"audio_copy\":true");
         }
-        bbt_frame f = {.track = 1, .seq = seq, .capture_us = 1700000000000000ull + seq * 500000ull,
-                       .len = 80};
-        assert_int_equal(bbt_frame_encode_header(&f, buf), 0);
-        memcpy(buf + BBT_FRAME_HEADER_LEN, &seq, 4);
-        assert_int_equal(tc_send_binary(p, buf, sizeof buf), 0);
+        size_t n = frame_at(buf, 1, 0, seq, 80, 1700000000000000ull + seq * 500000ull);
+        assert_int_equal(tc_send_binary(p, buf, n), 0);
         tc_service(e->t, 50); /* into the relay before anyone subscribes */
     }
     expect_frame(c, 1, 3);
