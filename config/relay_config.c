@@ -115,6 +115,12 @@ const bbt_directive bbt_relay_directives[] = {
      "线路突然变差后，这段时间内不升回更高画质；线路反复起落时自动延长；0 表示不限制。\n"
      "After the link falls, a viewer stays at most at the layer it fell to this long, renewed "
      "while the link keeps swinging; 0: off.", NULL},
+    {"adapt", "lossy_far_rtt", BBT_CFG_DURATION, "100ms", 0, SEC(10), F(adapt.lossy_far_rtt_ms),
+     NULL,
+     "往返时延不低于此值、又丢包的线路，画面最高只到最低摄像画质，把线路留给声音和声音副本；"
+     "0 表示不限制。\nOn a link whose round trip is at least this and that loses packets, the "
+     "picture goes no higher than the lowest camera layer, leaving the line to the sound and its "
+     "copies; 0: off.", NULL},
     {"adapt", "start_bitrate", BBT_CFG_INT, "600000", 0, 50000000, F(adapt.start_bitrate), NULL,
      "新观看者从不超过此码率（bit/s）的最高摄像画质开始，再按网络升降；0 表示从最高画质开始。\n"
      "A new viewer starts on the best camera layer within this bitrate (bit/s), then adapts; "

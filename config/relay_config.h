@@ -62,6 +62,8 @@ typedef struct bbt_relay_config {
         int64_t start_bitrate;       /* a new viewer starts within this (bit/s), 0: best */
         bool padding_probes;         /* probe a layer with padding first (PROTOCOL.md §2.6) */
         int64_t fall_hold_ms;        /* after a fall, no move above its layer this long */
+        int64_t lossy_far_rtt_ms;    /* a lossy link this far: at most the lowest camera
+                                      * layer (relay/adapt.h "ceiling"); 0: off */
     } adapt;
     struct {
         bool enabled;                /* the county timetable (relay/schedule) */

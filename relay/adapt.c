@@ -76,12 +76,13 @@ static bool link_fresh(const bbt_adapt *a, const bbt_adapt_input *in)
 }
 
 int bbt_adapt_copy_room(const bbt_adapt *a, const bbt_adapt_input *in, int64_t ttl_us, int rank,
-                        int on_link)
+                        int beside, bool keep)
 {
     if (!measured_within(in->capacity_bps, in->capacity_at_us, in->now_us, ttl_us))
         return -1;
     double audio = (double)a->levels[0].bitrate_bps;
-    return (double)(rank + 1) * audio <= a->p.safety * (in->capacity_bps + on_link * audio);
+    return (double)(rank + 1) * audio <=
+           (keep ? 1.0 : a->p.safety) * (in->capacity_bps + beside * audio);
 }
 
 static void back_off(bbt_adapt *a, int level, int64_t now)
@@ -104,10 +105,36 @@ static int first_camera(const bbt_adapt *a)
 
 int bbt_adapt_hold_cap(const bbt_adapt *a, int64_t now)
 {
-    if (a->hold_until <= now)
-        return a->nlevels - 1;
+    int floor = first_camera(a), cap = a->nlevels - 1;
+    if (a->hold_until > now)
+        cap = a->hold_level > floor ? a->hold_level : floor;
+    if (a->lossy_far && cap > floor)
+        cap = floor;
+    return cap;
+}
+
+/* A far lossy link (the ceiling, adapt.h): a padding probe above the lowest camera picture
+ * stops, and a viewer above it moves down to it now — no fall (no hold), no back-off. True
+ * when it moved. */
+static bool ceiling_down(bbt_adapt *a, int64_t now)
+{
     int floor = first_camera(a);
-    return a->hold_level > floor ? a->hold_level : floor;
+    if (!a->lossy_far)
+        return false;
+    if (a->padding && a->pad_level > floor)
+        a->padding = false;
+    if (a->level <= floor)
+        return false;
+    a->level = floor;
+    a->probing = false;
+    a->probed_ok = false;
+    a->padding = false;
+    a->returned = false;
+    a->downs++;
+    a->ceilings++;
+    a->last_down_us = now;
+    a->congested_since = now;
+    return true;
 }
 
 /* The fall hold runs fall_hold_us from now, waiting for a new swing up. */
@@ -298,10 +325,11 @@ static void maybe_move_up(bbt_adapt *a, const bbt_adapt_input *in)
     bool pad = a->p.pad_us > 0 && a->levels[a->level].camera_track >= 0;
     if (next > cap && cap > a->level)
         next = cap;
-    else if (next > cap && (!pad || a->hold_up_us))
+    else if (next > cap && (!pad || a->hold_up_us || a->lossy_far))
         return; /* held, and nothing to learn: no switch without padding, or a probe above the
                  * hold passed already (one near the end of flaky-3g's fast phase was still
-                 * padding when the link fell, and its bytes held the audio of both connections) */
+                 * padding when the link fell, and its bytes held the audio of both connections),
+                 * or a ceiling, which no measure lifts */
     if (pad) {
         int64_t limit = in->delay_us + PAD_RISE_US;
         a->pad_ok = a->level;
@@ -351,6 +379,9 @@ int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
         a->clear_since = now;
     a->congested = congested || (a->congested && !clear);
     a->clear = clear;
+    a->lossy_far = in->lossy_far;
+    if (ceiling_down(a, now))
+        return a->level;
     if (a->padding && congested)
         pad_failed(a, now);
     else if (a->padding)

@@ -64,6 +64,16 @@
  *          flaky-3g (2 Mbit/s and 300 kbit/s by turns every 10 s) each climb in the fast phase
  *          was a backlog at the next fall, the audio of both connections behind it; a link that
  *          fell once and stays low (the cliff) sees only failed probes, and the hold ends.
+ *   ceiling  with in->lossy_far (the caller's judgement, relay/conn_adapt.c: a round trip of
+ *          100 ms or more on a link that loses packets) no level above the lowest camera
+ *          picture: moves up stop there, no padding probe goes above it (not even one to learn),
+ *          and a viewer above it moves down to it at once (no fall hold, no back-off). On such a
+ *          link each lost packet holds a connection's audio for a round trip and more, so the
+ *          audio copies (docs/PROTOCOL.md §3.5) carry the sound; they cross the same bottleneck
+ *          queue as the picture, and a picture that fills it holds them all at once. On
+ *          flaky-3g nearly every audio gap with the copies on was of that kind: the climb to
+ *          720p the first fall found there, padding probes, the backlog (docs/PERFORMANCE.md,
+ *          "ceiling").
  *   drain  after a move down, while the level fits a fresh capacity, or after a failed
  *          probe's return to a level that held, congestion is the backlog of the level before
  *          draining through the link: no further step down for drain_us (it took another step
@@ -104,6 +114,8 @@ typedef struct bbt_adapt_input {
     int64_t capacity_at_us; /* when it was last measured */
     double link_bps;        /* TCP's delivery rate while busy (relay/estimate.h), 0: none ... */
     int64_t link_at_us;     /* ... measured then: when fresh it can rule out a probe */
+    bool lossy_far;         /* the caller's judgement: a far link that loses packets (the
+                             * ceiling above) */
     double pad_missing;     /* share of the padding due in this padding probe (this level) that
                              * the socket did not take, 0..1 (0: all of it, or none due) */
 } bbt_adapt_input;
@@ -140,6 +152,8 @@ typedef struct bbt_adapt {
     int64_t hold_up_us;        /* ... and when a padding probe above it passed (0: not since
                                 * it was renewed) */
     uint32_t falls;            /* fall holds begun */
+    bool lossy_far;            /* the last input's: the ceiling is on */
+    uint32_t ceilings;         /* moves down to the ceiling */
 } bbt_adapt;
 
 /* Start at `level` (clamped). */
@@ -160,20 +174,23 @@ double bbt_adapt_wire(const bbt_adapt *a, double payload_bps);
 int bbt_adapt_fit(const bbt_adapt *a, double bps);
 
 /* The highest level a move up may reach at `now_us`: under a fall hold the level fallen to (at
- * least the lowest camera picture), else the top. */
+ * least the lowest camera picture), else the top; under the ceiling (a far lossy link) at most
+ * the lowest camera picture. */
 int bbt_adapt_hold_cap(const bbt_adapt *a, int64_t now_us);
 
 /* Room on this viewer's link for its audio once more (an audio copy, docs/PROTOCOL.md §3.5):
  * for the classroom's rank-th copy (1: its first), 1 when the link fits the audio-only level's
  * bitrate rank + 1 times at the safety fraction; the link is a capacity measured within ttl_us
- * of in->now_us plus that audio rate for each of the on_link copies the link carries already
- * (they take their bytes beside this connection, outside its measure). 0 when it does not (a
+ * of in->now_us plus that audio rate for each of the `beside` copies the link carried beside
+ * this connection while it was measured (their bytes are outside its measure). With `keep` (a
+ * copy on the link already) the whole link is asked, not the safety fraction of it: between
+ * the two a copy stays and no new one comes. 0 when it does not (a
  * copy without room holds up the others, docs/PLAYER.md "Audio copy"); -1 when no capacity was
  * measured then: not known. TCP's delivery rate is not asked: a receiver that reads slowly lets
  * TCP send in bursts at the machine's speed (tests/relay/test_conn_adapt.c), which its samples
  * report. Reads `a`, changes nothing. */
 int bbt_adapt_copy_room(const bbt_adapt *a, const bbt_adapt_input *in, int64_t ttl_us, int rank,
-                        int on_link);
+                        int beside, bool keep);
 
 /* One step; returns the (possibly new) level. */
 int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in);

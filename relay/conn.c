@@ -161,6 +161,7 @@ static void detach_viewer(struct bbt_conn *c)
         return;
     bbt_sched_ops_detached(c); /* timetable: attendance */
     bbt_metrics_add_queue(&c->relay->metrics, bbt_queue_get_stats(c->viewer.q));
+    c->relay->ncopies -= c->viewer.audio_copy;
     bbt_session_remove_viewer(&c->viewer);
     bbt_queue_free(c->viewer.q);
     c->viewer.q = NULL;
@@ -250,7 +251,7 @@ static void on_publish(struct bbt_conn *c, json_t *m)
 static bool copy_room(struct bbt_conn *c, bbt_session *s, int64_t now, const json_t *req)
 {
     double bps;
-    if (bbt_conn_copy_room(c, s, now, &bps))
+    if (bbt_conn_copy_room(c, s, now, !req, &bps))
         return true;
     c->relay->metrics.copies_refused++;
     BBT_INFO("audio copy %s session=%s subject=%s link_kbps=%.0f: no room for the audio once more",
@@ -320,8 +321,12 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
         return;
     }
     r->nviewers++;
+    r->ncopies += copy;
     c->subscribed_us = now;
     bbt_estimate_init(&c->est);
+    c->capacity_wire_bps = 0;
+    c->capacity_copies = 0;
+    memset(c->link_best, 0, sizeof c->link_best);
     bbt_conn_adapt_reset(c, now);
     bbt_conn_tune_socket(c);
     BBT_INFO("subscribe session=%s subject=%s peer=%s%s", id, c->subject, c->peer,

@@ -85,12 +85,13 @@ void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now)
 
 /* What the adaptation of c would read now (its measures; the viewer's report aside). The
  * relay's capacity counts the payload it handed over, so it is scaled to the wire by the
- * headers of the level being sent (adapt_levels.h); TCP's delivery rate is taken as it is: it counts
- * segments at the full segment size, and its samples come from bursts of full segments. */
+ * headers of the level it was measured on (adapt_levels.h; bbt_conn_adapt_tick); TCP's
+ * delivery rate is taken as it is: it counts segments at the full segment size, and its samples
+ * come from bursts of full segments. */
 static bbt_adapt_input measured(const struct bbt_conn *c, int64_t now)
 {
     return (bbt_adapt_input){.now_us = now,
-                             .capacity_bps = bbt_adapt_wire(&c->adapt, c->est.capacity_bps),
+                             .capacity_bps = c->capacity_wire_bps,
                              .capacity_at_us = c->est.capacity_at_us,
                              .link_bps = c->est.tcp_bps,
                              .link_at_us = c->est.tcp_at_us};
@@ -113,22 +114,30 @@ static bool classroom_conn(const struct bbt_conn *m, const struct bbt_conn *c, c
            strcmp(m->subject, c->subject) == 0;
 }
 
-/* The copies of c's classroom to s on the link (c too when it is one), and c's rank among them
- * by age (1: the oldest; a copy not yet subscribed comes last). */
-static int copy_rank(const struct bbt_conn *c, const bbt_session *s, int *on_link)
+/* c's rank among its classroom's audio copies to s by age (1: the oldest; a copy not yet
+ * subscribed comes last). */
+static int copy_rank(const struct bbt_conn *c, const bbt_session *s)
 {
     bool mine = classroom_conn(c, c, s, true);
     int rank = 1;
-    *on_link = mine;
-    for (const struct bbt_conn *m = c->relay->conns; m; m = m->next) {
-        if (m == c || !classroom_conn(m, c, s, true))
-            continue;
-        ++*on_link;
-        if (!mine || m->subscribed_us < c->subscribed_us ||
-            (m->subscribed_us == c->subscribed_us && m->id < c->id))
+    for (const struct bbt_conn *m = c->relay->conns; m; m = m->next)
+        if (m != c && classroom_conn(m, c, s, true) &&
+            (!mine || m->subscribed_us < c->subscribed_us ||
+             (m->subscribed_us == c->subscribed_us && m->id < c->id)))
             rank++;
-    }
     return rank;
+}
+
+/* The audio copies of main connection c's classroom to s on the link now: they take their
+ * bytes beside c, outside its measure. No walk on a relay without copies (a big one). */
+static int copies_beside(const struct bbt_conn *c, const bbt_session *s)
+{
+    int n = 0;
+    if (!c->relay->ncopies || c->viewer.audio_copy)
+        return 0;
+    for (const struct bbt_conn *m = c->relay->conns; m; m = m->next)
+        n += m != c && classroom_conn(m, c, s, true);
+    return n;
 }
 
 /* A copy starts with at most a second of audio: about what a lost packet and a join's pictures
@@ -144,21 +153,87 @@ int64_t bbt_conn_copy_tail(const struct bbt_conn *c, const bbt_session *s, int64
     return age < 0 || age > COPY_TAIL_US ? COPY_TAIL_US : age;
 }
 
-int bbt_conn_copy_room(const struct bbt_conn *c, const bbt_session *s, int64_t now, double *bps)
+/* The copies' room reads the best capacity of the last stretch or two of BEST_STRETCH_US (each
+ * with the copies beside it then), not the latest: on a lossy link a second of TCP recovering
+ * losses reads low — 56 kbit/s on flaky-3g's 300 kbit/s, where three audio streams fit, ended
+ * the first copy and the sound broke 14 times in its 30 s back-off. A link that fell for good
+ * has no better measure after two stretches. */
+#define BEST_STRETCH_US 5000000
+
+static void link_best_note(struct bbt_conn *c, double bps, int copies, int64_t now)
 {
-    int room = -1, on_link, rank = copy_rank(c, s, &on_link);
+    struct conn_link_best *b = c->link_best;
+    if (now - b[0].start_us >= BEST_STRETCH_US) {
+        b[1] = now - b[0].start_us < 2 * BEST_STRETCH_US ? b[0] : (struct conn_link_best){0};
+        b[0] = (struct conn_link_best){.start_us = now};
+    }
+    if (bps >= b[0].bps)
+        b[0] = (struct conn_link_best){bps, copies, now, b[0].start_us};
+}
+
+/* Room for copy `rank` by main connection m's measures: the best of the recent stretches, else
+ * (none in the last two) its latest capacity within COPY_MEASURE_TTL_US. */
+static int link_room(const struct bbt_conn *m, int64_t now, int rank, bool keep, double *bps)
+{
+    bbt_adapt_input in = measured(m, now);
+    int room = -1;
+    for (int i = 0; i < 2; i++) {
+        const struct conn_link_best *b = &m->link_best[i];
+        bbt_adapt_input best = {.now_us = now, .capacity_bps = b->bps, .capacity_at_us = b->at_us};
+        int r = bbt_adapt_copy_room(&m->adapt, &best, 2 * BEST_STRETCH_US, rank, b->copies, keep);
+        if (r > room) {
+            room = r;
+            *bps = b->bps;
+        }
+    }
+    if (room < 0) {
+        room = bbt_adapt_copy_room(&m->adapt, &in, COPY_MEASURE_TTL_US, rank, m->capacity_copies,
+                                   keep);
+        *bps = room < 0 ? 0 : in.capacity_bps;
+    }
+    return room;
+}
+
+/* The room is judged on the link as it was measured: a main connection's capacity plus the
+ * audio of the copies beside it then (not now: flaky-3g's second copy, ended for want of room,
+ * took the first with it, whose check came next and counted one copy beside a capacity read
+ * with two). */
+int bbt_conn_copy_room(const struct bbt_conn *c, const bbt_session *s, int64_t now, bool keep,
+                       double *bps)
+{
+    int room = -1, rank = copy_rank(c, s);
     *bps = 0;
     for (const struct bbt_conn *m = c->relay->conns; m; m = m->next) {
         if (m == c || !classroom_conn(m, c, s, false)) /* (a pinned layer is measured too) */
             continue;
-        bbt_adapt_input in = measured(m, now);
-        int r = bbt_adapt_copy_room(&m->adapt, &in, COPY_MEASURE_TTL_US, rank, on_link);
-        if (r >= 0 && in.capacity_bps > *bps)
-            *bps = in.capacity_bps;
+        double read = 0;
+        int r = link_room(m, now, rank, keep, &read);
+        if (read > *bps)
+            *bps = read;
         if (r > room)
             room = r;
     }
     return room != 0;
+}
+
+/* A far lossy link (relay/adapt.h "ceiling"): TCP's smallest round trip at least [adapt]
+ * lossy_far_rtt, and LOSSY_MIN_RETRANS segments retransmitted, one in LOSSY_SEGS_PER_RETRANS
+ * sent or more (0.5 %: village-400k loses 1 %, flaky-3g 2 %). Said once, and kept for the
+ * connection's life: the line does not change, and a ceiling that came and went would climb
+ * into the next fall. */
+#define LOSSY_MIN_RETRANS 4
+#define LOSSY_SEGS_PER_RETRANS 200
+
+static void note_lossy_far(struct bbt_conn *c, const bbt_sock_path *p)
+{
+    int64_t far_us = c->relay->cfg.adapt.lossy_far_rtt_ms * 1000;
+    if (c->lossy_far || c->viewer.audio_copy || far_us <= 0 || p->min_rtt_us < far_us ||
+        p->retrans < LOSSY_MIN_RETRANS || p->retrans * LOSSY_SEGS_PER_RETRANS < p->segs_out)
+        return;
+    c->lossy_far = true;
+    BBT_INFO("adapt lossy far link subject=%s min_rtt_ms=%lld retrans=%lld segs=%lld: pictures "
+             "up to the lowest camera layer", c->subject, (long long)(p->min_rtt_us / 1000),
+             (long long)p->retrans, (long long)p->segs_out);
 }
 
 static void tell_layer(struct bbt_conn *c, const bbt_adapt_level *l, bool down)
@@ -180,10 +255,19 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
     if (fd < 0 || ioctl(fd, SIOCOUTQ, &outq) != 0)
         outq = -1;
     bbt_estimate_sample(&c->est, now, c->sent_bytes, outq, bbt_queue_delay(v->q, now));
+    /* On the wire by the level it was measured on, not the one a check reads it at: 92 kbit/s
+     * of payload measured on audio only (156 on the wire) read 112 half a second after the
+     * move to 180p, and took both audio copies of flaky-3g's 300 kbit/s away for their room. */
+    if (c->est.capacity_at_us == now) {
+        c->capacity_wire_bps = bbt_adapt_wire(&c->adapt, c->est.capacity_bps);
+        c->capacity_copies = copies_beside(c, v->session);
+        link_best_note(c, c->capacity_wire_bps, c->capacity_copies, now);
+    }
     bbt_sock_path path;
     if (bbt_sock_path_read(fd, &path) == BBT_OK) {
         bbt_estimate_rtt(&c->est, path.srtt_us, path.min_rtt_us);
         bbt_estimate_tcp_rate(&c->est, now, path.delivery_bps, path.app_limited);
+        note_lossy_far(c, &path);
     }
     int cap = bbt_estimate_unsent_cap(&c->est);
     if (cap != c->est.unsent_cap)
@@ -199,6 +283,7 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
                        now - c->adapt.last_down_us < c->adapt.p.drain_us + REPORT_LAG_US;
     bbt_adapt_input in = measured(c, now);
     in.delay_us = bbt_estimate_delay(&c->est, now, !report_lags);
+    in.lossy_far = c->lossy_far;
     /* padding the socket did not take: credit the kernel's unsent cap kept back (conn_write.c);
      * the credit still in hand is not missing yet */
     double missing = c->pad_due - c->pad_sent - c->pad_credit;
@@ -259,7 +344,10 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
         "probe's failure), each holding moves up for a while.\n"
         "# TYPE bbt_viewer_link_falls_total counter\n"
         "# HELP bbt_viewer_fall_hold_seconds Time left in the viewer's fall hold (0: none).\n"
-        "# TYPE bbt_viewer_fall_hold_seconds gauge\n";
+        "# TYPE bbt_viewer_fall_hold_seconds gauge\n"
+        "# HELP bbt_viewer_lossy_far 1: the viewer's link is far and lossy, its picture at most "
+        "the lowest camera layer.\n"
+        "# TYPE bbt_viewer_lossy_far gauge\n";
     bbt_strbuf_puts(b, head);
     int64_t now = bbt_mono_us();
     unsigned copies = 0;
@@ -282,7 +370,8 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
                           "bbt_viewer_padding_probes_total{%s,result=\"passed\"} %u\n"
                           "bbt_viewer_padding_probes_total{%s,result=\"failed\"} %u\n"
                           "bbt_viewer_link_falls_total{%s} %u\n"
-                          "bbt_viewer_fall_hold_seconds{%s} %.1f\n",
+                          "bbt_viewer_fall_hold_seconds{%s} %.1f\n"
+                          "bbt_viewer_lossy_far{%s} %d\n",
                           lbl, v->video_track, lbl, c->adapt.level, lbl, c->est.capacity_bps, lbl,
                           c->est.delivered_bps, lbl,
                           (double)bbt_queue_delay(v->q, now) / 1000.0, lbl, c->est.report_bps,
@@ -291,7 +380,8 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
                           (c->adapt.padding ? 1u : 0u), lbl, c->adapt.pads_failed, lbl,
                           c->adapt.falls, lbl,
                           c->adapt.hold_until > now ? (double)(c->adapt.hold_until - now) / 1e6
-                                                    : 0.0);
+                                                    : 0.0,
+                          lbl, c->lossy_far);
     }
     bbt_strbuf_printf(b,
                       "# HELP bbt_audio_copies Subscriptions to a copy of the audio "

@@ -91,8 +91,16 @@ struct bbt_conn {
     /* adaptation (relay/adapt.h): the link as measured, and the level chosen */
     uint64_t sent_bytes;            /* bytes handed to the socket */
     bbt_estimate est;
+    double capacity_wire_bps;       /* est.capacity_bps on the wire, by the level measured on */
+    int capacity_copies;            /* its classroom's audio copies on the link then */
+    struct conn_link_best {         /* the best capacity (with its copies) of a stretch of */
+        double bps;                 /* BEST_STRETCH_US (conn_adapt.c): this one, the one before; */
+        int copies;                 /* the copies' room reads them */
+        int64_t at_us, start_us;
+    } link_best[2];
     bbt_adapt adapt;
     bool adapt_on;                  /* automatic layer choice (not pinned, enabled) */
+    bool lossy_far;                 /* its link is far and lossy (conn_adapt.c): for good */
     unsigned id;                    /* connection number, for metrics labels */
     struct conn_report report;      /* the viewer's (or node's) latest report */
     int dash_interval_ms;           /* dashboard subscriber: a `dash` this often (0: not one) */
@@ -115,6 +123,7 @@ struct bbt_relay {
     bbt_metrics metrics;
     struct bbt_conn *conns;         /* every WebSocket connection */
     size_t nconns, npublishers, nviewers;
+    size_t ncopies;                 /* viewers subscribed as an audio copy */
     unsigned next_conn_id;
     struct peer_count *peers;       /* open connections per peer address */
     size_t npeers, cap_peers;
@@ -205,10 +214,11 @@ void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now_us); /* after the trac
 void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now_us);
 /* Room for an audio copy (c subscribing with audio_copy, or subscribed with it) to session s on
  * c's classroom's link, as bbt_adapt_copy_room asks it of that classroom's main connections to
- * s, for c's rank among the classroom's copies to s by age (a new one last) and the copies on
- * the link: 0 when one of them measured its link and none has room, else 1. *bps: the best rate
- * measured (0: none). */
-int bbt_conn_copy_room(const struct bbt_conn *c, const bbt_session *s, int64_t now_us,
+ * s, for c's rank among the classroom's copies to s by age (a new one last), on the best of
+ * their recent measures: 0 when one of them measured its link and none has room, else 1. `keep`:
+ * c is on the link already, and stays unless even the whole link lacks the room. *bps: the
+ * rate read (0: none). */
+int bbt_conn_copy_room(const struct bbt_conn *c, const bbt_session *s, int64_t now_us, bool keep,
                        double *bps);
 /* How much of the newest audio a copy c subscribing to s starts with (bbt_viewer.copy_tail_us):
  * a second, but none from before the classroom's main connection to s subscribed (the longest

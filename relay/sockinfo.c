@@ -37,6 +37,7 @@ int bbt_sock_path_read(int fd, bbt_sock_path *out)
     *out = (bbt_sock_path){.srtt_us = ti.tcpi_rtt, .min_rtt_us = ti.tcpi_min_rtt,
                            .delivery_bps = (int64_t)ti.tcpi_delivery_rate * 8,
                            .app_limited = ti.tcpi_delivery_rate_app_limited,
-                           .retrans = ti.tcpi_total_retrans};
+                           .retrans = ti.tcpi_total_retrans,
+                           .segs_out = ti.tcpi_segs_out};
     return BBT_OK;
 }

@@ -18,7 +18,8 @@ typedef struct bbt_sock_path {
     bool app_limited;            /* ... taken while the relay had too little to send: then it
                                   * says nothing about the link's capacity */
     int64_t retrans;             /* segments retransmitted since the connection opened: the
-                                  * link loses packets (or its queue overflows) */
+                                  * link loses packets (or its queue overflows) ... */
+    int64_t segs_out;            /* ... of the segments sent so far */
 } bbt_sock_path;
 
 /* BBT_OK, or BBT_EIO (out untouched). */

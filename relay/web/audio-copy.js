@@ -115,18 +115,30 @@ export const EARLY_FOR_MS = 10000;
 // breaks within seconds and needs it. A link that broke once will again: the count stays.
 export const BREAK_MS = 200;
 export const BREAK_AFTER_MS = 1000;
+// A link that is far as well as lossy — a round trip of FAR_LOSSY_RTT_MS or more (the relay's
+// `[adapt] lossy_far_rtt` says the same of its pictures) — wants every copy as soon as a `pong`
+// says TCP retransmitted: there each lost packet holds a connection's audio a round trip and more,
+// and the break that would call the second copy is a gap of its own (flaky-3g: 13 of 18 gaps over
+// 200 ms in ten runs came with one copy, before the second, docs/PERFORMANCE.md session 12).
+export const FAR_LOSSY_RTT_MS = 100;
 
 export class AudioCopyRule {
   constructor() {
     this.backoffMs = BACKOFF_MS;
-    this.copies = 1; // how many copies are wanted while on (taken() adds one)
+    this.copies = 1; // how many copies are wanted while on (taken() adds one, retrans() all)
+    this.rttMs = null; // the main connection's round trip (subscribed())
     this.reset();
   }
 
   // The relay's `pong`: segments retransmitted on the main connection. A link that lost one is
-  // lossy for the rest of this page's life (the next connection crosses the same line).
+  // lossy for the rest of this page's life (the next connection crosses the same line); on a far
+  // one every copy is wanted from then on. true: `copies` grew with the copies on — subscribe the
+  // others now.
   retrans(n) {
     if (n > 0) this.lossy = true;
+    if (!this.lossy || !(this.rttMs >= FAR_LOSSY_RTT_MS) || this.copies >= COPIES) return false;
+    this.copies = COPIES;
+    return this.on;
   }
 
   // A new subscription: its own lowest latency; a back-off under way stays, so does `lossy`.
@@ -146,6 +158,7 @@ export class AudioCopyRule {
   // rtt_us, else hello → welcome): on a far link
   // the copy starts with it. +1: subscribe the copy now; 0: not now.
   subscribed(rttMs, nowMs) {
+    this.rttMs = rttMs;
     if (!(rttMs >= FAR_RTT_MS) || nowMs < this.notBefore) return 0;
     this.start(nowMs);
     this.earlyUntil = nowMs + EARLY_FOR_MS;
@@ -225,10 +238,10 @@ export class AudioCopyRule {
 // How many copies, each on a connection of its own. With one, the sound still stopped whenever
 // both connections lost a packet within the same ~200 ms: on flaky-3g (2 % loss, 150 ms round
 // trip) 27 audio gaps over 200 ms in five runs of 80 s; with two, 8 (bbt-bench rural,
-// docs/PERFORMANCE.md "Results (session 11 …)"). The second comes only once the sound has
-// broken with the first on (AudioCopyRule.taken). The relay lets each copy on only while the
-// link has room for the audio once more (docs/PROTOCOL.md §3.5): twice for the first copy,
-// three times for the second.
+// docs/PERFORMANCE.md "Results (session 11 …)"). The second comes once the sound has broken
+// with the first on (AudioCopyRule.taken), or at once on a far lossy link (retrans()). The
+// relay lets each copy on only while the link has room for the audio once more
+// (docs/PROTOCOL.md §3.5): twice for the first copy, three times for the second.
 export const COPIES = 2;
 
 // The copies together: the rule turns them on or off (the first `want`: AudioCopyRule.copies, one

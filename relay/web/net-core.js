@@ -129,7 +129,11 @@ export class NetCore {
       this.audio.setTrack(this.audioTrack);
       this.pick.reset(); // the session (re)started: its audio may count from anew
     }
-    if (msg.type === 'pong' && Number.isInteger(msg.retrans)) this.copyRule.retrans(msg.retrans);
+    if (msg.type === 'pong' && Number.isInteger(msg.retrans) && this.copyRule.retrans(msg.retrans) &&
+        this.session !== null) {
+      this.copies.subscribe(this.session, performance.now(), this.copyRule.copies);
+      this.log('info', `a far link that loses packets: ${this.copyRule.copies} audio copies subscribed`);
+    }
     this.emit({ type: 'text', msg });
   }
 

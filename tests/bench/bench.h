@@ -60,6 +60,9 @@ typedef struct bench_opts {
                                 on_frame hook then reassembles, docs/PROTOCOL.md §2.5) */
     bool padding;            /* the main subscription says "padding": true (rural only):
                                 padding messages (§2.6) count as bytes, are not decoded */
+    const char *classroom;   /* every viewer's hello names this classroom (rural: a main
+                                connection and its audio copies are one classroom, as a
+                                player's are); NULL: bench-viewer-N each */
 } bench_opts;
 
 enum viewer_state { V_IDLE, V_CONNECTING, V_HELLO, V_SUBSCRIBING, V_SUBSCRIBED, V_CLOSED,

@@ -243,6 +243,7 @@ static int start_parts(rural_run *r, const bench *proto, bool first)
         return 2;
     r->view.o.fragments = true;
     r->view.o.padding = r->o->padding;
+    r->view.o.classroom = "bench-classroom";
     r->view.on_frame = rural_on_frame;
     r->view.on_state = rural_on_state;
     r->view.make_report = rural_make_report;

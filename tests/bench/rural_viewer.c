@@ -294,17 +294,32 @@ bool rural_on_error(bench *b, viewer *v, json_t *m)
     return true;
 }
 
-/* The relay's answer to the main connection's ping: TCP's retransmissions on it. */
+/* The relay's answer to the main connection's ping: TCP's retransmissions on it. On a link that
+ * is far as well (COPY_FAR2_RTT_US: FAR_LOSSY_RTT_MS), two copies are wanted at once
+ * (AudioCopyRule.retrans). */
+#define COPY_FAR2_RTT_US 100000
 void rural_on_pong(bench *b, viewer *v, json_t *m)
 {
     rural_run *r = b->hook_ud;
     json_t *n = json_object_get(m, "retrans");
     if (v->audio_copy || !json_is_integer(n) || json_integer_value(n) <= 0)
         return;
+    unsigned mask = 0;
     pthread_mutex_lock(&r->mu);
     if (r->lossy_t < 0)
         r->lossy_t = run_t(r);
+    if (v->hello_rtt_us >= COPY_FAR2_RTT_US && r->copies_wanted < 2 && r->o->audio_copies >= 2) {
+        r->copies_wanted = 2;
+        if (r->copy_more_t < 0)
+            r->copy_more_t = run_t(r);
+        if (r->copy_on && !r->extra_off[0]) {
+            r->copy_subscribes++;
+            mask = 1u << 2;
+        }
+    }
     pthread_mutex_unlock(&r->mu);
+    if (mask)
+        copies_subscribe(b, mask, true);
 }
 
 void rural_on_state(bench *b, viewer *v, json_t *m)

@@ -210,7 +210,10 @@ static int send_pending(viewer *v)
     }
     if (v->pending & SEND_HELLO) {
         v->pending &= ~(unsigned)SEND_HELLO;
-        snprintf(buf, sizeof buf, "bench-viewer-%d", v->idx);
+        if (b->o.classroom)
+            snprintf(buf, sizeof buf, "%s", b->o.classroom);
+        else
+            snprintf(buf, sizeof buf, "bench-viewer-%d", v->idx);
         v->state = V_HELLO;
         v->hello_us = bench_mono_us();
         size_t len = 0;

@@ -334,6 +334,25 @@ test('AudioCopyRule.taken: one more copy when the sound breaks with the copies o
   assert.equal(r.on, false);
 });
 
+test('AudioCopyRule.retrans: a far link that loses packets wants every copy at once', () => {
+  const r = new A.AudioCopyRule();
+  assert.equal(r.subscribed(A.FAR_LOSSY_RTT_MS, 0), 1); // far: the early copy
+  assert.equal(r.retrans(0), false);                // no loss yet
+  assert.equal(r.copies, 1);
+  assert.equal(r.retrans(3), true);                 // lossy: all copies, now
+  assert.equal(r.copies, A.COPIES);
+  assert.equal(r.retrans(5), false);                // once
+  const near = new A.AudioCopyRule();
+  assert.equal(near.subscribed(A.FAR_LOSSY_RTT_MS - 1, 0), 1);
+  assert.equal(near.retrans(3), false);             // a nearer link: one copy until a break
+  assert.equal(near.copies, 1);
+  const off = new A.AudioCopyRule();
+  off.notBefore = 1e9;                               // backing off: not on
+  assert.equal(off.subscribed(150, 0), 0);
+  assert.equal(off.retrans(3), false);              // nothing to subscribe now ...
+  assert.equal(off.copies, A.COPIES);               // ... but both come when the rule turns on
+});
+
 // AudioCopies over stand-in copies: all on with the rule, a later copy the relay refuses off for a
 // back-off of its own (doubling) and back with follow(), the first copy's refusal the rule's.
 test('AudioCopies: a refused second copy backs off alone; the first one\'s refusal is the rule\'s', () => {
@@ -434,6 +453,14 @@ test('NetCore: the relay\'s TCP round trip in the welcome (rtt_us) decides over 
   const far = lessonOn(0, { type: 'welcome', rtt_us: 150000 });   // far, whatever the timing
   assert.equal(FakeSocket.all.length, 2);
   assert.ok(far.logs.some((l) => /round trip 150 ms \(not a LAN\)/.test(l)), far.logs.join('\n'));
+  far.nc.onText({ type: 'pong', retrans: 0 });       // (the connection's loop is stopped)
+  assert.equal(FakeSocket.all.length, 2);
+  far.nc.onText({ type: 'pong', retrans: 4 });      // lossy and far: the second copy too
+  assert.equal(FakeSocket.all.length, 1 + A.COPIES);
+  assert.ok(far.logs.some((l) => /a far link that loses packets: 2 audio copies subscribed/.test(l)), far.logs.join('\n'));
+  const near = lessonOn(0, { type: 'welcome', rtt_us: 40000 });   // lossy but 40 ms: one copy
+  near.nc.onText({ type: 'pong', retrans: 4 });
+  assert.equal(FakeSocket.all.length, 2);
 });
 
 done();

@@ -8,33 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relay/adapt.h"
-#include "adapt_ladder.h"
-
-#define MS 1000
-#define S 1000000
-
-static const bbt_adapt_params params = {
-    .safety = 0.8, .congest_us = 250 * MS, .clear_us = 80 * MS, .down_delay_us = 300 * MS,
-    .up_hold_us = 5 * S, .probe_us = 3 * S, .backoff_min_us = 10 * S, .backoff_max_us = 80 * S,
-    .capacity_ttl_us = 5 * S};
-
-static bbt_adapt fresh(int level)
-{
-    bbt_adapt_level lv[BBT_ADAPT_MAX_LEVELS];
-    int n = bbt_adapt_levels(ladder, 5, true, true, -1, 0, lv, BBT_ADAPT_MAX_LEVELS);
-    assert_int_equal(n, 5);
-    bbt_adapt a;
-    bbt_adapt_init(&a, &params, lv, n, level);
-    return a;
-}
-
-static int step(bbt_adapt *a, int64_t now, int64_t delay, double cap, int64_t cap_at)
-{
-    bbt_adapt_input in = {.now_us = now, .delay_us = delay, .capacity_bps = cap,
-                          .capacity_at_us = cap_at};
-    return bbt_adapt_update(a, &in);
-}
+#include "adapt_fixture.h"
 
 /* A rate measured in payload bytes, scaled to the wire by the headers of the level it was
  * measured on (levels built with the relay's 70 bytes a segment, relay/adapt_levels.h):
@@ -73,31 +47,39 @@ static void test_fit(void **state)
 /* Room for an audio copy: the audio-only level (40 kbit/s) twice at the safety fraction, i.e.
  * 100 kbit/s, in a capacity measured within the ttl (5 s here); TCP's rate is not asked. A
  * second copy needs the audio three times: 150 kbit/s of link, of which the first copy, on the
- * link already, takes 40 outside the measure. */
+ * link already, takes 40 outside the measure. A copy on the link already (keep) stays while the
+ * whole link holds it. */
 static void test_copy_room(void **state)
 {
     (void)state;
     bbt_adapt a = fresh(AUDIO), before = a;
     bbt_adapt_input in = {.now_us = 10 * S, .link_bps = 4000000, .link_at_us = 10 * S};
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 0), -1); /* no capacity measured */
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 0, false), -1); /* no capacity measured */
     in.capacity_bps = 100000;
     in.capacity_at_us = 5 * S; /* 5 s old: still counts */
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 0), 1);
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 0, false), 1);
     in.capacity_bps = 99000;
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 0), 0); /* the fast TCP rate aside */
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 1), 1);  /* 139 with the copy's */
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 4 * S, 1, 0), -1); /* too old for this ttl */
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 0, false), 0); /* the fast TCP rate aside */
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 1, false), 1);  /* 139 with the copy's */
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 4 * S, 1, 0, false), -1); /* too old for this ttl */
     in.capacity_at_us = 5 * S - 1;
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 0), -1);
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 0, false), -1);
     /* a second copy: 110 measured beside the first one's 40 is 150 */
     in.capacity_at_us = 10 * S;
     in.capacity_bps = 110000;
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 2, 1), 1);
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 2, 2), 1); /* once it is on the link */
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 3, 2), 0); /* no third */
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 2, 1, false), 1);
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 2, 2, false), 1); /* once it is on the link */
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 3, 2, false), 0); /* no third */
     in.capacity_bps = 109000;
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 2, 1), 0);
-    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 1), 1); /* the first one keeps it */
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 2, 1, false), 0);
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 1, 1, false), 1); /* the first one keeps it */
+    /* keep: a copy on the link stays while the whole link (not 0.8 of it) holds the audio rank + 1
+     * times: 40 measured beside two copies is 120 = 3 × 40, 39 is not; a new one needs 70 */
+    in.capacity_bps = 40000;
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 2, 2, true), 1);
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 2, 2, false), 0);
+    in.capacity_bps = 39000;
+    assert_int_equal(bbt_adapt_copy_room(&a, &in, 5 * S, 2, 2, true), 0);
     assert_memory_equal(&a, &before, sizeof a); /* a query: nothing changed */
 }
 
@@ -501,17 +483,6 @@ static void test_init_clamps(void **state)
 
 /* ---- padding probes ---------------------------------------------------------------------- */
 
-static bbt_adapt fresh_pad(int level)
-{
-    bbt_adapt_params p = params;
-    p.pad_us = 2 * S;
-    p.pad_backoff_us = 8 * S;
-    p.drain_us = 2 * S;
-    bbt_adapt a = fresh(level);
-    a.p = p;
-    return a;
-}
-
 /* A padding probe started from `level` at 5 s, the delay `delay` all along. */
 static bbt_adapt padding_from(int level, int64_t delay)
 {
@@ -701,148 +672,6 @@ static void test_pad_failure_then_link_falls(void **state)
     assert_false(b.padding);
 }
 
-/* ---- fall holds ---------------------------------------------------------------------------- */
-
-static bbt_adapt fresh_hold(int level, bool pad)
-{
-    bbt_adapt a = pad ? fresh_pad(level) : fresh(level);
-    a.p.fall_hold_us = 30 * S;
-    return a;
-}
-
-/* Congestion at 1 s on `a`'s level: the move down at 1.3 s, then clear from 2 s. */
-static void fall_at_1s(bbt_adapt *a)
-{
-    step(a, 0, 10 * MS, 0, 0);
-    step(a, 1 * S, 300 * MS, 0, 0);
-    step(a, 1300 * MS, 300 * MS, 0, 0);
-    step(a, 2 * S, 10 * MS, 0, 0);
-}
-
-/* A fall holds moves up at the level fallen to; a padding probe above it still runs, never
- * switches, and once one has passed no other starts (nothing more to learn: a probe near the
- * end of a fast phase was still padding when the link fell); a measure after the pass that fits
- * only the hold's level (a swinging link) renews the hold, and the probes to learn start again;
- * at its end the viewer climbs as before. */
-static void test_fall_hold_renewed_by_a_swinging_link(void **state)
-{
-    (void)state;
-    bbt_adapt a = fresh_hold(P360, true);
-    fall_at_1s(&a);
-    assert_int_equal(a.level, P180);
-    assert_int_equal(a.falls, 1);
-    assert_int_equal(a.hold_until, 31300 * MS);
-    assert_int_equal(bbt_adapt_hold_cap(&a, 2 * S), P180);
-    assert_int_equal(step(&a, 7 * S, 10 * MS, 0, 0), P180); /* up_hold over: padding, to learn */
-    assert_true(a.padding);
-    assert_int_equal(a.pad_level, P360);
-    assert_int_equal(step(&a, 9 * S, 10 * MS, 0, 0), P180); /* passed: no switch under a hold */
-    assert_false(a.padding);
-    assert_int_equal(a.hold_up_us, 9 * S);
-    assert_int_equal(a.ups, 0);
-    step(&a, 13 * S, 10 * MS, 0, 0);
-    assert_int_equal(step(&a, 14 * S, 10 * MS, 0, 0), P180); /* another up_hold: no probe */
-    assert_false(a.padding);
-    assert_int_equal(a.pads, 1);
-    /* the link swung down: a capacity measured since the pass fits only 180p */
-    assert_int_equal(step(&a, 14500 * MS, 10 * MS, 300000, 14500 * MS), P180);
-    assert_int_equal(a.hold_up_us, 0);
-    assert_int_equal(a.hold_until, 44500 * MS);
-    assert_int_equal(a.downs, 1);
-    assert_int_equal(a.falls, 1);
-    step(&a, 20 * S, 10 * MS, 0, 0); /* up_hold after the pass, the capacity stale: learn again */
-    assert_true(a.padding);
-    step(&a, 20500 * MS, 300 * MS, 0, 0); /* that one fails: the hold stays as it was */
-    assert_false(a.padding);
-    assert_int_equal(a.hold_until, 44500 * MS);
-    assert_int_equal(a.downs, 1); /* the failure is drain, not another fall */
-    step(&a, 21 * S, 10 * MS, 0, 0);
-    step(&a, 45 * S, 10 * MS, 0, 0); /* the hold is over */
-    assert_int_equal(bbt_adapt_hold_cap(&a, 45 * S), P720);
-    assert_true(a.padding);
-    step(&a, 47 * S, 10 * MS, 0, 0);
-    assert_int_equal(a.pad_level, P720); /* passed, and on to the level above */
-    assert_int_equal(step(&a, 49 * S, 10 * MS, 0, 0), P720);
-}
-
-/* After a pass above the hold, a TCP rate (or capacity) measured since that fits only the hold's
- * level renews it too: on a 300 kbit/s phase the rate rules the next probe out before it fails.
- * A measure from before the pass does not. */
-static void test_fall_hold_renewed_by_a_measure(void **state)
-{
-    (void)state;
-    bbt_adapt a = fresh_hold(P360, true);
-    fall_at_1s(&a);
-    step(&a, 7 * S, 10 * MS, 0, 0);
-    bbt_adapt_input in = {.now_us = 9 * S, .delay_us = 10 * MS, .capacity_bps = 300000,
-                          .capacity_at_us = 8 * S};
-    bbt_adapt_update(&a, &in); /* passed; the capacity is older */
-    assert_int_equal(a.hold_up_us, 9 * S);
-    assert_int_equal(a.hold_until, 31300 * MS);
-    in = (bbt_adapt_input){.now_us = 12 * S, .delay_us = 10 * MS, .link_bps = 300000,
-                           .link_at_us = 11 * S};
-    bbt_adapt_update(&a, &in);
-    assert_int_equal(a.hold_until, 42 * S);
-    assert_int_equal(a.hold_up_us, 0);
-    assert_int_equal(a.level, P180);
-}
-
-/* A link that fell and stays low fails every probe: the hold is not renewed and ends on time
- * (bbt-bench rural's cliff is back up within 15 s of its recovery). */
-static void test_fall_hold_ends_on_a_link_that_stays_low(void **state)
-{
-    (void)state;
-    bbt_adapt a = fresh_hold(P360, true);
-    fall_at_1s(&a);
-    step(&a, 7 * S, 10 * MS, 0, 0);
-    assert_true(a.padding);
-    step(&a, 7500 * MS, 300 * MS, 0, 0);
-    assert_false(a.padding);
-    step(&a, 8 * S, 10 * MS, 0, 0);
-    step(&a, 16 * S, 10 * MS, 0, 0); /* after the padding back-off: again, and fails again */
-    assert_true(a.padding);
-    step(&a, 16500 * MS, 300 * MS, 0, 0);
-    assert_int_equal(a.hold_until, 31300 * MS);
-    step(&a, 17 * S, 10 * MS, 0, 0);
-    assert_int_equal(step(&a, 31 * S, 10 * MS, 0, 0), P180);
-    assert_true(a.padding); /* to learn: the hold is on until 31.3 s */
-    step(&a, 33 * S, 10 * MS, 0, 0); /* it ends after the hold: it counts */
-    assert_int_equal(a.pad_level, P720);
-    assert_int_equal(step(&a, 35 * S, 10 * MS, 0, 0), P720);
-    assert_int_equal(a.falls, 1);
-}
-
-/* A failed probe's return is no fall; without padding nothing runs above the hold; the hold
- * never keeps the lowest camera picture from a viewer on audio only; fall_hold_us 0: none. */
-static void test_fall_hold_scope(void **state)
-{
-    (void)state;
-    bbt_adapt a = fresh_hold(P180, false);
-    step(&a, 0, 10 * MS, 0, 0);
-    assert_int_equal(step(&a, 5 * S, 10 * MS, 0, 0), P360); /* a probe by switching */
-    step(&a, 6 * S, 300 * MS, 0, 0);
-    assert_int_equal(step(&a, 6300 * MS, 300 * MS, 0, 0), P180);
-    assert_int_equal(a.falls, 0);
-    assert_int_equal(a.hold_until, 0);
-    bbt_adapt b = fresh_hold(P360, false);
-    fall_at_1s(&b);
-    assert_int_equal(step(&b, 20 * S, 10 * MS, 0, 0), P180);
-    assert_false(b.probing);
-    assert_int_equal(b.ups, 0);
-    bbt_adapt c = fresh_hold(SLIDES, false);
-    fall_at_1s(&c);
-    assert_int_equal(c.level, AUDIO);
-    assert_int_equal(c.hold_level, AUDIO);
-    assert_int_equal(bbt_adapt_hold_cap(&c, 2 * S), P180);
-    assert_int_equal(step(&c, 7 * S, 10 * MS, 0, 0), SLIDES);
-    assert_int_equal(step(&c, 10 * S, 10 * MS, 0, 0), P180);
-    assert_int_equal(step(&c, 20 * S, 10 * MS, 0, 0), P180); /* held there */
-    bbt_adapt d = fresh(P360);
-    fall_at_1s(&d);
-    assert_int_equal(d.falls, 0);
-    assert_int_equal(bbt_adapt_hold_cap(&d, 2 * S), P720);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -876,10 +705,6 @@ int main(void)
         cmocka_unit_test(test_pad_chain_failure_moves_to_last_passed),
         cmocka_unit_test(test_pad_probe_gates),
         cmocka_unit_test(test_pad_failure_then_link_falls),
-        cmocka_unit_test(test_fall_hold_renewed_by_a_swinging_link),
-        cmocka_unit_test(test_fall_hold_renewed_by_a_measure),
-        cmocka_unit_test(test_fall_hold_ends_on_a_link_that_stays_low),
-        cmocka_unit_test(test_fall_hold_scope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -192,6 +192,7 @@ static void test_padding_probe_then_switch_up(void **state)
     /* a loopback link never fell: no fall hold (relay/adapt.h "hold") */
     assert_true(viewer_metric(m, "bbt_viewer_link_falls_total", "village-1", "") == 0);
     assert_true(viewer_metric(m, "bbt_viewer_fall_hold_seconds", "village-1", "") == 0);
+    assert_true(viewer_metric(m, "bbt_viewer_lossy_far", "village-1", "") == 0); /* loopback */
     free(m);
     for (int i = 0; i < 2; i++)
         tc_close(v[i]);

@@ -1,0 +1,244 @@
+/* tests/relay/test_adapt_hold.c — relay/adapt.c, what keeps a viewer from climbing: the fall
+ * hold (a link that fell, one that keeps swinging) and the ceiling of a far lossy link. The
+ * other transitions: test_adapt.c (split for length). Time is driven by the test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "adapt_fixture.h"
+
+/* ---- fall holds ---------------------------------------------------------------------------- */
+
+static bbt_adapt fresh_hold(int level, bool pad)
+{
+    bbt_adapt a = pad ? fresh_pad(level) : fresh(level);
+    a.p.fall_hold_us = 30 * S;
+    return a;
+}
+
+/* Congestion at 1 s on `a`'s level: the move down at 1.3 s, then clear from 2 s. */
+static void fall_at_1s(bbt_adapt *a)
+{
+    step(a, 0, 10 * MS, 0, 0);
+    step(a, 1 * S, 300 * MS, 0, 0);
+    step(a, 1300 * MS, 300 * MS, 0, 0);
+    step(a, 2 * S, 10 * MS, 0, 0);
+}
+
+/* A fall holds moves up at the level fallen to; a padding probe above it still runs, never
+ * switches, and once one has passed no other starts (nothing more to learn: a probe near the
+ * end of a fast phase was still padding when the link fell); a measure after the pass that fits
+ * only the hold's level (a swinging link) renews the hold, and the probes to learn start again;
+ * at its end the viewer climbs as before. */
+static void test_fall_hold_renewed_by_a_swinging_link(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_hold(P360, true);
+    fall_at_1s(&a);
+    assert_int_equal(a.level, P180);
+    assert_int_equal(a.falls, 1);
+    assert_int_equal(a.hold_until, 31300 * MS);
+    assert_int_equal(bbt_adapt_hold_cap(&a, 2 * S), P180);
+    assert_int_equal(step(&a, 7 * S, 10 * MS, 0, 0), P180); /* up_hold over: padding, to learn */
+    assert_true(a.padding);
+    assert_int_equal(a.pad_level, P360);
+    assert_int_equal(step(&a, 9 * S, 10 * MS, 0, 0), P180); /* passed: no switch under a hold */
+    assert_false(a.padding);
+    assert_int_equal(a.hold_up_us, 9 * S);
+    assert_int_equal(a.ups, 0);
+    step(&a, 13 * S, 10 * MS, 0, 0);
+    assert_int_equal(step(&a, 14 * S, 10 * MS, 0, 0), P180); /* another up_hold: no probe */
+    assert_false(a.padding);
+    assert_int_equal(a.pads, 1);
+    /* the link swung down: a capacity measured since the pass fits only 180p */
+    assert_int_equal(step(&a, 14500 * MS, 10 * MS, 300000, 14500 * MS), P180);
+    assert_int_equal(a.hold_up_us, 0);
+    assert_int_equal(a.hold_until, 44500 * MS);
+    assert_int_equal(a.downs, 1);
+    assert_int_equal(a.falls, 1);
+    step(&a, 20 * S, 10 * MS, 0, 0); /* up_hold after the pass, the capacity stale: learn again */
+    assert_true(a.padding);
+    step(&a, 20500 * MS, 300 * MS, 0, 0); /* that one fails: the hold stays as it was */
+    assert_false(a.padding);
+    assert_int_equal(a.hold_until, 44500 * MS);
+    assert_int_equal(a.downs, 1); /* the failure is drain, not another fall */
+    step(&a, 21 * S, 10 * MS, 0, 0);
+    step(&a, 45 * S, 10 * MS, 0, 0); /* the hold is over */
+    assert_int_equal(bbt_adapt_hold_cap(&a, 45 * S), P720);
+    assert_true(a.padding);
+    step(&a, 47 * S, 10 * MS, 0, 0);
+    assert_int_equal(a.pad_level, P720); /* passed, and on to the level above */
+    assert_int_equal(step(&a, 49 * S, 10 * MS, 0, 0), P720);
+}
+
+/* After a pass above the hold, a TCP rate (or capacity) measured since that fits only the hold's
+ * level renews it too: on a 300 kbit/s phase the rate rules the next probe out before it fails.
+ * A measure from before the pass does not. */
+static void test_fall_hold_renewed_by_a_measure(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_hold(P360, true);
+    fall_at_1s(&a);
+    step(&a, 7 * S, 10 * MS, 0, 0);
+    bbt_adapt_input in = {.now_us = 9 * S, .delay_us = 10 * MS, .capacity_bps = 300000,
+                          .capacity_at_us = 8 * S};
+    bbt_adapt_update(&a, &in); /* passed; the capacity is older */
+    assert_int_equal(a.hold_up_us, 9 * S);
+    assert_int_equal(a.hold_until, 31300 * MS);
+    in = (bbt_adapt_input){.now_us = 12 * S, .delay_us = 10 * MS, .link_bps = 300000,
+                           .link_at_us = 11 * S};
+    bbt_adapt_update(&a, &in);
+    assert_int_equal(a.hold_until, 42 * S);
+    assert_int_equal(a.hold_up_us, 0);
+    assert_int_equal(a.level, P180);
+}
+
+/* A link that fell and stays low fails every probe: the hold is not renewed and ends on time
+ * (bbt-bench rural's cliff is back up within 15 s of its recovery). */
+static void test_fall_hold_ends_on_a_link_that_stays_low(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_hold(P360, true);
+    fall_at_1s(&a);
+    step(&a, 7 * S, 10 * MS, 0, 0);
+    assert_true(a.padding);
+    step(&a, 7500 * MS, 300 * MS, 0, 0);
+    assert_false(a.padding);
+    step(&a, 8 * S, 10 * MS, 0, 0);
+    step(&a, 16 * S, 10 * MS, 0, 0); /* after the padding back-off: again, and fails again */
+    assert_true(a.padding);
+    step(&a, 16500 * MS, 300 * MS, 0, 0);
+    assert_int_equal(a.hold_until, 31300 * MS);
+    step(&a, 17 * S, 10 * MS, 0, 0);
+    assert_int_equal(step(&a, 31 * S, 10 * MS, 0, 0), P180);
+    assert_true(a.padding); /* to learn: the hold is on until 31.3 s */
+    step(&a, 33 * S, 10 * MS, 0, 0); /* it ends after the hold: it counts */
+    assert_int_equal(a.pad_level, P720);
+    assert_int_equal(step(&a, 35 * S, 10 * MS, 0, 0), P720);
+    assert_int_equal(a.falls, 1);
+}
+
+/* A failed probe's return is no fall; without padding nothing runs above the hold; the hold
+ * never keeps the lowest camera picture from a viewer on audio only; fall_hold_us 0: none. */
+static void test_fall_hold_scope(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_hold(P180, false);
+    step(&a, 0, 10 * MS, 0, 0);
+    assert_int_equal(step(&a, 5 * S, 10 * MS, 0, 0), P360); /* a probe by switching */
+    step(&a, 6 * S, 300 * MS, 0, 0);
+    assert_int_equal(step(&a, 6300 * MS, 300 * MS, 0, 0), P180);
+    assert_int_equal(a.falls, 0);
+    assert_int_equal(a.hold_until, 0);
+    bbt_adapt b = fresh_hold(P360, false);
+    fall_at_1s(&b);
+    assert_int_equal(step(&b, 20 * S, 10 * MS, 0, 0), P180);
+    assert_false(b.probing);
+    assert_int_equal(b.ups, 0);
+    bbt_adapt c = fresh_hold(SLIDES, false);
+    fall_at_1s(&c);
+    assert_int_equal(c.level, AUDIO);
+    assert_int_equal(c.hold_level, AUDIO);
+    assert_int_equal(bbt_adapt_hold_cap(&c, 2 * S), P180);
+    assert_int_equal(step(&c, 7 * S, 10 * MS, 0, 0), SLIDES);
+    assert_int_equal(step(&c, 10 * S, 10 * MS, 0, 0), P180);
+    assert_int_equal(step(&c, 20 * S, 10 * MS, 0, 0), P180); /* held there */
+    bbt_adapt d = fresh(P360);
+    fall_at_1s(&d);
+    assert_int_equal(d.falls, 0);
+    assert_int_equal(bbt_adapt_hold_cap(&d, 2 * S), P720);
+}
+
+/* ---- the ceiling of a far lossy link ------------------------------------------------------- */
+
+static int step_far(bbt_adapt *a, int64_t now, int64_t delay, double cap, int64_t cap_at)
+{
+    bbt_adapt_input in = {.now_us = now, .delay_us = delay, .capacity_bps = cap,
+                          .capacity_at_us = cap_at, .lossy_far = true};
+    return bbt_adapt_update(a, &in);
+}
+
+/* A viewer above the lowest camera picture moves down to it at once, clear link or not: no fall
+ * hold, no back-off; then nothing moves it up, not a capacity that fits 720p, not padding. */
+static void test_ceiling_moves_down_and_caps(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_hold(P720, true);
+    step(&a, 0, 10 * MS, 0, 0);
+    assert_int_equal(bbt_adapt_hold_cap(&a, 0), P720);
+    assert_int_equal(step_far(&a, 1 * S, 10 * MS, 0, 0), P180);
+    assert_int_equal(a.ceilings, 1);
+    assert_int_equal(a.downs, 1);
+    assert_int_equal(a.falls, 0);
+    assert_int_equal(a.hold_until, 0);
+    assert_int_equal(a.backoff_until[P720], 0);
+    assert_int_equal(a.backoff_until[P360], 0);
+    assert_int_equal(bbt_adapt_hold_cap(&a, 1 * S), P180);
+    for (int64_t t = 2 * S; t <= 60 * S; t += S)
+        assert_int_equal(step_far(&a, t, 10 * MS, 4000000, t), P180);
+    assert_int_equal(a.ups, 0);
+    assert_int_equal(a.pads, 0);
+    assert_false(a.padding);
+    assert_int_equal(a.ceilings, 1);
+    /* the same link without the ceiling: padding, then the climb */
+    bbt_adapt b = fresh_hold(P180, true);
+    for (int64_t t = 0; t <= 12 * S; t += S)
+        step(&b, t, 10 * MS, 4000000, t);
+    assert_int_equal(b.level, P720);
+}
+
+/* Below the ceiling the machine is as before: from audio only a viewer climbs to the lowest
+ * camera picture (by switching) and stops there; congestion there still moves down, as a fall. */
+static void test_ceiling_below(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_hold(AUDIO, true);
+    step_far(&a, 0, 10 * MS, 0, 0);
+    assert_int_equal(step_far(&a, 5 * S, 10 * MS, 0, 0), SLIDES);
+    assert_int_equal(step_far(&a, 8 * S, 10 * MS, 0, 0), P180);
+    assert_true(a.probing);
+    assert_int_equal(step_far(&a, 20 * S, 10 * MS, 0, 0), P180);
+    assert_int_equal(step_far(&a, 40 * S, 10 * MS, 0, 0), P180);
+    assert_int_equal(a.ups, 2);
+    assert_int_equal(a.pads, 0);
+    step_far(&a, 41 * S, 300 * MS, 0, 0);
+    assert_int_equal(step_far(&a, 41300 * MS, 300 * MS, 0, 0), SLIDES);
+    assert_int_equal(a.falls, 1);
+    assert_int_equal(a.ceilings, 0);
+}
+
+/* A padding probe above the lowest camera picture that is under way when the link turns out far
+ * and lossy stops, and the picture stays. */
+static void test_ceiling_stops_a_padding_probe(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_pad(P180);
+    step(&a, 0, 10 * MS, 0, 0);
+    step(&a, 5 * S, 10 * MS, 0, 0);
+    assert_true(a.padding);
+    assert_true(bbt_adapt_pad_bps(&a, 6 * S) > 0);
+    assert_int_equal(step_far(&a, 5500 * MS, 10 * MS, 0, 0), P180);
+    assert_false(a.padding);
+    assert_true(bbt_adapt_pad_bps(&a, 6 * S) == 0);
+    assert_int_equal(a.pads_failed, 0);
+    assert_int_equal(a.ceilings, 0);
+    assert_int_equal(step_far(&a, 9 * S, 10 * MS, 0, 0), P180);
+    assert_int_equal(a.ups, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fall_hold_renewed_by_a_swinging_link),
+        cmocka_unit_test(test_fall_hold_renewed_by_a_measure),
+        cmocka_unit_test(test_fall_hold_ends_on_a_link_that_stays_low),
+        cmocka_unit_test(test_fall_hold_scope),
+        cmocka_unit_test(test_ceiling_moves_down_and_caps),
+        cmocka_unit_test(test_ceiling_below),
+        cmocka_unit_test(test_ceiling_stops_a_padding_probe),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
