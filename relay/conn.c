@@ -326,7 +326,7 @@ static void on_subscribe(struct bbt_conn *c, json_t *m)
     bbt_estimate_init(&c->est);
     c->capacity_wire_bps = 0;
     c->capacity_copies = 0;
-    memset(c->link_best, 0, sizeof c->link_best);
+    c->link_best = (bbt_link_best){0};
     bbt_conn_adapt_reset(c, now);
     bbt_conn_tune_socket(c);
     BBT_INFO("subscribe session=%s subject=%s peer=%s%s", id, c->subject, c->peer,

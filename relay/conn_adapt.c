@@ -153,40 +153,14 @@ int64_t bbt_conn_copy_tail(const struct bbt_conn *c, const bbt_session *s, int64
     return age < 0 || age > COPY_TAIL_US ? COPY_TAIL_US : age;
 }
 
-/* The copies' room reads the best capacity of the last stretch or two of BEST_STRETCH_US (each
- * with the copies beside it then), not the latest: on a lossy link a second of TCP recovering
- * losses reads low — 56 kbit/s on flaky-3g's 300 kbit/s, where three audio streams fit, ended
- * the first copy and the sound broke 14 times in its 30 s back-off. A link that fell for good
- * has no better measure after two stretches. */
-#define BEST_STRETCH_US 5000000
-
-static void link_best_note(struct bbt_conn *c, double bps, int copies, int64_t now)
-{
-    struct conn_link_best *b = c->link_best;
-    if (now - b[0].start_us >= BEST_STRETCH_US) {
-        b[1] = now - b[0].start_us < 2 * BEST_STRETCH_US ? b[0] : (struct conn_link_best){0};
-        b[0] = (struct conn_link_best){.start_us = now};
-    }
-    if (bps >= b[0].bps)
-        b[0] = (struct conn_link_best){bps, copies, now, b[0].start_us};
-}
-
-/* Room for copy `rank` by main connection m's measures: the best of the recent stretches, else
- * (none in the last two) its latest capacity within COPY_MEASURE_TTL_US. */
+/* Room for copy `rank` by main connection m's measures: the best of its recent ones
+ * (relay/link_best.h), else (none in the last two stretches) its latest capacity within
+ * COPY_MEASURE_TTL_US. */
 static int link_room(const struct bbt_conn *m, int64_t now, int rank, bool keep, double *bps)
 {
-    bbt_adapt_input in = measured(m, now);
-    int room = -1;
-    for (int i = 0; i < 2; i++) {
-        const struct conn_link_best *b = &m->link_best[i];
-        bbt_adapt_input best = {.now_us = now, .capacity_bps = b->bps, .capacity_at_us = b->at_us};
-        int r = bbt_adapt_copy_room(&m->adapt, &best, 2 * BEST_STRETCH_US, rank, b->copies, keep);
-        if (r > room) {
-            room = r;
-            *bps = b->bps;
-        }
-    }
+    int room = bbt_link_best_room(&m->link_best, &m->adapt, now, rank, keep, bps);
     if (room < 0) {
+        bbt_adapt_input in = measured(m, now);
         room = bbt_adapt_copy_room(&m->adapt, &in, COPY_MEASURE_TTL_US, rank, m->capacity_copies,
                                    keep);
         *bps = room < 0 ? 0 : in.capacity_bps;
@@ -261,7 +235,7 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
     if (c->est.capacity_at_us == now) {
         c->capacity_wire_bps = bbt_adapt_wire(&c->adapt, c->est.capacity_bps);
         c->capacity_copies = copies_beside(c, v->session);
-        link_best_note(c, c->capacity_wire_bps, c->capacity_copies, now);
+        bbt_link_best_note(&c->link_best, c->capacity_wire_bps, c->capacity_copies, now);
     }
     bbt_sock_path path;
     if (bbt_sock_path_read(fd, &path) == BBT_OK) {

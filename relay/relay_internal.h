@@ -11,6 +11,7 @@
 #include "proto/strbuf.h"
 #include "relay/adapt.h"
 #include "relay/estimate.h"
+#include "relay/link_best.h"
 #include "relay/metrics.h"
 #include "relay/pace.h"
 #include "relay/queue.h"
@@ -93,11 +94,7 @@ struct bbt_conn {
     bbt_estimate est;
     double capacity_wire_bps;       /* est.capacity_bps on the wire, by the level measured on */
     int capacity_copies;            /* its classroom's audio copies on the link then */
-    struct conn_link_best {         /* the best capacity (with its copies) of a stretch of */
-        double bps;                 /* BEST_STRETCH_US (conn_adapt.c): this one, the one before; */
-        int copies;                 /* the copies' room reads them */
-        int64_t at_us, start_us;
-    } link_best[2];
+    bbt_link_best link_best;        /* its best recent capacities: the copies' room */
     bbt_adapt adapt;
     bool adapt_on;                  /* automatic layer choice (not pinned, enabled) */
     bool lossy_far;                 /* its link is far and lossy (conn_adapt.c): for good */

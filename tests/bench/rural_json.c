@@ -199,6 +199,9 @@ static double metric(const rural_run *r, const rs_summary *s, const char *name)
     if (!strcmp(name, "mean_goodput_kbps")) return s->goodput_kbps;
     if (!strcmp(name, "audio_only_share")) return s->share_audio_only;
     if (!strcmp(name, "audio_copy_frames_first")) return (double)r->audio_from_copy;
+    if (!strcmp(name, "audio_copies_wanted")) return (double)r->copies_wanted;
+    if (!strcmp(name, "relay_lossy_far"))
+        return r->relay_lossy_far < 0 ? NAN : (double)r->relay_lossy_far;
     if (!strcmp(name, "top_layer_share") || !strcmp(name, "bottom_layer_share")) {
         const rs_layer *pick = NULL;
         bool top = name[0] == 't';
@@ -225,7 +228,8 @@ static const char *const metric_names[] = {
     "player_audio_silence_ms", "video_stall_ratio", "latency_p50_ms", "latency_p95_ms",
     "latency_max_ms", "first_picture_ms", "mean_goodput_kbps", "audio_only_share",
     "top_layer_share", "bottom_layer_share", "downswitch_after_drop_ms",
-    "upswitch_after_recovery_ms", "audio_copy_frames_first", NULL};
+    "upswitch_after_recovery_ms", "audio_copy_frames_first", "audio_copies_wanted",
+    "relay_lossy_far", NULL};
 
 int parse_expect(const char *s, expect *e)
 {

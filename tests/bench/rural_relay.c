@@ -128,6 +128,8 @@ json_t *relay_metrics(rural_run *r)
                                 json_integer((json_int_t)v));
         else if (starts(line, "bbt_viewer_capacity_bps{"))
             json_object_set_new(o, "capacity_kbps_at_end", json_real(round(v / 100) / 10));
+        else if (starts(line, "bbt_viewer_lossy_far{"))
+            json_object_set_new(o, "lossy_far", json_integer((json_int_t)v));
         else if (starts(line, "bbt_padding_bytes_total "))
             json_object_set_new(o, "padding_bytes", json_integer((json_int_t)v));
         else if (starts(line, "bbt_viewer_padding_probes_total{"))
