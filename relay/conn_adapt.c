@@ -195,7 +195,7 @@ int bbt_conn_copy_room(const struct bbt_conn *c, const bbt_session *s, int64_t n
  * sent or more (0.5 %: village-400k loses 1 %, flaky-3g 2 %). Said once, and kept for the
  * connection's life: the line does not change, and a ceiling that came and went would climb
  * into the next fall. */
-#define LOSSY_MIN_RETRANS 4
+#define LOSSY_MIN_RETRANS 3
 #define LOSSY_SEGS_PER_RETRANS 200
 
 static void note_lossy_far(struct bbt_conn *c, const bbt_sock_path *p)
