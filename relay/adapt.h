@@ -70,10 +70,10 @@
  *          and a viewer above it moves down to it at once (no fall hold, no back-off). On such a
  *          link each lost packet holds a connection's audio for a round trip and more, so the
  *          audio copies (docs/PROTOCOL.md §3.5) carry the sound; they cross the same bottleneck
- *          queue as the picture, and a picture that fills it holds them all at once. On
- *          flaky-3g nearly every audio gap with the copies on was of that kind: the climb to
- *          720p the first fall found there, padding probes, the backlog (docs/PERFORMANCE.md,
- *          "ceiling").
+ *          queue as the picture, and a picture that fills it holds them all at once: on
+ *          flaky-3g the first fall found the viewer on 360p or 720p in 3 of 10 runs, and its
+ *          backlog held every connection 206-562 ms; under the ceiling none did
+ *          (docs/PERFORMANCE.md, session 12).
  *   drain  after a move down, while the level fits a fresh capacity, or after a failed
  *          probe's return to a level that held, congestion is the backlog of the level before
  *          draining through the link: no further step down for drain_us (it took another step
