@@ -145,10 +145,11 @@ static void hold_renew(bbt_adapt *a, int64_t now)
 }
 
 /* The link fell to `level` (a move down that was no probe's failure): hold moves up there. */
-static void hold_fall(bbt_adapt *a, int level, int64_t now)
+static void hold_fall(bbt_adapt *a, int level, double capacity, int64_t now)
 {
     if (a->p.fall_hold_us <= 0)
         return;
+    a->hold_capacity_bps = capacity;
     if (a->hold_until <= now) {
         a->hold_level = level;
         a->falls++;
@@ -191,7 +192,7 @@ static void move_down(bbt_adapt *a, const bbt_adapt_input *in)
     a->last_down_us = in->now_us;
     a->congested_since = in->now_us; /* another step down needs another down_delay */
     if (fall)
-        hold_fall(a, target, in->now_us);
+        hold_fall(a, target, fresh ? in->capacity_bps : 0, in->now_us);
 }
 
 /* The level a move up from `from` may go to now, from the measures (a fresh capacity may allow
@@ -313,6 +314,16 @@ static void pad_step(bbt_adapt *a, const bbt_adapt_input *in)
     switch_up(a, a->pad_ok, now);
 }
 
+/* Under a fall hold with the capacity the link fell to known: a fresh TCP rate over MISFIT
+ * times it is the first sign that the link came back, and only then does a probe to learn
+ * run (the cliff's 400 kbit/s, padded for 360p 37 s after its fall, filled its 300 ms queue
+ * and the audio lost a packet: a 244 ms gap). Without that capacity: as before, probe. */
+static bool came_back(const bbt_adapt *a, const bbt_adapt_input *in)
+{
+    return a->hold_capacity_bps <= 0 ||
+           (link_fresh(a, in) && in->link_bps > MISFIT * a->hold_capacity_bps);
+}
+
 static void maybe_move_up(bbt_adapt *a, const bbt_adapt_input *in)
 {
     int64_t hold = a->probed_ok ? a->p.probe_us : a->p.up_hold_us;
@@ -325,11 +336,11 @@ static void maybe_move_up(bbt_adapt *a, const bbt_adapt_input *in)
     bool pad = a->p.pad_us > 0 && a->levels[a->level].camera_track >= 0;
     if (next > cap && cap > a->level)
         next = cap;
-    else if (next > cap && (!pad || a->hold_up_us || a->lossy_far))
+    else if (next > cap && (!pad || a->hold_up_us || a->lossy_far || !came_back(a, in)))
         return; /* held, and nothing to learn: no switch without padding, or a probe above the
                  * hold passed already (one near the end of flaky-3g's fast phase was still
                  * padding when the link fell, and its bytes held the audio of both connections),
-                 * or a ceiling, which no measure lifts */
+                 * or a ceiling, which no measure lifts, or no sign yet that the link came back */
     if (pad) {
         int64_t limit = in->delay_us + PAD_RISE_US;
         a->pad_ok = a->level;

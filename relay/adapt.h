@@ -64,6 +64,9 @@
  *          flaky-3g (2 Mbit/s and 300 kbit/s by turns every 10 s) each climb in the fast phase
  *          was a backlog at the next fall, the audio of both connections behind it; a link that
  *          fell once and stays low (the cliff) sees only failed probes, and the hold ends.
+ *          When the fall measured the capacity it fell to, a probe to learn waits for a fresh
+ *          TCP rate over 1.25 times that: a sign the link came back (the cliff's 400 kbit/s,
+ *          padded for 360p while still down, filled its 300 ms queue: a 244 ms audio gap).
  *   ceiling  with in->lossy_far (the caller's judgement, relay/conn_adapt.c: a round trip of
  *          100 ms or more on a link that loses packets) no level above the lowest camera
  *          picture: moves up stop there, no padding probe goes above it (not even one to learn),
@@ -152,6 +155,7 @@ typedef struct bbt_adapt {
     int64_t hold_up_us;        /* ... and when a padding probe above it passed (0: not since
                                 * it was renewed) */
     uint32_t falls;            /* fall holds begun */
+    double hold_capacity_bps;  /* the capacity the link fell to at the last fall (0: none) */
     bool lossy_far;            /* the last input's: the ceiling is on */
     uint32_t ceilings;         /* moves down to the ceiling */
 } bbt_adapt;

@@ -152,6 +152,35 @@ static void test_fall_hold_scope(void **state)
     assert_int_equal(bbt_adapt_hold_cap(&d, 2 * S), P720);
 }
 
+/* A fall that measured the capacity it fell to (400 kbit/s) keeps its probes to learn until a
+ * fresh TCP rate over 1.25 times that says the link came back (not 450; 800, which fits 360p,
+ * yes): with no fresh rate, none; a fall without a capacity probes as before
+ * (test_fall_hold_renewed_by_a_swinging_link). */
+static void test_learning_waits_for_a_sign(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_hold(P360, true);
+    step(&a, 0, 10 * MS, 0, 0);
+    step(&a, 1 * S, 300 * MS, 400000, 1 * S); /* 360p far too big for 400: down at once */
+    assert_int_equal(a.level, P180);
+    assert_int_equal(a.falls, 1);
+    assert_true(a.hold_capacity_bps == 400000);
+    step(&a, 2 * S, 10 * MS, 0, 0);
+    step(&a, 7 * S, 10 * MS, 0, 0); /* up_hold over, nothing measured since */
+    assert_false(a.padding);
+    bbt_adapt_input in = {.now_us = 8 * S, .delay_us = 10 * MS, .link_bps = 450000,
+                          .link_at_us = 8 * S};
+    bbt_adapt_update(&a, &in);
+    assert_false(a.padding);
+    in = (bbt_adapt_input){.now_us = 9 * S, .delay_us = 10 * MS, .link_bps = 800000,
+                           .link_at_us = 9 * S};
+    bbt_adapt_update(&a, &in);
+    assert_true(a.padding); /* to learn: no switch */
+    assert_int_equal(a.pad_level, P360);
+    assert_int_equal(a.level, P180);
+    assert_int_equal(a.pads, 1);
+}
+
 /* ---- the ceiling of a far lossy link ------------------------------------------------------- */
 
 static int step_far(bbt_adapt *a, int64_t now, int64_t delay, double cap, int64_t cap_at)
@@ -236,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_fall_hold_renewed_by_a_measure),
         cmocka_unit_test(test_fall_hold_ends_on_a_link_that_stays_low),
         cmocka_unit_test(test_fall_hold_scope),
+        cmocka_unit_test(test_learning_waits_for_a_sign),
         cmocka_unit_test(test_ceiling_moves_down_and_caps),
         cmocka_unit_test(test_ceiling_below),
         cmocka_unit_test(test_ceiling_stops_a_padding_probe),
