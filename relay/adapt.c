@@ -113,6 +113,19 @@ int bbt_adapt_hold_cap(const bbt_adapt *a, int64_t now)
     return cap;
 }
 
+/* The viewer goes down to `level` now: no probe or padding goes on, and another step down
+ * needs another down_delay. */
+static void step_down(bbt_adapt *a, int level, int64_t now)
+{
+    a->probing = false;
+    a->probed_ok = false;
+    a->padding = false;
+    a->level = level;
+    a->downs++;
+    a->last_down_us = now;
+    a->congested_since = now;
+}
+
 /* A far lossy link (the ceiling, adapt.h): a padding probe above the lowest camera picture
  * stops, and a viewer above it moves down to it now — no fall (no hold), no back-off. True
  * when it moved. */
@@ -125,15 +138,9 @@ static bool ceiling_down(bbt_adapt *a, int64_t now)
         a->padding = false;
     if (a->level <= floor)
         return false;
-    a->level = floor;
-    a->probing = false;
-    a->probed_ok = false;
-    a->padding = false;
     a->returned = false;
-    a->downs++;
+    step_down(a, floor, now);
     a->ceilings++;
-    a->last_down_us = now;
-    a->congested_since = now;
     return true;
 }
 
@@ -184,13 +191,7 @@ static void move_down(bbt_adapt *a, const bbt_adapt_input *in)
             a->returned = true;
         }
     }
-    a->probing = false;
-    a->probed_ok = false;
-    a->padding = false;
-    a->level = target;
-    a->downs++;
-    a->last_down_us = in->now_us;
-    a->congested_since = in->now_us; /* another step down needs another down_delay */
+    step_down(a, target, in->now_us);
     if (fall)
         hold_fall(a, target, fresh ? in->capacity_bps : 0, in->now_us);
 }

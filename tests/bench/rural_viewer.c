@@ -156,6 +156,20 @@ static unsigned copies_mask(const rural_run *r, bool on)
     return m;
 }
 
+/* One more copy is wanted from t on: its bit when it is to subscribe now (the copies on, and it
+ * not backing off after a refusal: extra_due brings it when that is over), else 0. Under
+ * r->mu. */
+static unsigned copy_want_more(rural_run *r, int64_t t)
+{
+    int i = ++r->copies_wanted;
+    if (r->copy_more_t < 0)
+        r->copy_more_t = t;
+    if (!r->copy_on || r->extra_off[i - 2])
+        return 0;
+    r->copy_subscribes++;
+    return 1u << i;
+}
+
 /* An audio frame taken at t (AudioCopyRule.taken): the sound broke — more than COPY_BREAK_US
  * since the last one taken, the copies on for COPY_BREAK_AFTER_US — so one more copy is wanted,
  * up to --audio-copies: its bit. Under r->mu. */
@@ -168,13 +182,7 @@ static unsigned copy_taken(rural_run *r, int64_t t)
     if (!r->copy_on || last < 0 || t - r->copy_on_since < COPY_BREAK_AFTER_US ||
         t - last <= COPY_BREAK_US || r->copies_wanted >= r->o->audio_copies)
         return 0;
-    int i = ++r->copies_wanted;
-    if (r->copy_more_t < 0)
-        r->copy_more_t = t;
-    if (r->extra_off[i - 2]) /* refused, backing off: extra_due brings it when that is over */
-        return 0;
-    r->copy_subscribes++;
-    return 1u << i;
+    return copy_want_more(r, t);
 }
 
 /* A copy after the first that the relay refused is due again (AudioCopies.follow): its bit,
@@ -308,15 +316,8 @@ void rural_on_pong(bench *b, viewer *v, json_t *m)
     pthread_mutex_lock(&r->mu);
     if (r->lossy_t < 0)
         r->lossy_t = run_t(r);
-    if (v->hello_rtt_us >= COPY_FAR2_RTT_US && r->copies_wanted < 2 && r->o->audio_copies >= 2) {
-        r->copies_wanted = 2;
-        if (r->copy_more_t < 0)
-            r->copy_more_t = run_t(r);
-        if (r->copy_on && !r->extra_off[0]) {
-            r->copy_subscribes++;
-            mask = 1u << 2;
-        }
-    }
+    if (v->hello_rtt_us >= COPY_FAR2_RTT_US && r->copies_wanted < 2 && r->o->audio_copies >= 2)
+        mask = copy_want_more(r, run_t(r));
     pthread_mutex_unlock(&r->mu);
     if (mask)
         copies_subscribe(b, mask, true);
