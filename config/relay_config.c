@@ -121,7 +121,7 @@ const bbt_directive bbt_relay_directives[] = {
      "0 表示不限制。\nOn a link whose round trip is at least this and that loses packets, the "
      "picture goes no higher than the lowest camera layer, leaving the line to the sound and its "
      "copies; 0: off.", NULL},
-    {"adapt", "start_bitrate", BBT_CFG_INT, "600000", 0, 50000000, F(adapt.start_bitrate), NULL,
+    {"adapt", "start_bitrate", BBT_CFG_INT, "200000", 0, 50000000, F(adapt.start_bitrate), NULL,
      "新观看者从不超过此码率（bit/s）的最高摄像画质开始，再按网络升降；0 表示从最高画质开始。\n"
      "A new viewer starts on the best camera layer within this bitrate (bit/s), then adapts; "
      "0: start on the best layer.", NULL},

@@ -58,7 +58,7 @@ static void test_defaults(void **state)
     assert_true(c.adapt.enabled);
     assert_true(c.adapt.safety == 0.8);
     assert_int_equal(c.adapt.upswitch_hold_ms, 5000);
-    assert_int_equal(c.adapt.start_bitrate, 600000);
+    assert_int_equal(c.adapt.start_bitrate, 200000);
     assert_int_equal(c.adapt.downswitch_delay_ms, 300);
     assert_true(c.auth.required);
     assert_string_equal(c.auth.secret_file, "");
