@@ -5,7 +5,8 @@
  *   - the generated stream: tracks 0..2 video (layers 2, 1, 0) and 3 Opus; per-track seq from 0
  *     without gaps; capture_us from 0, never decreasing; every video track starts with a
  *     KEY|CONFIG access unit whose payload begins with an AUD and holds SPS, PPS and an IDR;
- *     keyframes every 2 s at the same instants on all three layers; bitrates near nominal.
+ *     keyframes every 2 s at the same instants on all three layers, and across the loop;
+ *     bitrates near nominal.
  * Usage: test_bench_stream CORPUS_DIR STREAM_FILE (CTest passes both). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -142,6 +143,16 @@ static void test_generated_stream(void **state)
         assert_int_equal(keys[0][k], k * 2000000);
         assert_int_equal(keys[1][k], k * 2000000);
         assert_int_equal(keys[2][k], k * 2000000);
+    }
+    /* the loop (tests/bench/publisher.c: every last_us − first_us + 20 ms) keeps them 2 s apart
+     * too: no layer ends with the next group's keyframe (180p once did: an IDR at 20.0 s, sent
+     * 20 ms before the loop's first one) */
+    uint64_t loop_us = rec.last_us - rec.first_us + 20000;
+    for (int id = 0; id < 3; id++) {
+        assert_int_equal(nkeys[id], nkeys[0]);
+        if (loop_us - keys[id][nkeys[id] - 1] < 1900000)
+            fail_msg("track %d: its last keyframe %.3f s before the loop's first", id,
+                     (double)(loop_us - keys[id][nkeys[id] - 1]) / 1e6);
     }
     bbt_recording_free(&rec);
 }
