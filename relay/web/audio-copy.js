@@ -107,6 +107,11 @@ export const BACKOFF_MS = 30000;
 export const BACKOFF_MAX_MS = 240000;
 export const FAR_RTT_MS = 30;
 export const EARLY_FOR_MS = 10000;
+// ... and on a link of FAR_LOSSY_RTT_MS or more (below) for longer: a link that loses 1 % of
+// its packets can carry 180p and the sound for 15 s before TCP retransmits one (village-400k,
+// 400 kbit/s, 120 ms: the first retransmission at 15.4 s in one run of six), and the sound
+// broke (266 ms) in the 5 s between the early copy's end and the pong that told it.
+export const EARLY_FAR_FOR_MS = 30000;
 // The sound broke — two audio frames taken (AudioPick) more than BREAK_MS apart — while the
 // copies had been on for BREAK_AFTER_MS (their start is no break of theirs): one more copy, up to
 // COPIES. One copy is enough where the main connection and it seldom lose a packet within the
@@ -161,7 +166,7 @@ export class AudioCopyRule {
     this.rttMs = rttMs;
     if (!(rttMs >= FAR_RTT_MS) || nowMs < this.notBefore) return 0;
     this.start(nowMs);
-    this.earlyUntil = nowMs + EARLY_FOR_MS;
+    this.earlyUntil = nowMs + (rttMs >= FAR_LOSSY_RTT_MS ? EARLY_FAR_FOR_MS : EARLY_FOR_MS);
     return 1;
   }
 

@@ -71,7 +71,9 @@ static bool audio_duplicate(rural_run *r, const viewer *v, const bbt_frame *f)
  * 0. */
 #define COPY_HOLDUP_US 100000
 #define COPY_FAR_RTT_US 30000
+#define COPY_FAR2_RTT_US 100000 /* far and lossy: FAR_LOSSY_RTT_MS */
 #define COPY_EARLY_FOR_US 10000000
+#define COPY_EARLY_FAR_FOR_US 30000000 /* on a link of COPY_FAR2_RTT_US or more (EARLY_FAR_FOR_MS) */
 #define COPY_SATURATED_US 400000
 #define COPY_SATURATED_FOR_US 4000000
 #define COPY_BACKOFF_MAX_US 240000000
@@ -245,8 +247,8 @@ bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
 
 /* The main connection was welcomed (its subscribe is queued): on a far link (a round trip of
  * COPY_FAR_RTT_US or more: the welcome's rtt_us, else hello → welcome) the copies subscribe with it, before any loss is known, and
- * unsubscribe after COPY_EARLY_FOR_US if no pong said TCP retransmitted (AudioCopyRule
- * .subscribed in relay/web/audio-copy.js). */
+ * unsubscribe after COPY_EARLY_FOR_US (COPY_EARLY_FAR_FOR_US on a link of COPY_FAR2_RTT_US or
+ * more) if no pong said TCP retransmitted (AudioCopyRule.subscribed in relay/web/audio-copy.js). */
 void rural_on_welcome(bench *b, viewer *v)
 {
     rural_run *r = b->hook_ud;
@@ -259,7 +261,8 @@ void rural_on_welcome(bench *b, viewer *v)
     if (go) {
         copy_start(r, now);
         r->copy_early++;
-        r->copy_early_until = now + COPY_EARLY_FOR_US;
+        r->copy_early_until =
+            now + (v->hello_rtt_us >= COPY_FAR2_RTT_US ? COPY_EARLY_FAR_FOR_US : COPY_EARLY_FOR_US);
         mask = copies_mask(r, true);
     }
     pthread_mutex_unlock(&r->mu);
@@ -305,7 +308,6 @@ bool rural_on_error(bench *b, viewer *v, json_t *m)
 /* The relay's answer to the main connection's ping: TCP's retransmissions on it. On a link that
  * is far as well (COPY_FAR2_RTT_US: FAR_LOSSY_RTT_MS), two copies are wanted at once
  * (AudioCopyRule.retrans). */
-#define COPY_FAR2_RTT_US 100000
 void rural_on_pong(bench *b, viewer *v, json_t *m)
 {
     rural_run *r = b->hook_ud;

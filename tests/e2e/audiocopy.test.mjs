@@ -184,9 +184,29 @@ test('rule: on a far link the copy starts with the subscription; no retransmissi
   assert.equal(r.mainAudio(50000 + A.HOLDUP_US, A.EARLY_FOR_MS + 40), 1); // the usual rule
 });
 
+test('rule: on a link of FAR_LOSSY_RTT_MS or more the early copy waits EARLY_FAR_FOR_MS for a retransmission', () => {
+  const r = new A.AudioCopyRule();
+  assert.equal(r.subscribed(A.FAR_LOSSY_RTT_MS, 0), 1);
+  r.mainAudio(50000, 100);
+  assert.equal(r.mainAudio(50000, A.EARLY_FOR_MS), 0);            // not yet: a far link
+  assert.equal(r.mainAudio(50000, A.EARLY_FAR_FOR_MS - 1), 0);
+  assert.equal(r.on, true);
+  assert.equal(r.mainAudio(50000, A.EARLY_FAR_FOR_MS), -2);       // never lost: not needed
+  const n = new A.AudioCopyRule();                                // just under it: the short wait
+  assert.equal(n.subscribed(A.FAR_LOSSY_RTT_MS - 1, 0), 1);
+  n.mainAudio(50000, 100);
+  assert.equal(n.mainAudio(50000, A.EARLY_FOR_MS), -2);
+  const l = new A.AudioCopyRule();                                // a retransmission at 15 s: kept
+  assert.equal(l.subscribed(120, 0), 1);
+  l.mainAudio(50000, 100);
+  l.retrans(1);
+  assert.equal(l.mainAudio(50000, A.EARLY_FAR_FOR_MS), 0);
+  assert.equal(l.on, true);
+});
+
 test('rule: an early copy on a lossy link stays; one backing off does not start early', () => {
   const r = new A.AudioCopyRule();
-  assert.equal(r.subscribed(150, 0), 1);
+  assert.equal(r.subscribed(60, 0), 1);                           // far, under FAR_LOSSY_RTT_MS
   r.mainAudio(50000, 100);
   r.retrans(2);
   assert.equal(r.mainAudio(50000, A.EARLY_FOR_MS + 100), 0);      // lossy: kept
