@@ -280,13 +280,26 @@ static void pad_failed(bbt_adapt *a, int64_t now)
  * padding: a relay writes padding only while the kernel holds less than its unsent cap, so on
  * a link where TCP cannot reach the rate (loss, a small window) the padding is not written and
  * no queue shows — 720p passed that way on flaky-3g, and failed at once when switched to. */
+/* How long a delay over the limit is forgiven (jitter): PAD_OVER_US, or nothing for a probe
+ * for a level that did not fit the capacity the link last fell to — there the delay is the
+ * padding's queue, not jitter, and another quarter second of a rising ramp made it the audio's:
+ * the cliff's probes at 40-41 s (to learn) and at 52 s (the hold's end) on its 400 kbit/s padded
+ * for 360p and held the audio 213-240 ms in three runs of four. */
+static int64_t pad_over_us(const bbt_adapt *a)
+{
+    return a->hold_capacity_bps > 0 &&
+                   (double)a->levels[a->pad_level].bitrate_bps > a->hold_capacity_bps
+               ? 0
+               : PAD_OVER_US;
+}
+
 static void pad_step(bbt_adapt *a, const bbt_adapt_input *in)
 {
     int64_t now = in->now_us;
     if (in->delay_us > a->pad_limit_us) {
         if (!a->pad_over_since)
             a->pad_over_since = now;
-        if (now - a->pad_over_since >= PAD_OVER_US)
+        if (now - a->pad_over_since >= pad_over_us(a))
             pad_failed(a, now);
         return;
     }

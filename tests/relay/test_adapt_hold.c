@@ -181,6 +181,41 @@ static void test_learning_waits_for_a_sign(void **state)
     assert_int_equal(a.pads, 1);
 }
 
+/* A probe for a level that did not fit the capacity the link fell to fails at the first delay
+ * over its limit; one for a level that did fit it still forgives a quarter second. */
+static void test_probe_above_the_fall_fails_at_once(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_hold(P360, true);
+    step(&a, 0, 10 * MS, 0, 0);
+    step(&a, 1 * S, 300 * MS, 400000, 1 * S); /* fell to 180p at 400 kbit/s */
+    assert_int_equal(a.level, P180);
+    step(&a, 2 * S, 10 * MS, 0, 0);
+    bbt_adapt_input in = {.now_us = 9 * S, .delay_us = 10 * MS, .link_bps = 800000,
+                          .link_at_us = 9 * S};
+    bbt_adapt_update(&a, &in); /* a probe to learn, for 360p (over 400 kbit/s) */
+    assert_true(a.padding);
+    assert_int_equal(a.pad_level, P360);
+    step(&a, 9250 * MS, 200 * MS, 0, 0); /* over the limit once: failed */
+    assert_false(a.padding);
+    assert_int_equal(a.pads_failed, 1);
+    bbt_adapt b = fresh_hold(P720, true); /* 720p falls at 600 kbit/s, which 360p fits */
+    step(&b, 0, 10 * MS, 0, 0);
+    step(&b, 1 * S, 300 * MS, 600000, 1 * S);
+    assert_int_equal(b.level, P180);
+    assert_true(b.hold_capacity_bps == 600000);
+    assert_true(b.levels[P360].bitrate_bps <= 600000);
+    step(&b, 2 * S, 10 * MS, 0, 0);
+    in.now_us = 9 * S;
+    bbt_adapt_update(&b, &in);
+    assert_true(b.padding);
+    assert_int_equal(b.pad_level, P360);
+    step(&b, 9250 * MS, 200 * MS, 0, 0);
+    assert_true(b.padding); /* forgiven once */
+    step(&b, 9500 * MS, 200 * MS, 0, 0);
+    assert_false(b.padding); /* not twice */
+}
+
 /* ---- the ceiling of a far lossy link ------------------------------------------------------- */
 
 static int step_far(bbt_adapt *a, int64_t now, int64_t delay, double cap, int64_t cap_at)
@@ -266,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_fall_hold_ends_on_a_link_that_stays_low),
         cmocka_unit_test(test_fall_hold_scope),
         cmocka_unit_test(test_learning_waits_for_a_sign),
+        cmocka_unit_test(test_probe_above_the_fall_fails_at_once),
         cmocka_unit_test(test_ceiling_moves_down_and_caps),
         cmocka_unit_test(test_ceiling_below),
         cmocka_unit_test(test_ceiling_stops_a_padding_probe),
