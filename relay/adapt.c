@@ -270,16 +270,6 @@ static void pad_failed(bbt_adapt *a, int64_t now)
         switch_up(a, a->pad_ok, now);
 }
 
-/* A padding probe under way, at a sample that is not congested: a delay over pad_limit_us
- * (what it was when the probe started, plus PAD_RISE_US, at least clear_us) for PAD_OVER_US
- * fails it — the queue the padding builds is delay for the media: a probe kept open while the
- * delay was between the thresholds held a 400 kbit/s link 200-300 ms late for 3 s; measured
- * from the start, not from clear_us, because a lossy, jittery link reads 40-55 ms with nothing
- * queued (flaky-3g), and a probe that may not add 10 ms there never passes. At its end a delay
- * within the limit passes it (on to the level above, or the move up) if the socket took the
- * padding: a relay writes padding only while the kernel holds less than its unsent cap, so on
- * a link where TCP cannot reach the rate (loss, a small window) the padding is not written and
- * no queue shows — 720p passed that way on flaky-3g, and failed at once when switched to. */
 /* How long a delay over the limit is forgiven (jitter): PAD_OVER_US, or nothing for a probe
  * for a level that did not fit the capacity the link last fell to — there the delay is the
  * padding's queue, not jitter, and another quarter second of a rising ramp made it the audio's:
@@ -293,6 +283,16 @@ static int64_t pad_over_us(const bbt_adapt *a)
                : PAD_OVER_US;
 }
 
+/* A padding probe under way, at a sample that is not congested: a delay over pad_limit_us
+ * (what it was when the probe started, plus PAD_RISE_US, at least clear_us) for pad_over_us()
+ * fails it — the queue the padding builds is delay for the media: a probe kept open while the
+ * delay was between the thresholds held a 400 kbit/s link 200-300 ms late for 3 s; measured
+ * from the start, not from clear_us, because a lossy, jittery link reads 40-55 ms with nothing
+ * queued (flaky-3g), and a probe that may not add 10 ms there never passes. At its end a delay
+ * within the limit passes it (on to the level above, or the move up) if the socket took the
+ * padding: a relay writes padding only while the kernel holds less than its unsent cap, so on
+ * a link where TCP cannot reach the rate (loss, a small window) the padding is not written and
+ * no queue shows — 720p passed that way on flaky-3g, and failed at once when switched to. */
 static void pad_step(bbt_adapt *a, const bbt_adapt_input *in)
 {
     int64_t now = in->now_us;

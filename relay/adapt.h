@@ -41,9 +41,9 @@
  *          unseen for 40 s behind a doubled back-off); so does a delay 50 ms over the probe's
  *          start (at least clear_us) for a quarter of a second (at once when the level probed
  *          for did not fit hold_capacity_bps, the capacity the link last fell to): the queue the
- *          padding builds delays the media; and, at the end, padding the socket did not take (over 20 % of
- *          it: TCP could not carry the rate, the backlog stayed in the kernel, where it shows
- *          no delay). A delay within the limit at the end goes on to pad for the level above,
+ *          padding builds delays the media; and, at the end, padding the socket did not take
+ *          (over 20 % of it: TCP could not carry the rate, the backlog stayed in the kernel,
+ *          where it shows no delay). A delay within the limit at the end goes on to pad for the level above,
  *          when there is one to try and no move down came in the last 30 s, and the move is
  *          then made to the highest level padded for successfully, as a probe like any other.
  *          Congestion within drain_us of a failed padding probe is its padding draining: no
