@@ -246,6 +246,12 @@ static void switch_up(bbt_adapt *a, int next, int64_t now)
 }
 
 /* Pad for `level` from now on, failing over `limit_us` of delay. */
+/* Level `level` did not fit the capacity the link last fell to. */
+static bool above_fall(const bbt_adapt *a, int level)
+{
+    return a->hold_capacity_bps > 0 && (double)a->levels[level].bitrate_bps > a->hold_capacity_bps;
+}
+
 static void pad_start(bbt_adapt *a, int level, int64_t now, int64_t limit_us)
 {
     a->pad_from_bps = bbt_adapt_pad_bps(a, now); /* 0 unless a probe goes on */
@@ -255,6 +261,7 @@ static void pad_start(bbt_adapt *a, int level, int64_t now, int64_t limit_us)
     a->padding = true;
     a->pad_level = level;
     a->pad_until = now + a->p.pad_us;
+    a->pad_first = above_fall(a, level);
 }
 
 /* The padding probe failed (congestion, a rising delay, padding not taken): hold its level,
@@ -277,10 +284,7 @@ static void pad_failed(bbt_adapt *a, int64_t now)
  * for 360p and held the audio 213-240 ms in three runs of four. */
 static int64_t pad_over_us(const bbt_adapt *a)
 {
-    return a->hold_capacity_bps > 0 &&
-                   (double)a->levels[a->pad_level].bitrate_bps > a->hold_capacity_bps
-               ? 0
-               : PAD_OVER_US;
+    return above_fall(a, a->pad_level) ? 0 : PAD_OVER_US;
 }
 
 /* A padding probe under way, at a sample that is not congested: a delay over pad_limit_us
@@ -308,6 +312,11 @@ static void pad_step(bbt_adapt *a, const bbt_adapt_input *in)
         return;
     if (in->pad_missing > PAD_MISSING_MAX) { /* the link did not take the rate */
         pad_failed(a, now);
+        return;
+    }
+    if (a->pad_first) { /* the link carries more than it fell to: now the level's own rate */
+        pad_start(a, a->pad_level, now, a->pad_limit_us);
+        a->pad_first = false;
         return;
     }
     int cap = bbt_adapt_hold_cap(a, now);
@@ -373,6 +382,12 @@ double bbt_adapt_pad_bps(const bbt_adapt *a, int64_t now_us)
      * for at its bare rate passed on flaky-3g's lossy 2 Mbit/s and then stalled 46 % of a run */
     double d = (double)a->levels[a->pad_level].bitrate_bps / a->p.safety -
                (double)a->levels[a->level].bitrate_bps;
+    /* above the capacity the link last fell to, first only a little above it: on a link still
+     * down that costs a little queue, not the level's whole rate (the cliff's probe at the
+     * hold's end padded for 360p on its 400 kbit/s and held the sound 240 ms) */
+    double first = MISFIT * a->hold_capacity_bps - (double)a->levels[a->level].bitrate_bps;
+    if (a->pad_first && first < d)
+        d = first;
     if (d < 0)
         d = 0;
     int64_t ramp = a->p.pad_us / 2, in = now_us - a->pad_start_us;

@@ -150,6 +150,8 @@ typedef struct bbt_adapt {
     int64_t pad_limit_us;      /* ... this (its delay at the start + 50 ms, ≥ clear_us) ... */
     int64_t pad_over_since;    /* ... since then (0: within it) for 250 ms */
     int64_t pad_failed_us;     /* time of the last failed padding probe, 0: none */
+    bool pad_first;            /* the first of a probe's two stages above the capacity the link
+                                * last fell to: padding only to MISFIT times that capacity */
     uint32_t pads, pads_failed; /* padding probes started / failed */
     int64_t hold_until;        /* a fall hold is on until then (0: none), keeping moves up ... */
     int hold_level;            /* ... at or below this (at least the lowest camera picture) ... */

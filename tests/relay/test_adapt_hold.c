@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
+
 #include "adapt_fixture.h"
 
 /* ---- fall holds ---------------------------------------------------------------------------- */
@@ -216,6 +218,48 @@ static void test_probe_above_the_fall_fails_at_once(void **state)
     assert_false(b.padding); /* not twice */
 }
 
+/* A probe for a level above the capacity the link fell to goes in two stages: padding first to
+ * 1.25 times that capacity (the current level's rate counted), and only when that passed to the
+ * level's own rate; a stage that fails ends it there. */
+static void test_probe_above_the_fall_in_two_stages(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_hold(P360, true);
+    step(&a, 0, 10 * MS, 0, 0);
+    step(&a, 1 * S, 300 * MS, 400000, 1 * S); /* fell to 180p at 400 kbit/s */
+    step(&a, 2 * S, 10 * MS, 0, 0);
+    bbt_adapt_input in = {.now_us = 9 * S, .delay_us = 10 * MS, .link_bps = 800000,
+                          .link_at_us = 9 * S};
+    bbt_adapt_update(&a, &in); /* a probe to learn, for 360p */
+    assert_true(a.padding && a.pad_first);
+    double first = 1.25 * 400000 - (double)a.levels[P180].bitrate_bps;
+    double full = (double)a.levels[P360].bitrate_bps / params.safety -
+                  (double)a.levels[P180].bitrate_bps;
+    assert_true(first < full);
+    assert_true(fabs(bbt_adapt_pad_bps(&a, 10 * S) - first) < 1); /* the ramp's top */
+    assert_true(fabs(bbt_adapt_pad_bps(&a, 10500 * MS) - first) < 1);
+    step(&a, 11 * S, 10 * MS, 0, 0); /* the first stage passed: on to the level's rate */
+    assert_true(a.padding);
+    assert_false(a.pad_first);
+    assert_int_equal(a.pad_level, P360);
+    assert_true(fabs(bbt_adapt_pad_bps(&a, 11 * S) - first) < 1); /* rising from there */
+    assert_true(fabs(bbt_adapt_pad_bps(&a, 12 * S) - full) < 1);
+    step(&a, 13 * S, 10 * MS, 0, 0); /* passed: learnt, no switch under the hold */
+    assert_false(a.padding);
+    assert_int_equal(a.level, P180);
+    assert_int_equal(a.hold_up_us, 13 * S);
+    assert_int_equal(a.pads_failed, 0);
+    bbt_adapt b = fresh_hold(P360, true); /* the first stage fails: no second */
+    step(&b, 0, 10 * MS, 0, 0);
+    step(&b, 1 * S, 300 * MS, 400000, 1 * S);
+    step(&b, 2 * S, 10 * MS, 0, 0);
+    in.now_us = 9 * S;
+    bbt_adapt_update(&b, &in);
+    step(&b, 10 * S, 200 * MS, 0, 0);
+    assert_false(b.padding);
+    assert_int_equal(b.pads_failed, 1);
+}
+
 /* ---- the ceiling of a far lossy link ------------------------------------------------------- */
 
 static int step_far(bbt_adapt *a, int64_t now, int64_t delay, double cap, int64_t cap_at)
@@ -302,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_fall_hold_scope),
         cmocka_unit_test(test_learning_waits_for_a_sign),
         cmocka_unit_test(test_probe_above_the_fall_fails_at_once),
+        cmocka_unit_test(test_probe_above_the_fall_in_two_stages),
         cmocka_unit_test(test_ceiling_moves_down_and_caps),
         cmocka_unit_test(test_ceiling_below),
         cmocka_unit_test(test_ceiling_stops_a_padding_probe),
