@@ -40,8 +40,9 @@
  *          a link that recovers is found within about that time: the cliff's recovery went
  *          unseen for 40 s behind a doubled back-off); so does a delay 50 ms over the probe's
  *          start (at least clear_us) for a quarter of a second (at once when the level probed
- *          for did not fit hold_capacity_bps, the capacity the link last fell to): the queue the
- *          padding builds delays the media; and, at the end, padding the socket did not take
+ *          for did not fit hold_capacity_bps, the capacity the link last fell to; such a probe
+ *          pads first only to MISFIT times that capacity, for pad_us, and then to the level's
+ *          rate, for pad_us more): the queue the padding builds delays the media; and, at the end, padding the socket did not take
  *          (over 20 % of it: TCP could not carry the rate, the backlog stayed in the kernel,
  *          where it shows no delay). A delay within the limit at the end goes on to pad for the level above,
  *          when there is one to try and no move down came in the last 30 s, and the move is
