@@ -245,13 +245,14 @@ static void switch_up(bbt_adapt *a, int next, int64_t now)
     a->clear_since = now;
 }
 
-/* Pad for `level` from now on, failing over `limit_us` of delay. */
 /* Level `level` did not fit the capacity the link last fell to. */
 static bool above_fall(const bbt_adapt *a, int level)
 {
     return a->hold_capacity_bps > 0 && (double)a->levels[level].bitrate_bps > a->hold_capacity_bps;
 }
 
+/* Pad for `level` from now on, failing over `limit_us` of delay (in two stages above a fall:
+ * pad_first). */
 static void pad_start(bbt_adapt *a, int level, int64_t now, int64_t limit_us)
 {
     a->pad_from_bps = bbt_adapt_pad_bps(a, now); /* 0 unless a probe goes on */
