@@ -386,9 +386,11 @@ double bbt_adapt_pad_bps(const bbt_adapt *a, int64_t now_us)
     /* above the capacity the link last fell to, first only a little above it: on a link still
      * down that costs a little queue, not the level's whole rate (the cliff's probe at the
      * hold's end padded for 360p on its 400 kbit/s and held the sound 240 ms) */
-    double first = MISFIT * a->hold_capacity_bps - (double)a->levels[a->level].bitrate_bps;
-    if (a->pad_first && first < d)
-        d = first;
+    if (a->pad_first) {
+        double first = MISFIT * a->hold_capacity_bps - (double)a->levels[a->level].bitrate_bps;
+        if (first < d)
+            d = first;
+    }
     if (d < 0)
         d = 0;
     int64_t ramp = a->p.pad_us / 2, in = now_us - a->pad_start_us;

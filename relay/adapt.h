@@ -31,20 +31,21 @@
  *          end of probe_us; a delay still between the thresholds then keeps it open for up to
  *          another probe_us (deep link buffers show congestion late). A fresh capacity that
  *          fits several levels allows a jump over them.
- *   pad    with pad_us > 0 (the viewer takes padding, docs/PROTOCOL.md §2.6) a move up from
- *          a level with a camera picture is tried first without touching the picture: for
- *          pad_us the caller adds padding up to the rate the next level would need
- *          (bbt_adapt_pad_bps: rising to it over the first half), and the level stays. Congestion ends it at once — a failed
- *          padding probe costs a moment's delay, not a switch and a keyframe each way — and
- *          holds that level for pad_backoff_us (no doubling: cheap probes may be frequent, so
- *          a link that recovers is found within about that time: the cliff's recovery went
- *          unseen for 40 s behind a doubled back-off); so does a delay 50 ms over the probe's
- *          start (at least clear_us) for a quarter of a second (at once when the level probed
- *          for did not fit hold_capacity_bps, the capacity the link last fell to; such a probe
- *          pads first only to MISFIT times that capacity, for pad_us, and then to the level's
- *          rate, for pad_us more): the queue the padding builds delays the media; and, at the end, padding the socket did not take
- *          (over 20 % of it: TCP could not carry the rate, the backlog stayed in the kernel,
- *          where it shows no delay). A delay within the limit at the end goes on to pad for the level above,
+ *   pad    with pad_us > 0 (the viewer takes padding, docs/PROTOCOL.md §2.6) a move up from a
+ *          level with a camera picture is tried first without touching the picture: for pad_us
+ *          the caller adds padding up to the rate the next level would need (bbt_adapt_pad_bps:
+ *          rising to it over the first half), and the level stays. Congestion ends it at once —
+ *          a failed padding probe costs a moment's delay, not a switch and a keyframe each way
+ *          — and holds that level for pad_backoff_us (no doubling: cheap probes may be
+ *          frequent, so a link that recovers is found within about that time: the cliff's
+ *          recovery went unseen for 40 s behind a doubled back-off); so does a delay 50 ms over
+ *          the probe's start (at least clear_us) for a quarter of a second (at once when the
+ *          level probed for did not fit hold_capacity_bps, the capacity the link last fell to;
+ *          such a probe pads first only to 1.25 times that capacity, for pad_us, and then to
+ *          the level's rate, for pad_us more): the queue the padding builds delays the media;
+ *          and, at the end, padding the socket did not take (over 20 % of it: TCP could not
+ *          carry the rate, the backlog stayed in the kernel, where it shows no delay). A delay
+ *          within the limit at the end goes on to pad for the level above,
  *          when there is one to try and no move down came in the last 30 s, and the move is
  *          then made to the highest level padded for successfully, as a probe like any other.
  *          Congestion within drain_us of a failed padding probe is its padding draining: no
@@ -152,7 +153,7 @@ typedef struct bbt_adapt {
     int64_t pad_over_since;    /* ... since then (0: within it) for 250 ms */
     int64_t pad_failed_us;     /* time of the last failed padding probe, 0: none */
     bool pad_first;            /* the first of a probe's two stages above the capacity the link
-                                * last fell to: padding only to MISFIT times that capacity */
+                                * last fell to: padding only to 1.25 times that capacity */
     uint32_t pads, pads_failed; /* padding probes started / failed */
     int64_t hold_until;        /* a fall hold is on until then (0: none), keeping moves up ... */
     int hold_level;            /* ... at or below this (at least the lowest camera picture) ... */

@@ -73,7 +73,7 @@ static bool audio_duplicate(rural_run *r, const viewer *v, const bbt_frame *f)
 #define COPY_FAR_RTT_US 30000
 #define COPY_FAR2_RTT_US 100000 /* far and lossy: FAR_LOSSY_RTT_MS */
 #define COPY_EARLY_FOR_US 10000000
-#define COPY_EARLY_FAR_FOR_US 30000000 /* on a link of COPY_FAR2_RTT_US or more (EARLY_FAR_FOR_MS) */
+#define COPY_EARLY_FAR_FOR_US 30000000 /* at COPY_FAR2_RTT_US or more (EARLY_FAR_FOR_MS) */
 #define COPY_SATURATED_US 400000
 #define COPY_SATURATED_FOR_US 4000000
 #define COPY_BACKOFF_MAX_US 240000000
@@ -246,9 +246,10 @@ bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
 }
 
 /* The main connection was welcomed (its subscribe is queued): on a far link (a round trip of
- * COPY_FAR_RTT_US or more: the welcome's rtt_us, else hello → welcome) the copies subscribe with it, before any loss is known, and
- * unsubscribe after COPY_EARLY_FOR_US (COPY_EARLY_FAR_FOR_US on a link of COPY_FAR2_RTT_US or
- * more) if no pong said TCP retransmitted (AudioCopyRule.subscribed in relay/web/audio-copy.js). */
+ * COPY_FAR_RTT_US or more: the welcome's rtt_us, else hello → welcome) the copies subscribe
+ * with it, before any loss is known, and unsubscribe after COPY_EARLY_FOR_US
+ * (COPY_EARLY_FAR_FOR_US on a link of COPY_FAR2_RTT_US or more) if no pong said TCP
+ * retransmitted (AudioCopyRule.subscribed in relay/web/audio-copy.js). */
 void rural_on_welcome(bench *b, viewer *v)
 {
     rural_run *r = b->hook_ud;
