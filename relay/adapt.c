@@ -402,7 +402,9 @@ double bbt_adapt_pad_bps(const bbt_adapt *a, int64_t now_us)
 int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
 {
     int64_t now = in->now_us;
-    bool congested = in->delay_us >= a->p.congest_us, clear = in->delay_us <= a->p.clear_us;
+    int64_t congest = in->lossy_far && a->p.far_congest_us > 0 ? a->p.far_congest_us
+                                                                 : a->p.congest_us;
+    bool congested = in->delay_us >= congest, clear = in->delay_us <= a->p.clear_us;
     /* The probe window is over: the level holds if the link is clear now. A queue that is
      * still building (between the thresholds) leaves the probe open, up to a second window:
      * on a link with deep buffers congestion shows late, and a level that fails then must
@@ -437,7 +439,7 @@ int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
      * carries now) shows to be more than MISFIT times too big: the cliff, a failed probe. */
     bool misfit = congested && fit >= 0 &&
                   (double)a->levels[a->level].bitrate_bps > MISFIT * in->capacity_bps;
-    bool severe = (in->delay_us >= 2 * a->p.congest_us || misfit) &&
+    bool severe = (in->delay_us >= 2 * congest || misfit) &&
                   (!a->last_down_us || now - a->last_down_us >= a->p.down_delay_us);
     /* An episode that has not cleared yet, whose fresh capacity (measured in it) fits no more
      * than a lower level: the link is full even where a sample reads below congest_us (the

@@ -73,10 +73,12 @@
  *   ceiling  with in->lossy_far (the caller's judgement, relay/conn_adapt.c: a round trip of
  *          100 ms or more on a link that loses packets) no level above the lowest camera
  *          picture: moves up stop there, no padding probe goes above it (not even one to learn),
- *          and a viewer above it moves down to it at once (no fall hold, no back-off). On such a
- *          link each lost packet holds a connection's audio for a round trip and more, so the
- *          audio copies (docs/PROTOCOL.md §3.5) carry the sound; they cross the same bottleneck
- *          queue as the picture, and a picture that fills it holds them all at once: on
+ *          and a viewer above it moves down to it at once (no fall hold, no back-off);
+ *          congestion there starts at far_congest_us, lower than congest_us (a queue that holds
+ *          the copies' sound as well as the picture's, relay/conn_adapt.c FAR_CONGEST_US). On
+ *          such a link each lost packet holds a connection's audio for a round trip and more, so
+ *          the audio copies (docs/PROTOCOL.md §3.5) carry the sound; they cross the same
+ *          bottleneck queue as the picture, and a picture that fills it holds them all at once: on
  *          flaky-3g the first fall found the viewer on 360p or 720p in 3 of 10 runs, and its
  *          backlog held every connection 206-562 ms; under the ceiling none did
  *          (docs/PERFORMANCE.md, session 12).
@@ -98,7 +100,8 @@
 
 typedef struct bbt_adapt_params {
     double safety;          /* fraction of the capacity a level may use, 0.1..1 */
-    int64_t congest_us;     /* delay at or above this is congestion */
+    int64_t congest_us;     /* delay at or above this is congestion ... */
+    int64_t far_congest_us; /* ... and this on a far lossy link (in->lossy_far; 0: congest_us) */
     int64_t clear_us;       /* delay at or below this is a clear link */
     int64_t down_delay_us;  /* congestion this long moves down */
     int64_t up_hold_us;     /* clear this long moves up */

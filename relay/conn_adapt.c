@@ -32,12 +32,22 @@ static void set_unsent_cap(struct bbt_conn *c, int cap)
 #define PAD_PROBE_US 2000000
 #define PAD_BACKOFF_US 8000000
 
+/* Congestion on a far lossy link (relay/adapt.h "ceiling"): a network queue of this much. There
+ * the picture is 180p at most and the classroom's audio copies share the line; TCP's queue
+ * reads 30-60 ms on such a link that carries the level (flaky-3g's 2 Mbit/s at 180p and its
+ * 300 kbit/s on audio only; village-400k at 180p: at most 79 ms in its start), while 180p and
+ * two copies on flaky-3g's 300 kbit/s build it by ~50 ms a second: congest_us (250 ms) was
+ * reached 4.3-4.8 s after the fall, and each lost packet holds a connection's sound a round
+ * trip plus that queue, all of them at once when they lose within it. */
+#define FAR_CONGEST_US 120000
+
 static bbt_adapt_params params_from(const bbt_relay_config *cfg, bool padding)
 {
     int64_t max_delay = cfg->queue.max_delay_ms * 1000;
     return (bbt_adapt_params){
         .safety = cfg->adapt.safety,
         .congest_us = max_delay / 4 > 150000 ? max_delay / 4 : 150000,
+        .far_congest_us = FAR_CONGEST_US,
         .clear_us = 60000,
         .down_delay_us = cfg->adapt.downswitch_delay_ms * 1000,
         .up_hold_us = cfg->adapt.upswitch_hold_ms * 1000,
@@ -246,9 +256,6 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
     int cap = bbt_estimate_unsent_cap(&c->est);
     if (cap != c->est.unsent_cap)
         set_unsent_cap(c, cap);
-    if (!c->adapt_on)
-        return;
-    int before = c->adapt.level;
     /* The viewer's latency report (relay/estimate.h) covers its last second and arrives up to a
      * second late: after a move down it still shows the old level's backlog draining through
      * the network for drain_us + REPORT_LAG_US, which must not take another step (measured:
@@ -257,6 +264,10 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
                        now - c->adapt.last_down_us < c->adapt.p.drain_us + REPORT_LAG_US;
     bbt_adapt_input in = measured(c, now);
     in.delay_us = bbt_estimate_delay(&c->est, now, !report_lags);
+    c->signal_us = in.delay_us;
+    if (!c->adapt_on)
+        return;
+    int before = c->adapt.level;
     in.lossy_far = c->lossy_far;
     /* padding the socket did not take: credit the kernel's unsent cap kept back (conn_write.c);
      * the credit still in hand is not missing yet */
@@ -309,6 +320,12 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
         "# TYPE bbt_viewer_reported_bps gauge\n"
         "# HELP bbt_viewer_network_delay_ms Viewer's median latency beyond its best, less 50 ms.\n"
         "# TYPE bbt_viewer_network_delay_ms gauge\n"
+        "# HELP bbt_viewer_tcp_queue_ms TCP's smoothed round trip beyond its smallest: data "
+        "queued in the network.\n"
+        "# TYPE bbt_viewer_tcp_queue_ms gauge\n"
+        "# HELP bbt_viewer_congestion_ms The congestion signal adaptation read last (the largest "
+        "of the queue delay, the TCP queue and the network delay).\n"
+        "# TYPE bbt_viewer_congestion_ms gauge\n"
         "# HELP bbt_viewer_switches_total Level changes, by direction.\n"
         "# TYPE bbt_viewer_switches_total counter\n"
         "# HELP bbt_viewer_padding_probes_total Probes of a higher level with padding, by result "
@@ -339,6 +356,8 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
                           "bbt_viewer_queue_delay_ms{%s} %.1f\n"
                           "bbt_viewer_reported_bps{%s} %.0f\n"
                           "bbt_viewer_network_delay_ms{%s} %.1f\n"
+                          "bbt_viewer_tcp_queue_ms{%s} %.1f\n"
+                          "bbt_viewer_congestion_ms{%s} %.1f\n"
                           "bbt_viewer_switches_total{%s,direction=\"up\"} %u\n"
                           "bbt_viewer_switches_total{%s,direction=\"down\"} %u\n"
                           "bbt_viewer_padding_probes_total{%s,result=\"passed\"} %u\n"
@@ -349,7 +368,9 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
                           lbl, v->video_track, lbl, c->adapt.level, lbl, c->est.capacity_bps, lbl,
                           c->est.delivered_bps, lbl,
                           (double)bbt_queue_delay(v->q, now) / 1000.0, lbl, c->est.report_bps,
-                          lbl, (double)c->est.report_excess_us / 1000.0, lbl, c->adapt.ups, lbl,
+                          lbl, (double)c->est.report_excess_us / 1000.0, lbl,
+                          (double)c->est.net_queue_us / 1000.0, lbl,
+                          (double)c->signal_us / 1000.0, lbl, c->adapt.ups, lbl,
                           c->adapt.downs, lbl, c->adapt.pads - c->adapt.pads_failed -
                           (c->adapt.padding ? 1u : 0u), lbl, c->adapt.pads_failed, lbl,
                           c->adapt.falls, lbl,

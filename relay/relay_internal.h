@@ -92,6 +92,7 @@ struct bbt_conn {
     /* adaptation (relay/adapt.h): the link as measured, and the level chosen */
     uint64_t sent_bytes;            /* bytes handed to the socket */
     bbt_estimate est;
+    int64_t signal_us;              /* the congestion signal adaptation read at the last tick */
     double capacity_wire_bps;       /* est.capacity_bps on the wire, by the level measured on */
     int capacity_copies;            /* its classroom's audio copies on the link then */
     bbt_link_best link_best;        /* its best recent capacities: the copies' room */

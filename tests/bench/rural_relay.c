@@ -80,11 +80,12 @@ static bool starts(const char *line, const char *prefix)
     return strncmp(line, prefix, strlen(prefix)) == 0;
 }
 
-/* --trace: the relay's view of the viewer now (queue delay, capacity, delivered, level). */
+/* --trace: the relay's view of the viewer now (level, queue delay, capacity, delivered, and in
+ * the latency column the congestion signal adaptation read, then TCP's network queue). */
 void trace_relay(rural_run *r)
 {
     char *m = get_metrics(r);
-    double delay = -1, capb = -1, deliv = -1, level = -1;
+    double delay = -1, capb = -1, deliv = -1, level = -1, signal = -1, tcpq = -1;
     char *save = NULL;
     for (char *line = m ? strtok_r(m, "\n", &save) : NULL; line;
          line = strtok_r(NULL, "\n", &save)) {
@@ -96,11 +97,13 @@ void trace_relay(rural_run *r)
         else if (starts(line, "bbt_viewer_capacity_bps{")) capb = v;
         else if (starts(line, "bbt_viewer_delivered_bps{")) deliv = v;
         else if (starts(line, "bbt_viewer_level{")) level = v;
+        else if (starts(line, "bbt_viewer_congestion_ms{")) signal = v;
+        else if (starts(line, "bbt_viewer_tcp_queue_ms{")) tcpq = v;
     }
     free(m);
     pthread_mutex_lock(&r->mu);
-    fprintf(r->trace, "%.3f,relay,%.0f,%.1f,%.0f,%.0f,\n", (double)run_t(r) / 1e6, level, delay,
-            capb / 1000, deliv / 1000);
+    fprintf(r->trace, "%.3f,relay,%.0f,%.1f,%.0f,%.0f,%.1f,%.1f\n", (double)run_t(r) / 1e6, level,
+            delay, capb / 1000, deliv / 1000, signal, tcpq);
     pthread_mutex_unlock(&r->mu);
 }
 

@@ -337,6 +337,37 @@ static void test_ceiling_stops_a_padding_probe(void **state)
     assert_int_equal(a.ups, 0);
 }
 
+/* Under the ceiling congestion starts at far_congest_us: 130 ms of network queue for
+ * down_delay_us moves a far lossy link's viewer from the lowest camera picture to the level
+ * below (a fall), where the same delay on another link is no congestion; twice it moves at
+ * once; without far_congest_us, congest_us as before. */
+static void test_ceiling_congests_sooner(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_hold(P180, true);
+    a.p.far_congest_us = 120 * MS;
+    bbt_adapt b = a;
+    step_far(&a, 0, 10 * MS, 0, 0);
+    step(&b, 0, 10 * MS, 0, 0);
+    assert_int_equal(step_far(&a, 1 * S, 130 * MS, 0, 0), P180);
+    assert_int_equal(step_far(&a, 1200 * MS, 130 * MS, 0, 0), P180);
+    assert_int_equal(step_far(&a, 1300 * MS, 130 * MS, 0, 0), SLIDES);
+    assert_int_equal(a.falls, 1);
+    for (int64_t t = 1 * S; t <= 3 * S; t += 100 * MS)
+        assert_int_equal(step(&b, t, 130 * MS, 0, 0), P180);
+    assert_int_equal(b.downs, 0);
+    bbt_adapt c = fresh_hold(P180, true);
+    c.p.far_congest_us = 120 * MS;
+    step_far(&c, 0, 10 * MS, 0, 0);
+    assert_int_equal(step_far(&c, 1 * S, 240 * MS, 0, 0), SLIDES); /* 2 × far_congest_us */
+    bbt_adapt d = fresh_hold(P180, true); /* far_congest_us 0: congest_us */
+    step_far(&d, 0, 10 * MS, 0, 0);
+    for (int64_t t = 1 * S; t <= 3 * S; t += 100 * MS)
+        assert_int_equal(step_far(&d, t, 240 * MS, 0, 0), P180);
+    assert_int_equal(step_far(&d, 3100 * MS, 250 * MS, 0, 0), P180);
+    assert_int_equal(step_far(&d, 3400 * MS, 250 * MS, 0, 0), SLIDES);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_ceiling_moves_down_and_caps),
         cmocka_unit_test(test_ceiling_below),
         cmocka_unit_test(test_ceiling_stops_a_padding_probe),
+        cmocka_unit_test(test_ceiling_congests_sooner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
