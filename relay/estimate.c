@@ -29,7 +29,8 @@ static double ewma(double old, double sample)
 
 /* One backlogged interval into the window; the window's rate is the capacity (the window is
  * the smoothing: it follows a cliff as fast as the EWMA of single intervals did), unless the
- * whole window delivered nothing (a stall says nothing of the rate: no sample). */
+ * whole window delivered nothing (a stall says nothing of the rate: no sample) or the stretch
+ * is still shorter than BBT_ESTIMATE_WINDOW_MIN intervals. */
 static void capacity_sample(bbt_estimate *e, int64_t now, int64_t delivered, int64_t dt)
 {
     if (e->win_n == BBT_ESTIMATE_WINDOW) { /* the oldest interval leaves */
@@ -45,7 +46,7 @@ static void capacity_sample(bbt_estimate *e, int64_t now, int64_t delivered, int
         bytes += e->win_bytes[i];
         us += e->win_us[i];
     }
-    if (bytes <= 0)
+    if (bytes <= 0 || e->win_n < BBT_ESTIMATE_WINDOW_MIN)
         return;
     e->capacity_bps = (double)bytes * 8.0 * 1e6 / (double)us;
     e->capacity_at_us = now;

@@ -37,6 +37,10 @@
  * interval alone read 305-722 kbit/s on a 300 kbit/s link (flaky-3g), which kept a layer there
  * that the link could not carry beside the audio copy. 4 ticks of 250 ms: a second. */
 #define BBT_ESTIMATE_WINDOW 4
+/* ... and no sample before a stretch has this many: one interval of a lossy link alone is a
+ * stall or a burst — a quarter second of TCP recovering a loss read 9 kbit/s on flaky-3g's
+ * 300 kbit/s, the audio copies' room judged on it, and the second copy was ended. */
+#define BBT_ESTIMATE_WINDOW_MIN 2
 
 typedef struct bbt_estimate {
     int64_t last_us;          /* time of the previous sample, 0 before the first */
