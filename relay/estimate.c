@@ -9,6 +9,7 @@ void bbt_estimate_init(bbt_estimate *e)
 {
     memset(e, 0, sizeof *e);
     e->report_bytes = -1;
+    e->window_min = 1;
 }
 
 int bbt_estimate_unsent_cap(const bbt_estimate *e)
@@ -30,7 +31,7 @@ static double ewma(double old, double sample)
 /* One backlogged interval into the window; the window's rate is the capacity (the window is
  * the smoothing: it follows a cliff as fast as the EWMA of single intervals did), unless the
  * whole window delivered nothing (a stall says nothing of the rate: no sample) or the stretch
- * is still shorter than BBT_ESTIMATE_WINDOW_MIN intervals. */
+ * has fewer than window_min intervals yet. */
 static void capacity_sample(bbt_estimate *e, int64_t now, int64_t delivered, int64_t dt)
 {
     if (e->win_n == BBT_ESTIMATE_WINDOW) { /* the oldest interval leaves */
@@ -46,7 +47,7 @@ static void capacity_sample(bbt_estimate *e, int64_t now, int64_t delivered, int
         bytes += e->win_bytes[i];
         us += e->win_us[i];
     }
-    if (bytes <= 0 || e->win_n < BBT_ESTIMATE_WINDOW_MIN)
+    if (bytes <= 0 || e->win_n < e->window_min)
         return;
     e->capacity_bps = (double)bytes * 8.0 * 1e6 / (double)us;
     e->capacity_at_us = now;

@@ -37,10 +37,12 @@
  * interval alone read 305-722 kbit/s on a 300 kbit/s link (flaky-3g), which kept a layer there
  * that the link could not carry beside the audio copy. 4 ticks of 250 ms: a second. */
 #define BBT_ESTIMATE_WINDOW 4
-/* ... and no sample before a stretch has this many: one interval of a lossy link alone is a
- * stall or a burst — a quarter second of TCP recovering a loss read 9 kbit/s on flaky-3g's
- * 300 kbit/s, the audio copies' room judged on it, and the second copy was ended. */
-#define BBT_ESTIMATE_WINDOW_MIN 2
+/* ... and on a link that has lost a packet no sample before a stretch has this many (window_min
+ * below): one interval there alone is a stall or a burst — a quarter second of TCP recovering a
+ * loss read 9 kbit/s on flaky-3g's 300 kbit/s, the audio copies' room was judged on it, and the
+ * second copy was ended. A lossless link gives one from the first interval (the cliff's fall is
+ * measured, and followed, a quarter second sooner). */
+#define BBT_ESTIMATE_WINDOW_LOSSY 2
 
 typedef struct bbt_estimate {
     int64_t last_us;          /* time of the previous sample, 0 before the first */
@@ -54,6 +56,9 @@ typedef struct bbt_estimate {
     int64_t win_bytes[BBT_ESTIMATE_WINDOW];
     int64_t win_us[BBT_ESTIMATE_WINDOW];
     int win_n;
+    int window_min;           /* the caller's: intervals a stretch needs before it gives a
+                               * capacity (1 from init; BBT_ESTIMATE_WINDOW_LOSSY on a link
+                               * that lost a packet) */
     int64_t delay_us;         /* congestion signal of the last sample */
     int unsent_cap;           /* the caller's: the kernel unsent cap now in force (0: none) */
     /* from the viewer's reports */
