@@ -33,9 +33,10 @@
 //     in the welcome, else hello → welcome) the copy
 //     subscribes with the main connection, before any loss is known: the first seconds of a
 //     lesson otherwise come on the main connection alone, whose lost packets hold the sound
-//     (bbt-bench rural flaky-3g: 2-3 gaps over 200 ms in the first 3 s of each run). If by
-//     EARLY_FOR_MS the relay has not said that TCP retransmitted, the link does not lose: the
-//     copy unsubscribes, with no back-off (the rules above still apply later).
+//     (bbt-bench rural flaky-3g: 2-3 gaps over 200 ms in the first 3 s of each run); on a link
+//     of FAR_LOSSY_RTT_MS or more every copy (COPIES) does. If by EARLY_FOR_MS
+//     (EARLY_FAR_FOR_MS there) the relay has not said that TCP retransmitted, the link does not
+//     lose: the copies unsubscribe, with no back-off (the rules above still apply later).
 // (Audio only is no reason to drop the copy: on a 300 kbit/s link with 2 % loss the relay may
 // send audio alone, and its lost packets hold the sound as before — bbt-bench rural flaky-3g.)
 
@@ -160,13 +161,18 @@ export class AudioCopyRule {
   }
 
   // The main connection subscribed (after reset()), its round trip rttMs (NetCore: the welcome's
-  // rtt_us, else hello → welcome): on a far link
-  // the copy starts with it. +1: subscribe the copy now; 0: not now.
+  // rtt_us, else hello → welcome): on a far link the copy starts with it — on one of
+  // FAR_LOSSY_RTT_MS or more every copy: there a lost packet holds a connection's sound over
+  // 200 ms, and two connections can lose within the same 200 ms before the first `pong` says
+  // TCP retransmitted (flaky-3g: the main connection and the one copy at 1.3 s, a 208 ms gap,
+  // the pong 0.3 s later). +1: subscribe the copies now; 0: not now.
   subscribed(rttMs, nowMs) {
     this.rttMs = rttMs;
     if (!(rttMs >= FAR_RTT_MS) || nowMs < this.notBefore) return 0;
     this.start(nowMs);
-    this.earlyUntil = nowMs + (rttMs >= FAR_LOSSY_RTT_MS ? EARLY_FAR_FOR_MS : EARLY_FOR_MS);
+    const far = rttMs >= FAR_LOSSY_RTT_MS;
+    this.earlyUntil = nowMs + (far ? EARLY_FAR_FOR_MS : EARLY_FOR_MS);
+    if (far) this.copies = COPIES;
     return 1;
   }
 
@@ -244,7 +250,8 @@ export class AudioCopyRule {
 // both connections lost a packet within the same ~200 ms: on flaky-3g (2 % loss, 150 ms round
 // trip) 27 audio gaps over 200 ms in five runs of 80 s; with two, 8 (bbt-bench rural,
 // docs/PERFORMANCE.md "Results (session 11 …)"). The second comes once the sound has broken
-// with the first on (AudioCopyRule.taken), or at once on a far lossy link (retrans()). The
+// with the first on (AudioCopyRule.taken), or at once on a far lossy link (retrans()), or with
+// the first at the subscription on a link of FAR_LOSSY_RTT_MS or more (subscribed()). The
 // relay lets each copy on only while the link has room for the audio once more
 // (docs/PROTOCOL.md §3.5): twice for the first copy, three times for the second.
 export const COPIES = 2;

@@ -246,9 +246,9 @@ bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
 }
 
 /* The main connection was welcomed (its subscribe is queued): on a far link (a round trip of
- * COPY_FAR_RTT_US or more: the welcome's rtt_us, else hello → welcome) the copies subscribe
- * with it, before any loss is known, and unsubscribe after COPY_EARLY_FOR_US
- * (COPY_EARLY_FAR_FOR_US on a link of COPY_FAR2_RTT_US or more) if no pong said TCP
+ * COPY_FAR_RTT_US or more: the welcome's rtt_us, else hello → welcome) the copy subscribes
+ * with it, before any loss is known — on a link of COPY_FAR2_RTT_US or more every copy — and
+ * they unsubscribe after COPY_EARLY_FOR_US (COPY_EARLY_FAR_FOR_US there) if no pong said TCP
  * retransmitted (AudioCopyRule.subscribed in relay/web/audio-copy.js). */
 void rural_on_welcome(bench *b, viewer *v)
 {
@@ -260,10 +260,16 @@ void rural_on_welcome(bench *b, viewer *v)
     bool go = !r->closed && !r->copy_on && now >= r->copy_not_before;
     unsigned mask = 0;
     if (go) {
+        bool far = v->hello_rtt_us >= COPY_FAR2_RTT_US;
         copy_start(r, now);
         r->copy_early++;
-        r->copy_early_until =
-            now + (v->hello_rtt_us >= COPY_FAR2_RTT_US ? COPY_EARLY_FAR_FOR_US : COPY_EARLY_FOR_US);
+        r->copy_early_until = now + (far ? COPY_EARLY_FAR_FOR_US : COPY_EARLY_FOR_US);
+        if (far && r->copies_wanted < r->o->audio_copies) {
+            r->copy_subscribes += r->o->audio_copies - r->copies_wanted;
+            r->copies_wanted = r->o->audio_copies;
+            if (r->copy_more_t < 0)
+                r->copy_more_t = now;
+        }
         mask = copies_mask(r, true);
     }
     pthread_mutex_unlock(&r->mu);

@@ -340,7 +340,7 @@ test('AudioCopyRule.taken: one more copy when the sound breaks with the copies o
   assert.equal(r.copies, 1);
   assert.equal(r.taken(0), false);                  // off: nothing
   assert.equal(r.taken(1000), false);
-  assert.equal(r.subscribed(150, 2000), 1);         // on (an early copy) at 2 s
+  assert.equal(r.subscribed(60, 2000), 1);          // on (an early copy) at 2 s
   assert.equal(r.taken(2100), false);
   assert.equal(r.taken(2900), false);               // a break in the copies' first second
   assert.equal(r.taken(3000), false);
@@ -356,12 +356,18 @@ test('AudioCopyRule.taken: one more copy when the sound breaks with the copies o
 
 test('AudioCopyRule.retrans: a far link that loses packets wants every copy at once', () => {
   const r = new A.AudioCopyRule();
-  assert.equal(r.subscribed(A.FAR_LOSSY_RTT_MS, 0), 1); // far: the early copy
-  assert.equal(r.retrans(0), false);                // no loss yet
-  assert.equal(r.copies, 1);
-  assert.equal(r.retrans(3), true);                 // lossy: all copies, now
+  assert.equal(r.subscribed(A.FAR_LOSSY_RTT_MS, 0), 1); // far: every copy early, before any loss
   assert.equal(r.copies, A.COPIES);
-  assert.equal(r.retrans(5), false);                // once
+  assert.equal(r.retrans(0), false);                // no loss yet
+  assert.equal(r.retrans(3), false);                // lossy: all copies are on already
+  assert.equal(r.copies, A.COPIES);
+  const late = new A.AudioCopyRule();               // turned on by a hold-up, not early
+  late.rttMs = A.FAR_LOSSY_RTT_MS;
+  late.start(0);
+  assert.equal(late.copies, 1);
+  assert.equal(late.retrans(3), true);              // lossy: all copies, now
+  assert.equal(late.copies, A.COPIES);
+  assert.equal(late.retrans(5), false);             // once
   const near = new A.AudioCopyRule();
   assert.equal(near.subscribed(A.FAR_LOSSY_RTT_MS - 1, 0), 1);
   assert.equal(near.retrans(3), false);             // a nearer link: one copy until a break
@@ -470,16 +476,14 @@ test('NetCore: the relay\'s TCP round trip in the welcome (rtt_us) decides over 
   const busyLan = lessonOn(85, { type: 'welcome', rtt_us: 300 }); // a busy page on a LAN
   assert.equal(FakeSocket.all.length, 1);           // no copy: the network's round trip is 0.3 ms
   assert.equal(busyLan.nc.helloRttMs, 0.3);
-  const far = lessonOn(0, { type: 'welcome', rtt_us: 150000 });   // far, whatever the timing
-  assert.equal(FakeSocket.all.length, 2);
+  const far = lessonOn(0, { type: 'welcome', rtt_us: 150000 });   // far, whatever the timing:
+  assert.equal(FakeSocket.all.length, 1 + A.COPIES);              // every copy, before any loss
   assert.ok(far.logs.some((l) => /round trip 150 ms \(not a LAN\)/.test(l)), far.logs.join('\n'));
-  far.nc.onText({ type: 'pong', retrans: 0 });       // (the connection's loop is stopped)
-  assert.equal(FakeSocket.all.length, 2);
-  far.nc.onText({ type: 'pong', retrans: 4 });      // lossy and far: the second copy too
-  assert.equal(FakeSocket.all.length, 1 + A.COPIES);
-  assert.ok(far.logs.some((l) => /a far link that loses packets: 2 audio copies subscribed/.test(l)), far.logs.join('\n'));
-  const near = lessonOn(0, { type: 'welcome', rtt_us: 40000 });   // lossy but 40 ms: one copy
-  near.nc.onText({ type: 'pong', retrans: 4 });
+  far.nc.onText({ type: 'pong', retrans: 4 });      // (the connection's loop is stopped)
+  assert.equal(FakeSocket.all.length, 1 + A.COPIES); // no more
+  const mid = lessonOn(0, { type: 'welcome', rtt_us: 60000 });    // far, under FAR_LOSSY_RTT_MS
+  assert.equal(FakeSocket.all.length, 2);           // one copy
+  mid.nc.onText({ type: 'pong', retrans: 4 });       // lossy: one copy until the sound breaks
   assert.equal(FakeSocket.all.length, 2);
 });
 
