@@ -35,10 +35,11 @@ static void set_unsent_cap(struct bbt_conn *c, int cap)
 /* Congestion on a far lossy link (relay/adapt.h "ceiling"): a network queue of this much. There
  * the picture is 180p at most and the classroom's audio copies share the line; TCP's queue
  * reads 30-60 ms on such a link that carries the level (flaky-3g's 2 Mbit/s at 180p and its
- * 300 kbit/s on audio only; village-400k at 180p: at most 79 ms in its start), while 180p and
- * two copies on flaky-3g's 300 kbit/s build it by ~50 ms a second: congest_us (250 ms) was
- * reached 4.3-4.8 s after the fall, and each lost packet holds a connection's sound a round
- * trip plus that queue, all of them at once when they lose within it. */
+ * 300 kbit/s on audio only; village-400k at 180p with two copies: at most 73 ms once known
+ * lossy, in four runs), while 180p and two copies on flaky-3g's 300 kbit/s build it by ~50 ms
+ * a second: congest_us (250 ms) was reached 4-5 s after the fall, and each lost packet holds a
+ * connection's sound a round trip plus that queue, all of them at once when they lose within
+ * it (docs/PERFORMANCE.md, session 14). */
 #define FAR_CONGEST_US 120000
 
 static bbt_adapt_params params_from(const bbt_relay_config *cfg, bool padding)
