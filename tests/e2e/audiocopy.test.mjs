@@ -485,6 +485,13 @@ test('NetCore: the relay\'s TCP round trip in the welcome (rtt_us) decides over 
   assert.equal(FakeSocket.all.length, 2);           // one copy
   mid.nc.onText({ type: 'pong', retrans: 4 });       // lossy: one copy until the sound breaks
   assert.equal(FakeSocket.all.length, 2);
+  // the pong's wiring where the rule still has one copy on a far link (one turned on by a
+  // hold-up, AudioCopyRule.retrans above): the second subscribes at the first retransmission
+  const late = lessonOn(0, { type: 'welcome', rtt_us: 60000 });
+  late.nc.copyRule.rttMs = A.FAR_LOSSY_RTT_MS;
+  late.nc.onText({ type: 'pong', retrans: 4 });
+  assert.equal(FakeSocket.all.length, 1 + A.COPIES);
+  assert.ok(late.logs.some((l) => /a far link that loses packets: 2 audio copies subscribed/.test(l)), late.logs.join('\n'));
 });
 
 done();
