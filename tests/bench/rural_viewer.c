@@ -264,12 +264,8 @@ void rural_on_welcome(bench *b, viewer *v)
         copy_start(r, now);
         r->copy_early++;
         r->copy_early_until = now + (far ? COPY_EARLY_FAR_FOR_US : COPY_EARLY_FOR_US);
-        if (far && r->copies_wanted < r->o->audio_copies) {
-            r->copy_subscribes += r->o->audio_copies - r->copies_wanted;
-            r->copies_wanted = r->o->audio_copies;
-            if (r->copy_more_t < 0)
-                r->copy_more_t = now;
-        }
+        while (far && r->copies_wanted < r->o->audio_copies)
+            copy_want_more(r, now); /* (its bits are in copies_mask's) */
         mask = copies_mask(r, true);
     }
     pthread_mutex_unlock(&r->mu);
