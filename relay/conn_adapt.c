@@ -253,7 +253,7 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
         bbt_estimate_rtt(&c->est, path.srtt_us, path.min_rtt_us);
         bbt_estimate_tcp_rate(&c->est, now, path.delivery_bps, path.app_limited);
         note_lossy_far(c, &path);
-        c->est.window_min = path.retrans > 0 ? BBT_ESTIMATE_WINDOW_LOSSY : 1;
+        c->est.window_min = c->lossy_far ? BBT_ESTIMATE_WINDOW_LOSSY : 1;
     }
     int cap = bbt_estimate_unsent_cap(&c->est);
     if (cap != c->est.unsent_cap)

@@ -37,11 +37,13 @@
  * interval alone read 305-722 kbit/s on a 300 kbit/s link (flaky-3g), which kept a layer there
  * that the link could not carry beside the audio copy. 4 ticks of 250 ms: a second. */
 #define BBT_ESTIMATE_WINDOW 4
-/* ... and on a link that has lost a packet no sample before a stretch has this many (window_min
- * below): one interval there alone is a stall or a burst — a quarter second of TCP recovering a
- * loss read 9 kbit/s on flaky-3g's 300 kbit/s, the audio copies' room was judged on it, and the
- * second copy was ended. A lossless link gives one from the first interval (the cliff's fall is
- * measured, and followed, a quarter second sooner). */
+/* ... and on a far lossy link no sample before a stretch has this many (window_min below):
+ * there a loss's recovery takes a round trip of 100 ms or more, and one interval alone is a
+ * stall or a burst — a quarter second of TCP recovering a loss read 9 kbit/s on flaky-3g's
+ * 300 kbit/s, the audio copies' room was judged on it, and the second copy was ended. Other
+ * links give one from the first interval (the cliff's fall is measured, and followed, a quarter
+ * second sooner; on every link that retransmitted, e2e/poornet's 48 kbit/s step failed 2 CI
+ * runs of 5, where it had passed 11 before). */
 #define BBT_ESTIMATE_WINDOW_LOSSY 2
 
 typedef struct bbt_estimate {
@@ -57,8 +59,8 @@ typedef struct bbt_estimate {
     int64_t win_us[BBT_ESTIMATE_WINDOW];
     int win_n;
     int window_min;           /* the caller's: intervals a stretch needs before it gives a
-                               * capacity (1 from init; BBT_ESTIMATE_WINDOW_LOSSY on a link
-                               * that lost a packet) */
+                               * capacity (1 from init; BBT_ESTIMATE_WINDOW_LOSSY on a far
+                               * lossy link) */
     int64_t delay_us;         /* congestion signal of the last sample */
     int unsent_cap;           /* the caller's: the kernel unsent cap now in force (0: none) */
     /* from the viewer's reports */

@@ -53,7 +53,7 @@ static void test_backlogged_link_measures_capacity(void **state)
     assert_true(e.capacity_bps > 399000 && e.capacity_bps < 401000);
 }
 
-/* On a link that lost a packet (window_min BBT_ESTIMATE_WINDOW_LOSSY) one interval alone reads
+/* On a far lossy link (window_min BBT_ESTIMATE_WINDOW_LOSSY) one interval alone reads
  * a stall (a quarter second of TCP recovering a loss) or a burst: a stretch gives a capacity
  * from its second interval on. */
 static void test_lossy_link_needs_two_intervals(void **state)
