@@ -118,9 +118,11 @@ const bbt_directive bbt_relay_directives[] = {
     {"adapt", "lossy_far_rtt", BBT_CFG_DURATION, "100ms", 0, SEC(10), F(adapt.lossy_far_rtt_ms),
      NULL,
      "往返时延不低于此值、又丢包的线路，画面最高只到最低摄像画质，把线路留给声音和声音副本；"
-     "0 表示不限制。\nOn a link whose round trip is at least this and that loses packets, the "
+     "往返时延不低于此值的线路，主连接按当前画质码率的 4 倍限速发送，关键帧不再堵住声音；"
+     "0 表示都不启用。\nOn a link whose round trip is at least this and that loses packets, the "
      "picture goes no higher than the lowest camera layer, leaving the line to the sound and its "
-     "copies; 0: off.", NULL},
+     "copies; on any link whose round trip is at least this, the main connection is paced at 4 "
+     "times its layer's rate, so that a keyframe no longer holds up the sound; 0: neither.", NULL},
     {"adapt", "start_bitrate", BBT_CFG_INT, "200000", 0, 50000000, F(adapt.start_bitrate), NULL,
      "新观看者从不超过此码率（bit/s）的最高摄像画质开始，再按网络升降；0 表示从最高画质开始。\n"
      "A new viewer starts on the best camera layer within this bitrate (bit/s), then adapts; "

@@ -460,3 +460,10 @@ int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
     }
     return a->level;
 }
+
+double bbt_adapt_pace_bps(const bbt_adapt *a, double factor, double min_bps)
+{
+    int lv = a->padding && a->pad_level > a->level ? a->pad_level : a->level;
+    double bps = factor * (double)a->levels[lv].bitrate_bps;
+    return bps > min_bps ? bps : min_bps;
+}

@@ -215,4 +215,9 @@ int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in);
  * kbit/s padded for 360p at once held the audio 240 ms behind the padding). */
 double bbt_adapt_pad_bps(const bbt_adapt *a, int64_t now_us);
 
+/* The rate to pace a far link's connection at (bits/s; relay/conn_adapt.c says why): `factor`
+ * times the wire rate of the level the viewer is on — of the level a padding probe pads for
+ * when that is higher — and at least min_bps. */
+double bbt_adapt_pace_bps(const bbt_adapt *a, double factor, double min_bps);
+
 #endif

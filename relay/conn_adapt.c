@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "proto/log.h"
 #include "relay/relay_internal.h"
@@ -62,9 +63,54 @@ static bbt_adapt_params params_from(const bbt_relay_config *cfg, bool padding)
         .fall_hold_us = cfg->adapt.fall_hold_ms * 1000};
 }
 
+/* A far link's main connection is paced by TCP itself (SO_MAX_PACING_RATE: the kernel's own
+ * pacing, no fq qdisc needed) at PACE_FACTOR times its level's rate on the wire (the level
+ * padded for, in a padding probe), at least PACE_MIN_BPS. Why: over a long round trip TCP's
+ * window, grown while the link was fast, lets the kernel pour a whole keyframe into the
+ * bottleneck at once, and every connection's audio — the audio copies' too, on the same line —
+ * then waits behind all of it. On flaky-3g a 180p keyframe of 8.3 kB is 222 ms of the 300 kbit/s
+ * phase: in two traced runs the audio frame written after it arrived 195 ms later than the one
+ * before, on all three connections in the same millisecond — a gap over 200 ms, the keyframe's
+ * time on the line (docs/PERFORMANCE.md, session 15). Paced, the keyframe goes out over ~80 ms
+ * with the audio between its packets: the delay grows as a ramp, which the adaptation sees and
+ * no single frame feels. Four times the level keeps what waits in the kernel under the 120 ms
+ * that is congestion there (FAR_CONGEST_US). A viewer whose layer is pinned (adaptation off) is
+ * not paced: its level is not the layer it gets. Failure to set it is logged (debug) and the
+ * connection works unpaced, as before. */
+#define PACE_FACTOR 4
+#define PACE_MIN_BPS 256000.0
+
+static void set_pacing(struct bbt_conn *c)
+{
+    bool paced = c->far && c->adapt_on && !c->viewer.audio_copy && c->adapt.nlevels > 0;
+    unsigned bytes =
+        paced ? (unsigned)(bbt_adapt_pace_bps(&c->adapt, PACE_FACTOR, PACE_MIN_BPS) / 8) : 0;
+    if (bytes == c->pace_bytes)
+        return;
+    unsigned v = bytes ? bytes : ~0U; /* ~0U: no limit */
+    int fd = lws_get_socket_fd(c->wsi);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, &v, sizeof v) != 0) {
+        BBT_DEBUG("SO_MAX_PACING_RATE not set peer=%s", c->peer);
+        return;
+    }
+    c->pace_bytes = bytes;
+}
+
+/* Far: the smallest round trip only (TCP's, from the handshake on), lossy or not. */
+static void note_far(struct bbt_conn *c, const bbt_sock_path *p)
+{
+    int64_t far_us = c->relay->cfg.adapt.lossy_far_rtt_ms * 1000;
+    c->far = far_us > 0 && p->min_rtt_us >= far_us;
+}
+
 void bbt_conn_tune_socket(struct bbt_conn *c)
 {
     set_unsent_cap(c, BBT_ESTIMATE_UNSENT_MAX);
+    /* paced before the join's pictures are written (the handshake gave a round trip) */
+    bbt_sock_path path;
+    if (bbt_sock_path_read(lws_get_socket_fd(c->wsi), &path) == BBT_OK)
+        note_far(c, &path);
+    set_pacing(c);
 }
 
 /* The level that matches what the viewer receives now (its pending camera counts). */
@@ -253,6 +299,7 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
         bbt_estimate_rtt(&c->est, path.srtt_us, path.min_rtt_us);
         bbt_estimate_tcp_rate(&c->est, now, path.delivery_bps, path.app_limited);
         note_lossy_far(c, &path);
+        note_far(c, &path);
         c->est.window_min = c->lossy_far ? BBT_ESTIMATE_WINDOW_LOSSY : 1;
     }
     int cap = bbt_estimate_unsent_cap(&c->est);
@@ -267,8 +314,10 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
     bbt_adapt_input in = measured(c, now);
     in.delay_us = bbt_estimate_delay(&c->est, now, !report_lags);
     c->signal_us = in.delay_us;
-    if (!c->adapt_on)
+    if (!c->adapt_on) {
+        set_pacing(c); /* none */
         return;
+    }
     int before = c->adapt.level;
     in.lossy_far = c->lossy_far;
     /* padding the socket did not take: credit the kernel's unsent cap kept back (conn_write.c);
@@ -280,6 +329,7 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
     int pad_level = c->adapt.pad_level;
     int64_t hold_until = c->adapt.hold_until;
     int after = bbt_adapt_update(&c->adapt, &in);
+    set_pacing(c);
     if (c->adapt.hold_until != hold_until)
         BBT_INFO("adapt hold subject=%s level_max=%d hold_s=%.0f falls=%u", c->subject,
                  bbt_adapt_hold_cap(&c->adapt, now), (double)(c->adapt.hold_until - now) / 1e6,
@@ -340,7 +390,10 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
         "# TYPE bbt_viewer_fall_hold_seconds gauge\n"
         "# HELP bbt_viewer_lossy_far 1: the viewer's link is far and lossy, its picture at most "
         "the lowest camera layer.\n"
-        "# TYPE bbt_viewer_lossy_far gauge\n";
+        "# TYPE bbt_viewer_lossy_far gauge\n"
+        "# HELP bbt_viewer_pacing_bps Most the kernel sends to the viewer a second, in bits: a "
+        "far link's connection is paced (0: not paced).\n"
+        "# TYPE bbt_viewer_pacing_bps gauge\n";
     bbt_strbuf_puts(b, head);
     int64_t now = bbt_mono_us();
     unsigned copies = 0;
@@ -366,7 +419,8 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
                           "bbt_viewer_padding_probes_total{%s,result=\"failed\"} %u\n"
                           "bbt_viewer_link_falls_total{%s} %u\n"
                           "bbt_viewer_fall_hold_seconds{%s} %.1f\n"
-                          "bbt_viewer_lossy_far{%s} %d\n",
+                          "bbt_viewer_lossy_far{%s} %d\n"
+                          "bbt_viewer_pacing_bps{%s} %.0f\n",
                           lbl, v->video_track, lbl, c->adapt.level, lbl, c->est.capacity_bps, lbl,
                           c->est.delivered_bps, lbl,
                           (double)bbt_queue_delay(v->q, now) / 1000.0, lbl, c->est.report_bps,
@@ -378,7 +432,7 @@ void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b)
                           c->adapt.falls, lbl,
                           c->adapt.hold_until > now ? (double)(c->adapt.hold_until - now) / 1e6
                                                     : 0.0,
-                          lbl, c->lossy_far);
+                          lbl, c->lossy_far, lbl, (double)c->pace_bytes * 8);
     }
     bbt_strbuf_printf(b,
                       "# HELP bbt_audio_copies Subscriptions to a copy of the audio "

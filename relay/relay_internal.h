@@ -99,6 +99,8 @@ struct bbt_conn {
     bbt_adapt adapt;
     bool adapt_on;                  /* automatic layer choice (not pinned, enabled) */
     bool lossy_far;                 /* its link is far and lossy (conn_adapt.c): for good */
+    bool far;                       /* its smallest round trip ≥ [adapt] lossy_far_rtt */
+    unsigned pace_bytes;            /* SO_MAX_PACING_RATE set on it, bytes/s (0: none) */
     unsigned id;                    /* connection number, for metrics labels */
     struct conn_report report;      /* the viewer's (or node's) latest report */
     int dash_interval_ms;           /* dashboard subscriber: a `dash` this often (0: not one) */
@@ -207,6 +209,7 @@ int64_t bbt_conn_flush_us(const bbt_relay *r);
 int bbt_conn_on_writable(struct bbt_conn *c); /* -1: close */
 void bbt_conn_write_closed(struct bbt_conn *c);
 /* conn_adapt.c: per-viewer adaptation. */
+/* At a subscribe: the kernel's unsent cap, and a far link's pacing (before any media). */
 void bbt_conn_tune_socket(struct bbt_conn *c);
 void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now_us); /* after the track list changed */
 void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now_us);

@@ -355,6 +355,8 @@ static int finish(rural_run *r, rs_summary *sum, json_t **res)
         json_object_set_new(relay, "decisions", relay_decisions(r));
     json_t *far = relay ? json_object_get(relay, "lossy_far") : NULL;
     r->relay_lossy_far = json_is_integer(far) ? (int)json_integer_value(far) : -1;
+    json_t *pace = relay ? json_object_get(relay, "pacing_kbps") : NULL;
+    r->relay_pacing_kbps = json_is_number(pace) ? json_number_value(pace) : NAN;
     json_object_set_new(*res, "relay", relay ? relay : json_null());
     int status = check_expect(r, sum);
     say("%s, adaptation %s: audio gap max %.0f ms (%llu over 200 ms), stalls %.1f %%, latency "
@@ -449,7 +451,8 @@ static void usage(FILE *f)
             "                      upswitch_after_recovery_ms (the worst event; never = inf),\n"
             "                      audio_copy_frames_first (audio frames the copy brought first),\n"
             "                      audio_copies_wanted (the player's rule), relay_lossy_far\n"
-            "                      (the relay's bbt_viewer_lossy_far at the end)\n"
+            "                      (the relay's bbt_viewer_lossy_far at the end),\n"
+            "                      relay_pacing_kbps (its bbt_viewer_pacing_bps at the end)\n"
             "  --timeline          add each run's per-second timeline to the JSON\n"
             "  --trace             write every frame's arrival, every `state` and, every 250 ms,\n"
             "                      the relay's view of the viewer (/metrics) to RUNDIR/trace.csv\n"

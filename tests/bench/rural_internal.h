@@ -106,6 +106,7 @@ typedef struct rural_run {
     uint32_t audio_last;
     uint64_t audio_from_copy; /* audio frames that arrived first on a copy connection */
     int relay_lossy_far;     /* the relay's bbt_viewer_lossy_far at the end (-1: not read) */
+    double relay_pacing_kbps; /* its bbt_viewer_pacing_bps at the end, kbit/s (NAN: not read) */
     uint64_t audio_dup;      /* audio frames that had already come on another connection */
     uint64_t audio_copy_ahead; /* copy frames ahead of the sequence before it joined */
     bool copy_joined;        /* the copy's frames have met the sequence taken */

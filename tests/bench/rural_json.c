@@ -202,6 +202,8 @@ static double metric(const rural_run *r, const rs_summary *s, const char *name)
     if (!strcmp(name, "audio_copies_wanted")) return (double)r->copies_wanted;
     if (!strcmp(name, "relay_lossy_far"))
         return r->relay_lossy_far < 0 ? NAN : (double)r->relay_lossy_far;
+    if (!strcmp(name, "relay_pacing_kbps"))
+        return r->relay_pacing_kbps;
     if (!strcmp(name, "top_layer_share") || !strcmp(name, "bottom_layer_share")) {
         const rs_layer *pick = NULL;
         bool top = name[0] == 't';
@@ -229,7 +231,7 @@ static const char *const metric_names[] = {
     "latency_max_ms", "first_picture_ms", "mean_goodput_kbps", "audio_only_share",
     "top_layer_share", "bottom_layer_share", "downswitch_after_drop_ms",
     "upswitch_after_recovery_ms", "audio_copy_frames_first", "audio_copies_wanted",
-    "relay_lossy_far", NULL};
+    "relay_lossy_far", "relay_pacing_kbps", NULL};
 
 int parse_expect(const char *s, expect *e)
 {

@@ -81,11 +81,12 @@ static bool starts(const char *line, const char *prefix)
 }
 
 /* --trace: the relay's view of the viewer now (level, queue delay, capacity, delivered, and in
- * the latency column the congestion signal adaptation read, then TCP's network queue). */
+ * the latency column the congestion signal adaptation read, then TCP's network queue and the
+ * kernel's pacing of the connection in kbit/s, 0: not paced). */
 void trace_relay(rural_run *r)
 {
     char *m = get_metrics(r);
-    double delay = -1, capb = -1, deliv = -1, level = -1, signal = -1, tcpq = -1;
+    double delay = -1, capb = -1, deliv = -1, level = -1, signal = -1, tcpq = -1, pace = -1;
     char *save = NULL;
     for (char *line = m ? strtok_r(m, "\n", &save) : NULL; line;
          line = strtok_r(NULL, "\n", &save)) {
@@ -99,11 +100,12 @@ void trace_relay(rural_run *r)
         else if (starts(line, "bbt_viewer_level{")) level = v;
         else if (starts(line, "bbt_viewer_congestion_ms{")) signal = v;
         else if (starts(line, "bbt_viewer_tcp_queue_ms{")) tcpq = v;
+        else if (starts(line, "bbt_viewer_pacing_bps{")) pace = v;
     }
     free(m);
     pthread_mutex_lock(&r->mu);
-    fprintf(r->trace, "%.3f,relay,%.0f,%.1f,%.0f,%.0f,%.1f,%.1f\n", (double)run_t(r) / 1e6, level,
-            delay, capb / 1000, deliv / 1000, signal, tcpq);
+    fprintf(r->trace, "%.3f,relay,%.0f,%.1f,%.0f,%.0f,%.1f,%.1f,%.0f\n", (double)run_t(r) / 1e6,
+            level, delay, capb / 1000, deliv / 1000, signal, tcpq, pace < 0 ? -1 : pace / 1000);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -133,6 +135,8 @@ json_t *relay_metrics(rural_run *r)
             json_object_set_new(o, "capacity_kbps_at_end", json_real(round(v / 100) / 10));
         else if (starts(line, "bbt_viewer_lossy_far{"))
             json_object_set_new(o, "lossy_far", json_integer((json_int_t)v));
+        else if (starts(line, "bbt_viewer_pacing_bps{"))
+            json_object_set_new(o, "pacing_kbps", json_real(round(v / 100) / 10));
         else if (starts(line, "bbt_padding_bytes_total "))
             json_object_set_new(o, "padding_bytes", json_integer((json_int_t)v));
         else if (starts(line, "bbt_viewer_padding_probes_total{"))

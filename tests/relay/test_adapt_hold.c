@@ -368,6 +368,30 @@ static void test_ceiling_congests_sooner(void **state)
     assert_int_equal(step_far(&d, 3400 * MS, 250 * MS, 0, 0), SLIDES);
 }
 
+/* Pacing: factor × the level's wire rate, at least the floor; a padding probe's level above
+ * when it pads, its own level again when the probe ends. */
+static void test_pace_follows_the_level(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_pad(P180);
+    double r180 = (double)a.levels[P180].bitrate_bps, r360 = (double)a.levels[P360].bitrate_bps;
+    assert_true(r360 > r180);
+    assert_true(fabs(bbt_adapt_pace_bps(&a, 4, 1000) - 4 * r180) < 1);
+    assert_true(fabs(bbt_adapt_pace_bps(&a, 4, 10 * r180) - 10 * r180) < 1); /* the floor */
+    a.level = AUDIO;
+    assert_true(fabs(bbt_adapt_pace_bps(&a, 4, 1000) - 4 * (double)a.levels[AUDIO].bitrate_bps) <
+                1);
+    a.level = P180;
+    step(&a, 0, 10 * MS, 0, 0);
+    assert_int_equal(step(&a, 6 * S, 10 * MS, 0, 0), P180); /* clear for up_hold: padding */
+    assert_true(a.padding);
+    assert_int_equal(a.pad_level, P360);
+    assert_true(fabs(bbt_adapt_pace_bps(&a, 4, 1000) - 4 * r360) < 1);
+    step(&a, 6100 * MS, 300 * MS, 0, 0); /* congested: the probe fails */
+    assert_false(a.padding);
+    assert_true(fabs(bbt_adapt_pace_bps(&a, 4, 1000) - 4 * r180) < 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_ceiling_below),
         cmocka_unit_test(test_ceiling_stops_a_padding_probe),
         cmocka_unit_test(test_ceiling_congests_sooner),
+        cmocka_unit_test(test_pace_follows_the_level),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

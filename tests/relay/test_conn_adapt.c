@@ -193,6 +193,7 @@ static void test_padding_probe_then_switch_up(void **state)
     assert_true(viewer_metric(m, "bbt_viewer_link_falls_total", "village-1", "") == 0);
     assert_true(viewer_metric(m, "bbt_viewer_fall_hold_seconds", "village-1", "") == 0);
     assert_true(viewer_metric(m, "bbt_viewer_lossy_far", "village-1", "") == 0); /* loopback */
+    assert_true(viewer_metric(m, "bbt_viewer_pacing_bps", "village-1", "") == 0); /* near: none */
     /* the signal it read: the largest of its parts, TCP's network queue among them */
     double tcpq = viewer_metric(m, "bbt_viewer_tcp_queue_ms", "village-1", "");
     assert_true(tcpq >= 0);
