@@ -85,7 +85,6 @@ void bbt_conn_fail(struct bbt_conn *c, int status, int code, const char *why)
     bbt_conn_want_write(c); /* conn_write.c: the stall clock runs until it drains */
 }
 
-/* A non-fatal error reply to a request. */
 /* An `error` answering req (NULL: none), or about a request of type ref. */
 static void send_error(struct bbt_conn *c, int status, const char *text, bbt_msg_type ref,
                        const json_t *req)
@@ -644,41 +643,6 @@ static int rx_binary(struct bbt_conn *c, const void *in, size_t len, int first, 
 
 /* ---- life cycle --------------------------------------------------------------------------- */
 
-static struct peer_count *peer_find(bbt_relay *r, const char *addr)
-{
-    for (size_t i = 0; i < r->npeers; i++)
-        if (strcmp(r->peers[i].addr, addr) == 0)
-            return &r->peers[i];
-    return NULL;
-}
-
-static int peer_add(bbt_relay *r, const char *addr)
-{
-    struct peer_count *p = peer_find(r, addr);
-    if (!p) {
-        if (r->npeers == r->cap_peers) {
-            size_t cap = r->cap_peers ? r->cap_peers * 2 : 64;
-            struct peer_count *np = realloc(r->peers, cap * sizeof *np);
-            if (!np)
-                return BBT_ENOMEM;
-            r->peers = np;
-            r->cap_peers = cap;
-        }
-        p = &r->peers[r->npeers++];
-        snprintf(p->addr, sizeof p->addr, "%s", addr);
-        p->count = 0;
-    }
-    p->count++;
-    return BBT_OK;
-}
-
-static void peer_remove(bbt_relay *r, const char *addr)
-{
-    struct peer_count *p = peer_find(r, addr);
-    if (p && --p->count == 0)
-        *p = r->peers[--r->npeers];
-}
-
 /* The handshake: right path, and the per-address limit. Non-zero refuses the connection. */
 static int filter(struct lws *wsi, bbt_relay *r)
 {
@@ -690,8 +654,7 @@ static int filter(struct lws *wsi, bbt_relay *r)
     lws_get_peer_simple(wsi, addr, sizeof addr);
     if (bbt_conn_auth_refused(r, addr)) /* conn_auth.c: too many auth failures: back-off */
         return -1;
-    struct peer_count *p = peer_find(r, addr);
-    if (p && p->count >= (unsigned)r->cfg.limits.max_connections_per_ip) {
+    if (bbt_peers_count(&r->peers, addr) >= (unsigned)r->cfg.limits.max_connections_per_ip) {
         r->metrics.refused[BBT_REFUSE_PER_IP]++;
         BBT_WARN("refused peer=%s reason=per_ip_limit limit=%lld", addr,
                  (long long)r->cfg.limits.max_connections_per_ip);
@@ -709,7 +672,7 @@ static int established(struct bbt_conn *c, struct lws *wsi, bbt_relay *r)
     c->connected_us = bbt_mono_us();
     c->viewer.video_track = -1;
     lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
-    if (peer_add(r, c->peer) != BBT_OK)
+    if (bbt_peers_add(&r->peers, c->peer) != BBT_OK)
         return -1;
     c->next = r->conns;
     if (r->conns)
@@ -747,7 +710,7 @@ static void closed(struct bbt_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     r->nconns--;
-    peer_remove(r, c->peer);
+    bbt_peers_remove(&r->peers, c->peer);
     c->relay = NULL;
 }
 

@@ -14,6 +14,7 @@
 #include "relay/link_best.h"
 #include "relay/metrics.h"
 #include "relay/pace.h"
+#include "relay/peers.h"
 #include "relay/queue.h"
 #include "relay/server.h"
 #include "relay/session.h"
@@ -107,11 +108,6 @@ struct bbt_conn {
     int64_t dash_next_us;           /* ... next at this monotonic time */
 };
 
-struct peer_count {
-    char addr[64];
-    unsigned count;
-};
-
 struct ev_loop;
 
 struct bbt_relay {
@@ -125,8 +121,7 @@ struct bbt_relay {
     size_t nconns, npublishers, nviewers;
     size_t ncopies;                 /* viewers subscribed as an audio copy */
     unsigned next_conn_id;
-    struct peer_count *peers;       /* open connections per peer address */
-    size_t npeers, cap_peers;
+    bbt_peers peers;                /* open connections per peer address */
     int64_t started_us;
     lws_sorted_usec_list_t sul_house;
     struct bbt_conn *tick_next;     /* housekeeping: the next connection of this round */

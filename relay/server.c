@@ -441,6 +441,6 @@ void bbt_relay_free(bbt_relay *r)
     bbt_conn_auth_stop(r);
     bbt_conn_write_stop(r);
     bbt_registry_free(r->reg);
-    free(r->peers);
+    bbt_peers_free(&r->peers);
     free(r);
 }
