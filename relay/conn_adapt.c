@@ -257,8 +257,7 @@ int bbt_conn_copy_room(const struct bbt_conn *c, const bbt_session *s, int64_t n
 
 static void note_lossy_far(struct bbt_conn *c, const bbt_sock_path *p)
 {
-    int64_t far_us = c->relay->cfg.adapt.lossy_far_rtt_ms * 1000;
-    if (c->lossy_far || c->viewer.audio_copy || far_us <= 0 || p->min_rtt_us < far_us ||
+    if (c->lossy_far || c->viewer.audio_copy || !c->far || /* note_far: the round trip */
         p->retrans < LOSSY_MIN_RETRANS || p->retrans * LOSSY_SEGS_PER_RETRANS < p->segs_out)
         return;
     c->lossy_far = true;
@@ -298,8 +297,8 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
     if (bbt_sock_path_read(fd, &path) == BBT_OK) {
         bbt_estimate_rtt(&c->est, path.srtt_us, path.min_rtt_us);
         bbt_estimate_tcp_rate(&c->est, now, path.delivery_bps, path.app_limited);
-        note_lossy_far(c, &path);
         note_far(c, &path);
+        note_lossy_far(c, &path);
         c->est.window_min = c->lossy_far ? BBT_ESTIMATE_WINDOW_LOSSY : 1;
     }
     int cap = bbt_estimate_unsent_cap(&c->est);
