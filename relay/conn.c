@@ -739,7 +739,7 @@ void bbt_conn_tick(struct bbt_conn *c, int64_t now)
             c->stall_since_us = now;
         c->acked = acked;
     }
-        /* Nothing drained for stall_timeout (or a closing connection for the grace time): the
+    /* Nothing drained for stall_timeout (or a closing connection for the grace time): the
      * peer does not read. Its queue stays bounded meanwhile; now it goes. */
     int64_t limit = c->state == CONN_CLOSING ? CLOSING_GRACE_US : r->cfg.queue.stall_timeout_ms * 1000;
     if (c->stall_since_us && now - c->stall_since_us > limit) {

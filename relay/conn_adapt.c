@@ -103,6 +103,30 @@ static void note_far(struct bbt_conn *c, const bbt_sock_path *p)
     c->far = far_us > 0 && p->min_rtt_us >= far_us;
 }
 
+/* TCP acknowledged nothing for a while with bytes in flight (relay/estimate.h, stuck): the
+ * writer holds (conn_write.c) from now until something is acknowledged — seen by the tick, or
+ * by the next write's bbt_conn_write_held — and then writes what is pending. */
+static void note_acks(struct bbt_conn *c, int64_t now, const bbt_sock_path *p)
+{
+    bool was = c->est.stuck;
+    bbt_estimate_acks(&c->est, now, p->bytes_acked, p->unacked, p->srtt_us);
+    if (c->est.stuck && !was) {
+        c->relay->metrics.stuck_holds++;
+        BBT_DEBUG("writes held peer=%s subject=%s: nothing acknowledged for %lld ms", c->peer,
+                  c->subject, (long long)(now - c->est.acked_at_us) / 1000);
+    } else if (was && !c->est.stuck) {
+        bbt_conn_want_write(c);
+    }
+}
+
+bool bbt_conn_write_held(struct bbt_conn *c, int64_t now)
+{
+    bbt_sock_path path;
+    if (c->est.stuck && bbt_sock_path_read(lws_get_socket_fd(c->wsi), &path) == BBT_OK)
+        note_acks(c, now, &path);
+    return c->est.stuck;
+}
+
 void bbt_conn_tune_socket(struct bbt_conn *c)
 {
     set_unsent_cap(c, BBT_ESTIMATE_UNSENT_MAX);
@@ -299,6 +323,7 @@ void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
         bbt_estimate_tcp_rate(&c->est, now, path.delivery_bps, path.app_limited);
         note_far(c, &path);
         note_lossy_far(c, &path);
+        note_acks(c, now, &path);
         c->est.window_min = c->lossy_far ? BBT_ESTIMATE_WINDOW_LOSSY : 1;
     }
     int cap = bbt_estimate_unsent_cap(&c->est);

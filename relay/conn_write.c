@@ -29,6 +29,13 @@
  * and a paced write to a slow viewer checks the kernel's unsent bytes itself (kernel_full()),
  * so the kernel does not hide a backlog from the queue's drop policy. Closing (close_code)
  * always happens in a WRITEABLE callback.
+ * Held: while TCP has acknowledged nothing for a while with bytes in flight (c->est.stuck,
+ * relay/estimate.h: a lost segment not yet repaired), nothing new is written — it could not
+ * reach the viewer before the repair anyway, and on a link whose small queue the relay's own
+ * audio keeps full, writing it kept the repair out for up to 10 s (e2e/poornet, 48 kbit/s).
+ * What waits meanwhile is in the viewer's queue, under its drop policy. Each frame that comes
+ * for the viewer meanwhile asks TCP again (bbt_conn_write_held: one getsockopt, only while
+ * held), so the write after the repair is the next frame's; the housekeeping tick asks too.
  * Failure: a write that fails outside a callback marks the connection to be killed by lws (the
  * socket is gone); inside one, returning -1 closes it.
  */
@@ -401,6 +408,8 @@ int bbt_conn_on_writable(struct bbt_conn *c)
         return -1;
     }
     int64_t now = bbt_mono_us();
+    if (bbt_conn_write_held(c, now)) /* (paced_write) asked again when the next frame comes */
+        return 0;
     return flush(c, now, video_budget(c, now));
 }
 
@@ -448,6 +457,8 @@ static bool kernel_full(const struct bbt_conn *c, size_t budget)
 
 static void paced_write(struct bbt_conn *c, int64_t now)
 {
+    if (!c->close_code && bbt_conn_write_held(c, now))
+        return; /* TCP is repairing a loss: nothing new until it has (file comment) */
     size_t budget = video_budget(c, now);
     if (c->close_code || lws_partial_buffered(c->wsi) || kernel_full(c, budget)) {
         bbt_conn_want_write(c); /* the WRITEABLE callback takes over (when poll says so) */

@@ -129,3 +129,17 @@ int64_t bbt_estimate_delay(const bbt_estimate *e, int64_t now, bool with_report)
         return e->report_excess_us;
     return d;
 }
+
+void bbt_estimate_acks(bbt_estimate *e, int64_t now, uint64_t acked, int64_t unacked, int64_t srtt)
+{
+    if (!e->acked_at_us || unacked <= 0 || acked != e->acked) { /* the clock (re)starts */
+        e->acked = acked;
+        e->acked_at_us = unacked > 0 ? now : 0;
+        e->stuck = false;
+        return;
+    }
+    int64_t limit = srtt > 0 ? srtt * BBT_ESTIMATE_STUCK_RTTS : 0;
+    if (limit < BBT_ESTIMATE_STUCK_US)
+        limit = BBT_ESTIMATE_STUCK_US;
+    e->stuck = now - e->acked_at_us >= limit;
+}

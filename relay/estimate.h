@@ -73,6 +73,11 @@ typedef struct bbt_estimate {
     int64_t net_queue_us;     /* TCP: srtt − min_rtt at the last tick, 0: not known */
     double tcp_bps;           /* TCP: smoothed delivery rate while not app-limited, 0: none */
     int64_t tcp_at_us;        /* ... and the time of its last sample */
+    /* TCP's acknowledgements (bbt_estimate_acks) */
+    uint64_t acked;           /* bytes acknowledged at the last tick */
+    int64_t acked_at_us;      /* since when they have not moved with bytes in flight (the
+                               * first tick that saw them so), 0: nothing in flight */
+    bool stuck;               /* nothing acknowledged for too long with bytes in flight */
 } bbt_estimate;
 
 /* An interval shorter than this is ignored (too noisy); 100 ms. */
@@ -122,6 +127,24 @@ void bbt_estimate_tcp_rate(bbt_estimate *e, int64_t now_us, int64_t delivery_bps
  * network queue TCP measures, and — with_report — the report's excess while the report is
  * fresh. */
 int64_t bbt_estimate_delay(const bbt_estimate *e, int64_t now_us, bool with_report);
+
+/* Stuck: bytes in flight and none acknowledged for at least the larger of this and
+ * BBT_ESTIMATE_STUCK_RTTS round trips (srtt). TCP delivers in order, so what the relay writes
+ * behind a lost segment reaches the viewer only once that segment is repaired — and on a link
+ * whose bottleneck queue is small and kept full, the repair may not get in for seconds. On
+ * e2e/poornet's 48 kbit/s tbf (a 3.6 kB queue) `ss -ti` showed bytes_acked flat for 9.6 s
+ * while new small segments kept arriving (SACKed) and 7,300 retransmissions were refused by
+ * the queue (TcpExtTCPRetransFail): the relay's own audio writes, 100-200 bytes each, kept a
+ * full-sized retransmission out. The writer holds its writes while stuck
+ * (relay/conn_write.c): the queue drains, the repair gets in, and what waited meanwhile is in
+ * the relay's queue, under its drop policy. */
+#define BBT_ESTIMATE_STUCK_US 500000
+#define BBT_ESTIMATE_STUCK_RTTS 2
+
+/* TCP's acknowledgements, each tick: bytes acknowledged so far, segments in flight (sent, not
+ * acknowledged), the smoothed round trip (µs; < 0: not known). Updates e->stuck. */
+void bbt_estimate_acks(bbt_estimate *e, int64_t now_us, uint64_t bytes_acked, int64_t unacked,
+                       int64_t srtt_us);
 
 /* One sample. outq < 0 means unknown (then the kernel backlog is taken as zero). */
 void bbt_estimate_sample(bbt_estimate *e, int64_t now_us, uint64_t sent_total, int64_t outq,

@@ -166,6 +166,10 @@ char *bbt_metrics_render(const bbt_metrics *m, const bbt_metrics_gauges *g,
     header(&b, "bbt_padding_bytes_total", "counter",
            "Padding sent to viewers to probe their links before a switch up (PROTOCOL.md §2.6).");
     bbt_strbuf_printf(&b, "bbt_padding_bytes_total %llu\n", (unsigned long long)m->padding_bytes);
+    header(&b, "bbt_stuck_holds_total", "counter",
+           "Times a viewer's writes were held: TCP had acknowledged nothing for 500 ms or 2 round "
+           "trips with bytes in flight (a lost segment not yet repaired).");
+    bbt_strbuf_printf(&b, "bbt_stuck_holds_total %llu\n", (unsigned long long)m->stuck_holds);
     header(&b, "bbt_keyframe_requests_total", "counter", "Keyframe requests sent to publishers.");
     bbt_strbuf_printf(&b, "bbt_keyframe_requests_total %llu\n",
                       (unsigned long long)m->keyframe_requests);

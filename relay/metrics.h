@@ -56,6 +56,7 @@ typedef struct bbt_metrics {
     uint64_t writes_single, writes_batched; /* WebSocket writes: one item / several in one send */
     uint64_t fragments_out;           /* fragment messages sent to viewers (PROTOCOL.md §2.5) */
     uint64_t padding_bytes;           /* padding sent to viewers in probes (PROTOCOL.md §2.6) */
+    uint64_t stuck_holds;             /* writes held: TCP acknowledged nothing (estimate.h) */
     uint64_t copies_refused;          /* audio copies refused or ended: no room (§3.5) */
     bbt_queue_stats closed_queues;    /* queue statistics of viewers that have left */
     bbt_histogram queue_delay;        /* time frames waited in viewer queues */

@@ -208,6 +208,10 @@ void bbt_conn_write_closed(struct bbt_conn *c);
 void bbt_conn_tune_socket(struct bbt_conn *c);
 void bbt_conn_adapt_reset(struct bbt_conn *c, int64_t now_us); /* after the track list changed */
 void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now_us);
+/* Writes to c are held (relay/estimate.h, stuck): TCP has acknowledged nothing for a while.
+ * Asked before each write while the tick says so: TCP is asked again, so that the write that
+ * follows the repair is the next frame's, not the next tick's. */
+bool bbt_conn_write_held(struct bbt_conn *c, int64_t now_us);
 /* Room for an audio copy (c subscribing with audio_copy, or subscribed with it) to session s on
  * c's classroom's link, as bbt_adapt_copy_room asks it of that classroom's main connections to
  * s, for c's rank among the classroom's copies to s by age (a new one last), on the best of

@@ -38,6 +38,8 @@ int bbt_sock_path_read(int fd, bbt_sock_path *out)
                            .delivery_bps = (int64_t)ti.tcpi_delivery_rate * 8,
                            .app_limited = ti.tcpi_delivery_rate_app_limited,
                            .retrans = ti.tcpi_total_retrans,
-                           .segs_out = ti.tcpi_segs_out};
+                           .segs_out = ti.tcpi_segs_out,
+                           .bytes_acked = ti.tcpi_bytes_acked,
+                           .unacked = ti.tcpi_unacked};
     return BBT_OK;
 }

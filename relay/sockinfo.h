@@ -20,6 +20,8 @@ typedef struct bbt_sock_path {
     int64_t retrans;             /* segments retransmitted since the connection opened: the
                                   * link loses packets (or its queue overflows) ... */
     int64_t segs_out;            /* ... of the segments sent so far */
+    uint64_t bytes_acked;        /* bytes the peer has acknowledged so far ... */
+    int64_t unacked;             /* ... and segments sent and not acknowledged yet */
 } bbt_sock_path;
 
 /* BBT_OK, or BBT_EIO (out untouched). */

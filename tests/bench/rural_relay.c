@@ -137,6 +137,8 @@ json_t *relay_metrics(rural_run *r)
             json_object_set_new(o, "lossy_far", json_integer((json_int_t)v));
         else if (starts(line, "bbt_viewer_pacing_bps{"))
             json_object_set_new(o, "pacing_kbps", json_real(round(v / 100) / 10));
+        else if (starts(line, "bbt_stuck_holds_total "))
+            json_object_set_new(o, "stuck_holds", json_integer((json_int_t)v));
         else if (starts(line, "bbt_padding_bytes_total "))
             json_object_set_new(o, "padding_bytes", json_integer((json_int_t)v));
         else if (starts(line, "bbt_viewer_padding_probes_total{"))

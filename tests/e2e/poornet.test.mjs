@@ -230,8 +230,12 @@ async function main() {
     check('48 kbit/s: the relay goes to audio only and the page says so',
       a.relay === -1 && a.s.layer === -1 && banner === '网络较差，仅显示课件/声音' && badge === '仅声音' && s2.audio_only === true,
       `page ${a.s.layer}, relay ${a.relay}, banner "${banner}", badge "${badge}"`);
+    // (bbt_stuck_holds_total: the relay held its writes while TCP repaired a loss — on this
+    // link's 3.6 kB queue, its audio writes otherwise kept the repair out for up to 10 s)
+    const holds = (await metrics(base)).bbt_stuck_holds_total;
     check('48 kbit/s: sound goes on', s2.audio_frames_decoded >= s1.audio_frames_decoded + 50,
-      `${s1.audio_frames_decoded} → ${s2.audio_frames_decoded} packets in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+      `${s1.audio_frames_decoded} → ${s2.audio_frames_decoded} packets in ${((Date.now() - t1) / 1000).toFixed(1)} s, ` +
+      `bbt_stuck_holds_total ${holds}`);
     // The page's audio copy (docs/PLAYER.md "Audio copy"), if the drop made it subscribe one,
     // goes once the link proves too slow for the audio twice: the relay refuses or ends it once
     // it has measured the link (no_room), or the page's rule (4 s of audio standing 400 ms late).

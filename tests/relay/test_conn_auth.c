@@ -141,8 +141,11 @@ static void test_hello_refusals(void **state)
     /* no log line names a token (the first-run operator token block is not a log line) */
     char cmd[600];
     snprintf(cmd, sizeof cmd, "grep -E '^[0-9TZ:.-]+ [a-z]+ relay: .*eyJ' %s", r.log);
+    r.keep = true; /* the whole log, its last lines too, read after the stop */
     assert_int_equal(relay_stop(&r, SIGTERM, 5000), 0);
+    assert_int_equal(access(r.log, R_OK), 0);
     assert_int_not_equal(system(cmd), 0);
+    relay_cleanup(&r);
 }
 
 /* fail_limit = 3: the third failure blocks the address; its next handshake is refused (the

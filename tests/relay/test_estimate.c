@@ -256,6 +256,38 @@ static void test_tcp_delivery_rate_is_capacity(void **state)
     assert_true(e.capacity_bps == 0); /* the relay's own capacity is apart */
 }
 
+/* Stuck: bytes in flight and the acknowledged count flat for the larger of 500 ms and two
+ * round trips; any acknowledgement, or nothing in flight, ends it (and restarts the clock). */
+static void test_stuck_when_nothing_is_acknowledged(void **state)
+{
+    (void)state;
+    bbt_estimate e;
+    bbt_estimate_init(&e);
+    bbt_estimate_acks(&e, 1000 * MS, 5000, 3, 20 * MS); /* the first reading: a baseline */
+    assert_false(e.stuck);
+    bbt_estimate_acks(&e, 1499 * MS, 5000, 3, 20 * MS); /* under 500 ms (2 rtt is 40 ms) */
+    assert_false(e.stuck);
+    bbt_estimate_acks(&e, 1500 * MS, 5000, 3, 20 * MS);
+    assert_true(e.stuck);
+    bbt_estimate_acks(&e, 1750 * MS, 5001, 3, 20 * MS); /* one byte acknowledged */
+    assert_false(e.stuck);
+    bbt_estimate_acks(&e, 2500 * MS, 5001, 0, 20 * MS); /* nothing in flight: idle, not stuck */
+    assert_false(e.stuck);
+    bbt_estimate_acks(&e, 2750 * MS, 5001, 2, 20 * MS); /* in flight again from here */
+    bbt_estimate_acks(&e, 3000 * MS, 5001, 2, 20 * MS);
+    assert_false(e.stuck);
+    bbt_estimate_acks(&e, 3250 * MS, 5001, 2, 20 * MS);
+    assert_true(e.stuck);
+    /* a long round trip: two of them (430 ms each: 860 ms) */
+    bbt_estimate_acks(&e, 4000 * MS, 9000, 5, 430 * MS);
+    bbt_estimate_acks(&e, 4750 * MS, 9000, 5, 430 * MS);
+    assert_false(e.stuck);
+    bbt_estimate_acks(&e, 4860 * MS, 9000, 5, 430 * MS);
+    assert_true(e.stuck);
+    bbt_estimate_acks(&e, 5000 * MS, 9000, 5, -1); /* rtt not known: 500 ms */
+    assert_true(e.stuck);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_report_latency_is_network_delay),
         cmocka_unit_test(test_rtt_is_network_queue),
         cmocka_unit_test(test_tcp_delivery_rate_is_capacity),
+        cmocka_unit_test(test_stuck_when_nothing_is_acknowledged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

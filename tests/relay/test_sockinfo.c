@@ -15,7 +15,8 @@
 #include "relay/sockinfo.h"
 
 /* A connected loopback socket that has carried 4 kB: a round trip, segments out, no
- * retransmission; all of it acknowledged once the peer has read it; a descriptor that is no
+ * retransmission; all of it acknowledged once the peer has read it (the path reading says so
+ * too: nothing in flight); a descriptor that is no
  * socket: BBT_EIO. */
 static void test_path_read_from_a_socket(void **state)
 {
@@ -55,6 +56,8 @@ static void test_path_read_from_a_socket(void **state)
     assert_true(p.srtt_us > 0);
     assert_true(p.segs_out > 0);
     assert_int_equal(p.retrans, 0);
+    assert_int_equal(p.bytes_acked, all);
+    assert_int_equal(p.unacked, 0);
     assert_int_equal(bbt_sock_path_read(-1, &p), BBT_EIO);
     assert_int_equal(bbt_sock_bytes_acked(-1, &acked), BBT_EIO);
     int fds[2];

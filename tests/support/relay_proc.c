@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -177,9 +178,27 @@ int proc_stop(pid_t *pid, int sig, int timeout_ms)
     return -1;
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+void relay_cleanup(relay_proc *p)
+{
+    if (p->dir[0] && nftw(p->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "could not remove %s: %s\n", p->dir, strerror(errno));
+    p->dir[0] = 0;
+}
+
 int relay_stop(relay_proc *p, int sig, int timeout_ms)
 {
-    return proc_stop(&p->pid, sig, timeout_ms);
+    int st = proc_stop(&p->pid, sig, timeout_ms);
+    if (st == 0 && !p->keep && !getenv("BBT_TEST_KEEP"))
+        relay_cleanup(p);
+    return st;
 }
 
 double metric_value(const char *text, const char *name)

@@ -3,6 +3,7 @@
 #ifndef BBT_TEST_RELAY_PROC_H
 #define BBT_TEST_RELAY_PROC_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 typedef struct relay_proc {
@@ -10,6 +11,7 @@ typedef struct relay_proc {
     int port;
     char dir[256];  /* scratch directory: web/, log */
     char log[300];
+    bool keep;      /* the caller's: relay_stop leaves dir (then relay_cleanup removes it) */
 } relay_proc;
 
 /* The relay binary: $BBT_RELAY_BIN (CTest sets it). */
@@ -21,8 +23,12 @@ const char *relay_bin(void);
 int relay_start(relay_proc *p, int port, const char *const *sets);
 
 /* Send `sig` and wait up to timeout_ms; returns the exit status (or 128+signal), -1 on timeout
- * (the process is then killed). */
+ * (the process is then killed). A relay that exited 0 has its scratch directory removed
+ * (relay_cleanup) unless p->keep or $BBT_TEST_KEEP is set; any other end keeps it, with the
+ * log, for the diagnosis. */
 int relay_stop(relay_proc *p, int sig, int timeout_ms);
+/* Remove the scratch directory and everything in it. */
+void relay_cleanup(relay_proc *p);
 /* The same for any child process: send `sig` to *pid, wait up to timeout_ms, then SIGKILL.
  * Returns the exit status (or 128+signal), -1 on timeout or when *pid <= 0; *pid becomes 0. */
 int proc_stop(pid_t *pid, int sig, int timeout_ms);

@@ -2,6 +2,8 @@
 #include "wsclient.h"
 
 #include <libwebsockets.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -327,6 +329,18 @@ void tc_close(tc_conn *c)
 }
 
 size_t tc_pending(const tc_conn *c) { return c->rx_count; }
+
+int tc_local_port(const tc_conn *c)
+{
+    struct sockaddr_storage a;
+    socklen_t al = sizeof a;
+    int fd = c->wsi ? lws_get_socket_fd(c->wsi) : -1;
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&a, &al) != 0)
+        return -1;
+    if (a.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&a)->sin_port);
+    return a.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&a)->sin6_port) : -1;
+}
 
 int tc_hello(tc_conn *c, const char *role, const char *classroom)
 {

@@ -58,6 +58,9 @@ void tc_close(tc_conn *c);
 /* Messages received so far and queued, bytes received in total. */
 size_t tc_pending(const tc_conn *c);
 
+/* The connection's local TCP port (to name it in a firewall rule), -1 when not connected. */
+int tc_local_port(const tc_conn *c);
+
 /* hello + wait for welcome: 0 on success. */
 int tc_hello(tc_conn *c, const char *role, const char *classroom);
 
