@@ -163,6 +163,7 @@ static void relay_killed_and_restarted(void **state)
 
     operator_step(&e);
     assert_true(relay_stop(&e.relay, SIGKILL, 2000) == 128 + SIGKILL);
+    relay_cleanup(&e.relay); /* killed on purpose: its scratch directory goes too */
     operator_step(&e); /* answers that arrived before the kill are counted; none can come now */
     check_store(&e);
     unsigned before[VIEWERS];

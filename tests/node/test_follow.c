@@ -183,6 +183,7 @@ static void test_offline_start(void **state)
     /* 2. the relay dies; the node, restarted without it, starts the lesson from its cache */
     tc_free(t);
     assert_true(relay_stop(&rp, SIGKILL, 2000) >= 0);
+    relay_cleanup(&rp); /* killed on purpose: its scratch directory goes too */
     assert_int_equal(node_stop(&a, SIGTERM, 5000), 0);
     node_cleanup(&a);
     node_proc b;

@@ -379,6 +379,7 @@ static void test_relay_restart(void **state)
     struct env *e = *state;
     int port = e->relay.port;
     assert_int_equal(relay_stop(&e->relay, SIGKILL, 2000), 128 + SIGKILL);
+    relay_cleanup(&e->relay); /* killed on purpose: its scratch directory goes too */
     assert_int_equal(wait_log(&e->pub, "reconnecting in", 3000), 0);
     tc_service(e->t, 1500); /* the node keeps trying meanwhile */
     const char *sets[] = {"publisher.idle_timeout=1s", NULL};
