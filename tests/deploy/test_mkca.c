@@ -26,17 +26,6 @@
 
 static char base[64], dir[128];
 
-static int sh(const char *fmt, ...)
-{
-    char cmd[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 static int mode_of(const char *name)
 {
     char p[160];
@@ -47,7 +36,7 @@ static int mode_of(const char *name)
 
 static int s_client(int port, const char *ca, const char *check)
 {
-    return sh("timeout 10 openssl s_client -connect 127.0.0.1:%d -CAfile %s -verify_return_error %s "
+    return run_sh("timeout 10 openssl s_client -connect 127.0.0.1:%d -CAfile %s -verify_return_error %s "
               "</dev/null >/dev/null 2>&1", port, ca, check);
 }
 
@@ -90,7 +79,7 @@ static int start_tls_relay(relay_proc *r, const char *cert, const char *key, con
             int st;
             if (waitpid(r->pid, &st, WNOHANG) == r->pid) {
                 fprintf(stderr, "# relay exited before listening (attempt %d), its log:\n", attempt);
-                sh("cat %s >&2", log);
+                run_sh("cat %s >&2", log);
                 r->pid = -1;
                 break;
             }
@@ -100,7 +89,7 @@ static int start_tls_relay(relay_proc *r, const char *cert, const char *key, con
         }
         if (r->pid > 0) {
             fprintf(stderr, "# relay not listening after 10 s, its log:\n");
-            sh("cat %s >&2", log);
+            run_sh("cat %s >&2", log);
             relay_stop(r, SIGKILL, 1000);
             return -1;
         }
@@ -115,17 +104,17 @@ static void test_mkca(void **state)
     assert_non_null(mkdtemp(base));
     snprintf(dir, sizeof dir, "%s/tls", base);
     const char *script = BBT_SOURCE_DIR "/deploy/mkca.sh";
-    assert_int_equal(sh("BBT_TLS_OWNER= %s %s relay.county.example 10.9.8.7 >/dev/null", script,
+    assert_int_equal(run_sh("BBT_TLS_OWNER= %s %s relay.county.example 10.9.8.7 >/dev/null", script,
                         dir), 0);
     assert_int_equal(mode_of("ca.key"), 0600);
     assert_int_equal(mode_of("server.key"), 0600);
     assert_int_equal(mode_of("ca.pem"), 0644);
     assert_int_equal(mode_of("server.pem"), 0644);
-    assert_int_equal(sh("openssl x509 -in %s/server.pem -noout -ext subjectAltName | grep -q "
+    assert_int_equal(run_sh("openssl x509 -in %s/server.pem -noout -ext subjectAltName | grep -q "
                         "'DNS:relay.county.example, IP Address:10.9.8.7'", dir), 0);
-    assert_int_equal(sh("%s %s 'not a name' >/dev/null 2>&1", script, dir), 2);
+    assert_int_equal(run_sh("%s %s 'not a name' >/dev/null 2>&1", script, dir), 2);
     /* another county's CA, for the refusal */
-    assert_int_equal(sh("%s %s/other relay.other.example >/dev/null", script, base), 0);
+    assert_int_equal(run_sh("%s %s/other relay.other.example >/dev/null", script, base), 0);
     /* the relay with these files, tokens required */
     uint8_t secret[TEST_SECRET_BYTES];
     char sp[160], set_cert[200], set_key[200], set_secret[200], set_state[200];
@@ -160,14 +149,14 @@ static void test_mkca(void **state)
     size_t n = fread(before, 1, sizeof before - 1, f);
     fclose(f);
     before[n] = '\0';
-    assert_int_equal(sh("%s %s relay.county.example >/dev/null", script, dir), 0);
+    assert_int_equal(run_sh("%s %s relay.county.example >/dev/null", script, dir), 0);
     f = fopen(ca, "r");
     n = fread(after, 1, sizeof after - 1, f);
     fclose(f);
     after[n] = '\0';
     assert_string_equal(before, after);
-    assert_int_equal(sh("openssl verify -CAfile %s %s/server.pem >/dev/null", ca, dir), 0);
-    assert_int_equal(sh("rm -rf %s", base), 0);
+    assert_int_equal(run_sh("openssl verify -CAfile %s %s/server.pem >/dev/null", ca, dir), 0);
+    assert_int_equal(run_sh("rm -rf %s", base), 0);
 }
 
 int main(void)

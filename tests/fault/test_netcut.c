@@ -46,17 +46,6 @@ struct net {
     char dir[64];
 };
 
-static int sh(const char *fmt, ...)
-{
-    char cmd[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 static int net_make(struct net *n)
 {
     int id = (int)(getpid() % 200) + 20;
@@ -65,10 +54,10 @@ static int net_make(struct net *n)
     snprintf(n->ns_if, sizeof n->ns_if, "bbtfn%d", (int)(getpid() % 100000));
     snprintf(n->host_ip, sizeof n->host_ip, "10.213.%d.1", id);
     snprintf(n->ns_ip, sizeof n->ns_ip, "10.213.%d.2", id);
-    if (sh("ip netns add %s 2>/dev/null", n->ns) != 0)
+    if (run_sh("ip netns add %s 2>/dev/null", n->ns) != 0)
         return -1;
     n->made = true;
-    return sh("ip link add %s type veth peer name %s && ip link set %s netns %s && "
+    return run_sh("ip link add %s type veth peer name %s && ip link set %s netns %s && "
               "ip addr add %s/24 dev %s && ip link set %s up && "
               "ip netns exec %s ip addr add %s/24 dev %s && "
               "ip netns exec %s ip link set %s up && ip netns exec %s ip link set lo up",
@@ -80,8 +69,8 @@ static void net_remove(struct net *n)
 {
     if (!n->made)
         return;
-    sh("ip link del %s 2>/dev/null", n->host_if); /* removes its peer too */
-    sh("ip netns del %s 2>/dev/null", n->ns);
+    run_sh("ip link del %s 2>/dev/null", n->host_if); /* removes its peer too */
+    run_sh("ip netns del %s 2>/dev/null", n->ns);
     n->made = false;
 }
 
@@ -159,7 +148,7 @@ static void node_network_cut(void **state)
         fu_viewer_reset(&v[i]);
 
     int64_t cut = fu_mono_us();
-    assert_int_equal(sh("ip link set %s down", n->host_if), 0);
+    assert_int_equal(run_sh("ip link set %s down", n->host_if), 0);
     double told_ms[VIEWERS] = {-1, -1};
     unsigned frames_at_1s[VIEWERS] = {0, 0};
     bool marked = false;
@@ -177,7 +166,7 @@ static void node_network_cut(void **state)
     unsigned during[VIEWERS];
     for (int i = 0; i < VIEWERS; i++)
         during[i] = v[i].frames - frames_at_1s[i];
-    assert_int_equal(sh("ip link set %s up", n->host_if), 0);
+    assert_int_equal(run_sh("ip link set %s up", n->host_if), 0);
     int64_t up = fu_mono_us();
     unsigned at_up[VIEWERS] = {v[0].frames, v[1].frames};
     double resumed_ms[VIEWERS] = {-1, -1};
@@ -230,7 +219,7 @@ static int teardown(void **state)
 
 int main(void)
 {
-    if (geteuid() != 0 || sh("ip netns list >/dev/null 2>&1") != 0) {
+    if (geteuid() != 0 || run_sh("ip netns list >/dev/null 2>&1") != 0) {
         printf("fault/netcut: skipped: needs root and iproute2 (network namespaces)\n");
         return 77;
     }

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -328,21 +327,10 @@ static void test_copy_needs_room(void **state)
  * keeps the connection; once packets pass again, the
  * repair gets in, the hold ends and the viewer receives the lesson again. Needs root and
  * iptables (skipped otherwise). */
-static int sh(const char *fmt, ...)
-{
-    char cmd[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 static void test_held_while_nothing_is_acknowledged(void **state)
 {
     struct env *e = *state;
-    if (geteuid() != 0 || sh("iptables -L INPUT -n >/dev/null 2>&1") != 0) {
+    if (geteuid() != 0 || run_sh("iptables -L INPUT -n >/dev/null 2>&1") != 0) {
         print_message("skipped: needs root and iptables\n");
         skip();
     }
@@ -363,11 +351,11 @@ static void test_held_while_nothing_is_acknowledged(void **state)
     char rule[160];
     snprintf(rule, sizeof rule, "INPUT -p tcp -s 127.0.0.1 --sport %d -d 127.0.0.1 --dport %d -j DROP",
              e->relay.port, tc_local_port(v));
-    assert_int_equal(sh("iptables -I %s", rule), 0);
+    assert_int_equal(run_sh("iptables -I %s", rule), 0);
     for (int sec = 0; sec < 2; sec++)
         publish_second(e, p, seq, &v, &s, 1, -1);
     m = http_get(e->relay.port, "/metrics", &st);
-    int dropped = sh("iptables -D %s", rule);
+    int dropped = run_sh("iptables -D %s", rule);
     assert_non_null(m);
     double during = metric_value(m, "bbt_stuck_holds_total");
     /* held: the lesson waits in the relay's queue (1 s bound), not in the kernel, which would

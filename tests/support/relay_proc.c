@@ -7,6 +7,7 @@
 #include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,17 @@ void relay_cleanup(relay_proc *p)
     if (p->dir[0] && nftw(p->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
         fprintf(stderr, "could not remove %s: %s\n", p->dir, strerror(errno));
     p->dir[0] = 0;
+}
+
+int run_sh(const char *fmt, ...)
+{
+    char cmd[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
 int relay_stop(relay_proc *p, int sig, int timeout_ms)

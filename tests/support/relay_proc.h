@@ -33,6 +33,9 @@ void relay_cleanup(relay_proc *p);
  * Returns the exit status (or 128+signal), -1 on timeout or when *pid <= 0; *pid becomes 0. */
 int proc_stop(pid_t *pid, int sig, int timeout_ms);
 
+/* Run a shell command (printf-style, at most 1 KiB): its exit status, -1 if it did not exit. */
+int run_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* HTTP/1.0 GET on loopback: body (malloc'd, NUL-terminated) or NULL; *status gets the code. */
 char *http_get(int port, const char *path, int *status);
 
