@@ -324,9 +324,8 @@ static void test_copy_needs_room(void **state)
  * packets from the relay are dropped for 2 s (iptables on loopback: what the relay sends is
  * lost on the way, the viewer acknowledges nothing, TCP retransmits into the void): the relay
  * counts a hold in bbt_stuck_holds_total, the lesson waits in its queue for the viewer, and it
- * keeps the connection; once packets pass again, the
- * repair gets in, the hold ends and the viewer receives the lesson again. Needs root and
- * iptables (skipped otherwise). */
+ * keeps the connection; once packets pass again, the repair gets in, the hold ends and the
+ * viewer receives the lesson again. Needs root and iptables (skipped otherwise). */
 static void test_held_while_nothing_is_acknowledged(void **state)
 {
     struct env *e = *state;
@@ -349,7 +348,8 @@ static void test_held_while_nothing_is_acknowledged(void **state)
     free(m);
     assert_true(before >= 0);
     char rule[160];
-    snprintf(rule, sizeof rule, "INPUT -p tcp -s 127.0.0.1 --sport %d -d 127.0.0.1 --dport %d -j DROP",
+    snprintf(rule, sizeof rule,
+             "INPUT -p tcp -s 127.0.0.1 --sport %d -d 127.0.0.1 --dport %d -j DROP",
              e->relay.port, tc_local_port(v));
     assert_int_equal(run_sh("iptables -I %s", rule), 0);
     for (int sec = 0; sec < 2; sec++)
