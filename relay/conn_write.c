@@ -32,7 +32,7 @@
  * Held: while TCP has acknowledged nothing for a while with bytes in flight (c->est.stuck,
  * relay/estimate.h: a lost segment not yet repaired), nothing new is written — it could not
  * reach the viewer before the repair anyway, and on a link whose small queue the relay's own
- * audio keeps full, writing it kept the repair out for up to 10 s (e2e/poornet, 48 kbit/s).
+ * writes keep full, writing it kept the repair out for up to 10 s (e2e/poornet, 48 kbit/s).
  * What waits meanwhile is in the viewer's queue, under its drop policy. Each frame that comes
  * for the viewer meanwhile asks TCP again (bbt_conn_write_held: one getsockopt, only while
  * held), so the write after the repair is the next frame's; the housekeeping tick asks too.

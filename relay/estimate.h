@@ -133,10 +133,10 @@ int64_t bbt_estimate_delay(const bbt_estimate *e, int64_t now_us, bool with_repo
  * behind a lost segment reaches the viewer only once that segment is repaired — and on a link
  * whose bottleneck queue is small and kept full, the repair may not get in for seconds. On
  * e2e/poornet's 48 kbit/s tbf (a 3.6 kB queue) `ss -ti` showed bytes_acked flat for 9.6 s
- * while new small segments kept arriving (SACKed), 7,300 retransmissions were counted and the
- * host counted tens of thousands refused by the qdisc (TcpExtTCPRetransFail) — by all signs
- * the relay's own audio writes, 100-200 bytes each, kept the queue too full for a full-sized
- * retransmission (docs/PERFORMANCE.md, session 16). The writer holds its writes while stuck
+ * while new segments kept arriving (SACKed); in other such stalls (6-9 s) tbf's queue was
+ * never empty (1.5-3.6 kB) and refused 300-400 packets a second, the repair among them
+ * (TcpExtTCPRetransFail) — kept full, as far as we can tell, by the relay's own new writes
+ * (docs/PERFORMANCE.md, session 16). The writer holds its writes while stuck
  * (relay/conn_write.c): the queue drains, the repair gets in, and what waited meanwhile is in
  * the relay's queue, under its drop policy. */
 #define BBT_ESTIMATE_STUCK_US 500000

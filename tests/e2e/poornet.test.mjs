@@ -231,7 +231,7 @@ async function main() {
       a.relay === -1 && a.s.layer === -1 && banner === '网络较差，仅显示课件/声音' && badge === '仅声音' && s2.audio_only === true,
       `page ${a.s.layer}, relay ${a.relay}, banner "${banner}", badge "${badge}"`);
     // (bbt_stuck_holds_total: the relay held its writes while TCP repaired a loss — on this
-    // link's 3.6 kB queue, its audio writes otherwise kept the repair out for up to 10 s)
+    // link's 3.6 kB queue, its own writes otherwise kept the repair out for up to 10 s)
     const holds = (await metrics(base)).bbt_stuck_holds_total;
     check('48 kbit/s: sound goes on', s2.audio_frames_decoded >= s1.audio_frames_decoded + 50,
       `${s1.audio_frames_decoded} → ${s2.audio_frames_decoded} packets in ${((Date.now() - t1) / 1000).toFixed(1)} s, ` +
