@@ -727,8 +727,6 @@ void bbt_conn_tick(struct bbt_conn *c, int64_t now)
         bbt_conn_fail(c, BBT_ETIMEOUT, 4000 - BBT_ETIMEOUT, "no hello in time");
         return;
     }
-    if (c->est.stuck) /* a hold (conn_write.c) ends when TCP moves, subscribed or not */
-        bbt_conn_write_held(c, now);
     bbt_conn_auth_tick(c); /* conn_auth.c: a token that expired while connected */
     publisher_silence(c, now);
     /* What lws holds of an earlier write drains through lws, not through our writes: while the

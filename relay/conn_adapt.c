@@ -303,8 +303,11 @@ static void tell_layer(struct bbt_conn *c, const bbt_adapt_level *l, bool down)
 void bbt_conn_adapt_tick(struct bbt_conn *c, int64_t now)
 {
     bbt_viewer *v = &c->viewer;
-    if (!v->session || c->state != CONN_READY)
+    if (!v->session || c->state != CONN_READY) {
+        if (c->est.stuck) /* a hold ends when TCP moves, subscribed or not (note_acks below) */
+            bbt_conn_write_held(c, now);
         return;
+    }
     int outq = -1, fd = lws_get_socket_fd(c->wsi);
     if (fd < 0 || ioctl(fd, SIOCOUTQ, &outq) != 0)
         outq = -1;
