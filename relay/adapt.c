@@ -348,9 +348,21 @@ static bool came_back(const bbt_adapt *a, const bbt_adapt_input *in)
            (link_fresh(a, in) && in->link_bps > MISFIT * a->hold_capacity_bps);
 }
 
+/* On a far lossy link (the ceiling) a viewer without a camera picture, unless a probe passed
+ * since it moved down, waits this many up_hold_us of clear link before the picture comes back.
+ * The move is a switch, whose keyframe enters the bottleneck queue the audio copies share, and
+ * a link that fell a few seconds ago may be low still: on flaky-3g with congestion at 90 ms
+ * (relay/conn_adapt.c FAR_CONGEST_US) the viewer reached audio only ~1.5 s into each 300 kbit/s
+ * phase and switched back to 180p ~6 s later, still in it; the probe failed, and its back-off
+ * (10 s, then 20) held audio only through most of the next 2 Mbit/s phase: 68 % of the run on
+ * audio only, against 36 % before (docs/PERFORMANCE.md, session 17). */
+#define FAR_PICTURE_HOLDS 2
+
 static void maybe_move_up(bbt_adapt *a, const bbt_adapt_input *in)
 {
     int64_t hold = a->probed_ok ? a->p.probe_us : a->p.up_hold_us;
+    if (a->lossy_far && !a->probed_ok && a->levels[a->level].camera_track < 0)
+        hold = FAR_PICTURE_HOLDS * a->p.up_hold_us;
     if (a->padding || in->now_us - a->clear_since < hold)
         return;
     int next = up_target(a, in, a->level);

@@ -36,12 +36,14 @@ static void set_unsent_cap(struct bbt_conn *c, int cap)
 /* Congestion on a far lossy link (relay/adapt.h "ceiling"): a network queue of this much. There
  * the picture is 180p at most and the classroom's audio copies share the line; TCP's queue
  * reads 30-60 ms on such a link that carries the level (flaky-3g's 2 Mbit/s at 180p and its
- * 300 kbit/s on audio only; village-400k at 180p with two copies: at most 73 ms once known
- * lossy, in four runs), while 180p and two copies on flaky-3g's 300 kbit/s build it by ~50 ms
- * a second: congest_us (250 ms) was reached 4-5 s after the fall, and each lost packet holds a
- * connection's sound a round trip plus that queue, all of them at once when they lose within
- * it (docs/PERFORMANCE.md, session 14). */
-#define FAR_CONGEST_US 120000
+ * 300 kbit/s on audio only; village-400k at 180p with two copies: at most 74 ms in 5 runs),
+ * while 180p and two copies on flaky-3g's 300 kbit/s build it by ~40 ms a second: 90 ms a
+ * median 1.0 s after the fall, 120 ms (session 14's threshold) 2.25 s after, if at all, and the
+ * move to audio only came a median 2.6 s after. Each lost packet holds a connection's sound a
+ * round trip plus that queue, all of them at once when they lose within it: the audio taken
+ * from the three connections broke for over 100 ms 9 times a run in the 300 kbit/s phases at
+ * 120 ms, 2.6 times at 90 ms (with adapt.c FAR_PICTURE_HOLDS; docs/PERFORMANCE.md, session 17). */
+#define FAR_CONGEST_US 90000
 
 static bbt_adapt_params params_from(const bbt_relay_config *cfg, bool padding)
 {
@@ -73,7 +75,7 @@ static bbt_adapt_params params_from(const bbt_relay_config *cfg, bool padding)
  * before, on all three connections in the same millisecond — a gap over 200 ms, the keyframe's
  * time on the line (docs/PERFORMANCE.md, session 15). Paced, the keyframe goes out over ~80 ms
  * with the audio between its packets: the delay grows as a ramp, which the adaptation sees and
- * no single frame feels. Four times the level keeps what waits in the kernel under the 120 ms
+ * no single frame feels. Four times the level keeps what waits in the kernel under the 90 ms
  * that is congestion there (FAR_CONGEST_US). A viewer whose layer is pinned (adaptation off) is
  * not paced: its level is not the layer it gets. Failure to set it is logged (debug) and the
  * connection works unpaced, as before. */

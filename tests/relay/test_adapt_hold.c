@@ -298,15 +298,18 @@ static void test_ceiling_moves_down_and_caps(void **state)
     assert_int_equal(b.level, P720);
 }
 
-/* Below the ceiling the machine is as before: from audio only a viewer climbs to the lowest
- * camera picture (by switching) and stops there; congestion there still moves down, as a fall. */
+/* Below the ceiling: from audio only a viewer climbs to the lowest camera picture (by
+ * switching) and stops there — its first move after FAR_PICTURE_HOLDS × up_hold_us of clear
+ * link, the next after probe_us as elsewhere; congestion there still moves down, as a fall. */
 static void test_ceiling_below(void **state)
 {
     (void)state;
     bbt_adapt a = fresh_hold(AUDIO, true);
     step_far(&a, 0, 10 * MS, 0, 0);
-    assert_int_equal(step_far(&a, 5 * S, 10 * MS, 0, 0), SLIDES);
-    assert_int_equal(step_far(&a, 8 * S, 10 * MS, 0, 0), P180);
+    assert_int_equal(step_far(&a, 5 * S, 10 * MS, 0, 0), AUDIO);
+    assert_int_equal(step_far(&a, 9900 * MS, 10 * MS, 0, 0), AUDIO);
+    assert_int_equal(step_far(&a, 10 * S, 10 * MS, 0, 0), SLIDES);
+    assert_int_equal(step_far(&a, 13 * S, 10 * MS, 0, 0), P180);
     assert_true(a.probing);
     assert_int_equal(step_far(&a, 20 * S, 10 * MS, 0, 0), P180);
     assert_int_equal(step_far(&a, 40 * S, 10 * MS, 0, 0), P180);
@@ -316,6 +319,32 @@ static void test_ceiling_below(void **state)
     assert_int_equal(step_far(&a, 41300 * MS, 300 * MS, 0, 0), SLIDES);
     assert_int_equal(a.falls, 1);
     assert_int_equal(a.ceilings, 0);
+}
+
+/* Under the ceiling, a viewer that fell to a level without a camera picture waits twice
+ * up_hold_us of clear link before the picture comes back (a switch: its keyframe enters the
+ * queue the audio copies share); the same fall on another link, up_hold_us. A viewer that has
+ * a camera picture, or whose probe passed since, waits as before. */
+static void test_ceiling_picture_comes_back_later(void **state)
+{
+    (void)state;
+    bbt_adapt a = fresh_hold(P180, true);
+    a.p.far_congest_us = 120 * MS;
+    bbt_adapt b = a;
+    step_far(&a, 0, 10 * MS, 0, 0);
+    step_far(&a, 1 * S, 130 * MS, 0, 0);
+    assert_int_equal(step_far(&a, 1300 * MS, 130 * MS, 0, 0), SLIDES); /* the fall */
+    assert_int_equal(step_far(&a, 2 * S, 10 * MS, 0, 0), SLIDES);       /* clear from here */
+    assert_int_equal(step_far(&a, 7 * S, 10 * MS, 0, 0), SLIDES);
+    assert_int_equal(step_far(&a, 11900 * MS, 10 * MS, 0, 0), SLIDES);
+    assert_int_equal(step_far(&a, 12 * S, 10 * MS, 0, 0), P180);
+    assert_true(a.probing);
+    /* the same fall, not far and lossy: up_hold_us */
+    step(&b, 0, 10 * MS, 0, 0);
+    step(&b, 1 * S, 300 * MS, 0, 0);
+    assert_int_equal(step(&b, 1300 * MS, 300 * MS, 0, 0), SLIDES);
+    step(&b, 2 * S, 10 * MS, 0, 0);
+    assert_int_equal(step(&b, 7 * S, 10 * MS, 0, 0), P180);
 }
 
 /* A padding probe above the lowest camera picture that is under way when the link turns out far
@@ -404,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_probe_above_the_fall_in_two_stages),
         cmocka_unit_test(test_ceiling_moves_down_and_caps),
         cmocka_unit_test(test_ceiling_below),
+        cmocka_unit_test(test_ceiling_picture_comes_back_later),
         cmocka_unit_test(test_ceiling_stops_a_padding_probe),
         cmocka_unit_test(test_ceiling_congests_sooner),
         cmocka_unit_test(test_pace_follows_the_level),
