@@ -352,10 +352,11 @@ static bool came_back(const bbt_adapt *a, const bbt_adapt_input *in)
  * since it moved down, waits this many up_hold_us of clear link before the picture comes back.
  * The move is a switch, whose keyframe enters the bottleneck queue the audio copies share, and
  * a link that fell a few seconds ago may be low still: on flaky-3g with congestion at 90 ms
- * (relay/conn_adapt.c FAR_CONGEST_US) the viewer reached audio only ~1.5 s into each 300 kbit/s
- * phase and switched back to 180p ~6 s later, still in it; the probe failed, and its back-off
- * (10 s, then 20) held audio only through most of the next 2 Mbit/s phase: 68 % of the run on
- * audio only, against 36 % before (docs/PERFORMANCE.md, session 17). */
+ * (relay/conn_adapt.c FAR_CONGEST_US) the viewer reached audio only ~2 s into each 300 kbit/s
+ * phase and switched back to 180p a median 7.3 s after the fall, still in it; the probe failed,
+ * and its back-off (10 s, then 20) held audio only through most of the next 2 Mbit/s phase: 68 %
+ * of the run on audio only, against 34 % before; with this hold 52 %, every return in a 2 Mbit/s
+ * phase (docs/PERFORMANCE.md, session 17). */
 #define FAR_PICTURE_HOLDS 2
 
 static void maybe_move_up(bbt_adapt *a, const bbt_adapt_input *in)

@@ -36,13 +36,14 @@ static void set_unsent_cap(struct bbt_conn *c, int cap)
 /* Congestion on a far lossy link (relay/adapt.h "ceiling"): a network queue of this much. There
  * the picture is 180p at most and the classroom's audio copies share the line; TCP's queue
  * reads 30-60 ms on such a link that carries the level (flaky-3g's 2 Mbit/s at 180p and its
- * 300 kbit/s on audio only; village-400k at 180p with two copies: at most 74 ms in 5 runs),
- * while 180p and two copies on flaky-3g's 300 kbit/s build it by ~40 ms a second: 90 ms a
- * median 1.0 s after the fall, 120 ms (session 14's threshold) 2.25 s after, if at all, and the
- * move to audio only came a median 2.6 s after. Each lost packet holds a connection's sound a
- * round trip plus that queue, all of them at once when they lose within it: the audio taken
- * from the three connections broke for over 100 ms 9 times a run in the 300 kbit/s phases at
- * 120 ms, 2.6 times at 90 ms (with adapt.c FAR_PICTURE_HOLDS; docs/PERFORMANCE.md, session 17). */
+ * 300 kbit/s on audio only; village-400k at 180p with two copies: at most 78 ms in 17 runs),
+ * while 180p and two copies on flaky-3g's 300 kbit/s build it by ~40 ms a second: it passed
+ * 90 ms a median 1.0 s after the fall, 120 ms (the threshold of sessions 14-16) 2.25 s after,
+ * and the move to audio only came a median 2.6 s after, with ~144 ms waiting. Each lost
+ * packet holds a connection's sound a round trip plus that queue, all of them at once when they
+ * lose within it: the audio taken from the three connections broke for over 100 ms 9.2 times a
+ * run in the 300 kbit/s phases at 120 ms, 2.6 times at 90 ms (with adapt.c FAR_PICTURE_HOLDS),
+ * and gaps over 200 ms fell from 0.75 a run to 0.31 (docs/PERFORMANCE.md, session 17). */
 #define FAR_CONGEST_US 90000
 
 static bbt_adapt_params params_from(const bbt_relay_config *cfg, bool padding)
