@@ -323,8 +323,8 @@ static void test_ceiling_below(void **state)
 
 /* Under the ceiling, a viewer that fell to a level without a camera picture waits twice
  * up_hold_us of clear link before the picture comes back (a switch: its keyframe enters the
- * queue the audio copies share); the same fall on another link, up_hold_us. A viewer that has
- * a camera picture, or whose probe passed since, waits as before. */
+ * queue the audio copies share); the same fall on another link, up_hold_us. (After a probe
+ * that passed, probe_us as before: test_ceiling_below's courseware → 180p.) */
 static void test_ceiling_picture_comes_back_later(void **state)
 {
     (void)state;
