@@ -36,8 +36,8 @@ static int mode_of(const char *name)
 
 static int s_client(int port, const char *ca, const char *check)
 {
-    return run_sh("timeout 10 openssl s_client -connect 127.0.0.1:%d -CAfile %s -verify_return_error %s "
-              "</dev/null >/dev/null 2>&1", port, ca, check);
+    return run_sh("timeout 10 openssl s_client -connect 127.0.0.1:%d -CAfile %s "
+                  "-verify_return_error %s </dev/null >/dev/null 2>&1", port, ca, check);
 }
 
 /* Whether something accepts TCP connections on 127.0.0.1:port. */
@@ -104,14 +104,14 @@ static void test_mkca(void **state)
     assert_non_null(mkdtemp(base));
     snprintf(dir, sizeof dir, "%s/tls", base);
     const char *script = BBT_SOURCE_DIR "/deploy/mkca.sh";
-    assert_int_equal(run_sh("BBT_TLS_OWNER= %s %s relay.county.example 10.9.8.7 >/dev/null", script,
-                        dir), 0);
+    assert_int_equal(run_sh("BBT_TLS_OWNER= %s %s relay.county.example 10.9.8.7 >/dev/null",
+                            script, dir), 0);
     assert_int_equal(mode_of("ca.key"), 0600);
     assert_int_equal(mode_of("server.key"), 0600);
     assert_int_equal(mode_of("ca.pem"), 0644);
     assert_int_equal(mode_of("server.pem"), 0644);
-    assert_int_equal(run_sh("openssl x509 -in %s/server.pem -noout -ext subjectAltName | grep -q "
-                        "'DNS:relay.county.example, IP Address:10.9.8.7'", dir), 0);
+    assert_int_equal(run_sh("openssl x509 -in %s/server.pem -noout -ext subjectAltName | "
+                            "grep -q 'DNS:relay.county.example, IP Address:10.9.8.7'", dir), 0);
     assert_int_equal(run_sh("%s %s 'not a name' >/dev/null 2>&1", script, dir), 2);
     /* another county's CA, for the refusal */
     assert_int_equal(run_sh("%s %s/other relay.other.example >/dev/null", script, base), 0);

@@ -58,11 +58,11 @@ static int net_make(struct net *n)
         return -1;
     n->made = true;
     return run_sh("ip link add %s type veth peer name %s && ip link set %s netns %s && "
-              "ip addr add %s/24 dev %s && ip link set %s up && "
-              "ip netns exec %s ip addr add %s/24 dev %s && "
-              "ip netns exec %s ip link set %s up && ip netns exec %s ip link set lo up",
-              n->host_if, n->ns_if, n->ns_if, n->ns, n->host_ip, n->host_if, n->host_if, n->ns,
-              n->ns_ip, n->ns_if, n->ns, n->ns_if, n->ns);
+                  "ip addr add %s/24 dev %s && ip link set %s up && "
+                  "ip netns exec %s ip addr add %s/24 dev %s && "
+                  "ip netns exec %s ip link set %s up && ip netns exec %s ip link set lo up",
+                  n->host_if, n->ns_if, n->ns_if, n->ns, n->host_ip, n->host_if, n->host_if,
+                  n->ns, n->ns_ip, n->ns_if, n->ns, n->ns_if, n->ns);
 }
 
 static void net_remove(struct net *n)
