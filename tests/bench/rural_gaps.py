@@ -21,11 +21,16 @@ import sys
 AUDIO_TRACK = '3'
 
 
-def gaps(path):
+def read_trace(path):
+    """The audio frames' arrival times, the link's rate changes (time, kbit/s), its lowest rate."""
     rows = list(csv.reader(open(path)))[1:]
     audio = [float(r[0]) for r in rows if r[1] == 'frame' and r[2] == AUDIO_TRACK]
     links = [(float(r[0]), int(r[2])) for r in rows if r[1] == 'link']
-    low = min((k for _, k in links), default=None)
+    return audio, links, min((k for _, k in links), default=None)
+
+
+def gaps(path):
+    audio, links, low = read_trace(path)
     out = []
     for t0, t1 in zip(audio, audio[1:]):
         if t1 - t0 <= 0.2:
@@ -48,10 +53,7 @@ BREAKS_MS = (80, 100, 120, 150, 200)
 
 def breaks(path):
     """{(threshold ms, 'low' or 'other'): count} for one trace."""
-    rows = list(csv.reader(open(path)))[1:]
-    audio = [float(r[0]) for r in rows if r[1] == 'frame' and r[2] == AUDIO_TRACK]
-    links = [(float(r[0]), int(r[2])) for r in rows if r[1] == 'link']
-    low = min((k for _, k in links), default=None)
+    audio, links, low = read_trace(path)
     out = {(ms, ph): 0 for ms in BREAKS_MS for ph in ('low', 'other')}
     for t0, t1 in zip(audio, audio[1:]):
         if t1 < 5:
