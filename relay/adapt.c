@@ -415,8 +415,8 @@ double bbt_adapt_pad_bps(const bbt_adapt *a, int64_t now_us)
 int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
 {
     int64_t now = in->now_us;
-    int64_t congest = in->lossy_far && a->p.far_congest_us > 0 ? a->p.far_congest_us
-                                                                 : a->p.congest_us;
+    bool far = in->lossy_far && a->p.far_congest_us > 0; /* under the ceiling's threshold */
+    int64_t congest = far ? a->p.far_congest_us : a->p.congest_us;
     bool congested = in->delay_us >= congest, clear = in->delay_us <= a->p.clear_us;
     /* The probe window is over: the level holds if the link is clear now. A queue that is
      * still building (between the thresholds) leaves the probe open, up to a second window:
@@ -449,10 +449,14 @@ int bbt_adapt_update(bbt_adapt *a, const bbt_adapt_input *in)
     int fit = capacity_fresh(a, in) ? bbt_adapt_fit(a, in->capacity_bps) : -1;
     /* Twice the threshold is no spike: the first step of an episode goes at once. So does a
      * congested level that a fresh capacity (measured while backlogged, i.e. what the link
-     * carries now) shows to be more than MISFIT times too big: the cliff, a failed probe. */
+     * carries now) shows to be more than MISFIT times too big: the cliff, a failed probe. So
+     * does any congested sample under the ceiling's far_congest_us: that threshold lies above
+     * all the signal read there at rest (bbt-bench rural: at 180p at most 60 ms on flaky-3g
+     * outside its 300 kbit/s phases, 78 ms on village-400k), and waiting for one more sample
+     * (the relay's tick: 250 ms) was that much more queue in front of the copies' sound. */
     bool misfit = congested && fit >= 0 &&
                   (double)a->levels[a->level].bitrate_bps > MISFIT * in->capacity_bps;
-    bool severe = (in->delay_us >= 2 * congest || misfit) &&
+    bool severe = (in->delay_us >= 2 * congest || misfit || (far && congested)) &&
                   (!a->last_down_us || now - a->last_down_us >= a->p.down_delay_us);
     /* An episode that has not cleared yet, whose fresh capacity (measured in it) fits no more
      * than a lower level: the link is full even where a sample reads below congest_us (the

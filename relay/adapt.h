@@ -75,7 +75,9 @@
  *          picture: moves up stop there, no padding probe goes above it (not even one to learn),
  *          and a viewer above it moves down to it at once (no fall hold, no back-off);
  *          congestion there starts at far_congest_us, lower than congest_us (a queue that holds
- *          the copies' sound as well as the picture's, relay/conn_adapt.c FAR_CONGEST_US), and
+ *          the copies' sound as well as the picture's, relay/conn_adapt.c FAR_CONGEST_US), its
+ *          first sample moves down at once (no down_delay_us: the threshold lies above all the
+ *          signal read there at rest, and each wait is more queue in front of the sound), and
  *          a viewer that fell below that picture waits twice up_hold_us of clear link before
  *          it comes back (adapt.c FAR_PICTURE_HOLDS; unless a probe passed since). On
  *          such a link each lost packet holds a connection's audio for a round trip and more, so
