@@ -3,7 +3,8 @@
 #   banbantong-relay  /usr/bin/bbt-relay, /usr/bin/bbtctl, /usr/share/banbantong/web/ (pages),
 #                     /etc/banbantong/relay.ini (conffile, kept on upgrade), the systemd unit
 #                     bbt-relay.service, the system user `banbantong` (postinst) and its state
-#                     directory /var/lib/banbantong/ (0750).
+#                     directory /var/lib/banbantong/ (0750), and the host's TCP setting for far
+#                     lossy links, /usr/lib/sysctl.d/60-banbantong-relay.conf (applied by postinst).
 #   banbantong-node   /usr/bin/bbt-node, /etc/banbantong/node.ini (conffile), bbt-node.service,
 #                     the same system user, state /var/lib/banbantong-node/.
 # Build them with:  cmake -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build
@@ -26,6 +27,8 @@ install(FILES ${CMAKE_SOURCE_DIR}/config/relay.example.ini DESTINATION /etc/banb
 install(PROGRAMS ${CMAKE_SOURCE_DIR}/deploy/mkca.sh DESTINATION share/banbantong COMPONENT relay)
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/systemd/bbt-relay.service
         DESTINATION /lib/systemd/system COMPONENT relay)
+install(FILES ${CMAKE_SOURCE_DIR}/deploy/sysctl/60-banbantong-relay.conf
+        DESTINATION /usr/lib/sysctl.d COMPONENT relay)
 install(FILES ${CMAKE_SOURCE_DIR}/config/timetable.example.csv
               ${CMAKE_SOURCE_DIR}/config/relay.example.ini
         DESTINATION share/doc/banbantong-relay/examples COMPONENT relay)

@@ -14,6 +14,7 @@
 #endif
 #include "relay/dash_relay.h"
 #include "relay/schedule/ops.h"
+#include "relay/sockinfo.h"
 
 #define HOUSEKEEPING_US 250000
 #define HOUSEKEEPING_SLICES 10
@@ -397,6 +398,12 @@ bbt_relay *bbt_relay_new(const bbt_relay_config *cfg, int *err)
     BBT_INFO("listening on %s:%d (%s), web pages from %s", r->cfg.relay.listen, bbt_relay_port(r),
              cfg->relay.tls_cert && cfg->relay.tls_cert[0] ? "wss/https" : "ws/http, insecure lab mode",
              cfg->relay.web_root);
+    int reordering = bbt_host_tcp_reordering();
+    if (reordering > 1 && cfg->adapt.enabled)
+        BBT_INFO("host: net.ipv4.tcp_reordering = %d: on a far lossy link each lost packet holds "
+                 "the sound a quarter round trip longer than at 1 (operator guide, Host settings; "
+                 "远端丢包链路上每次丢包多卡声音约四分之一个往返时间，建议设为 1，见运维手册“主机设置”)",
+                 reordering);
     *err = BBT_OK;
     return r;
 }

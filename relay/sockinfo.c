@@ -4,6 +4,7 @@
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "proto/status.h"
@@ -42,4 +43,15 @@ int bbt_sock_path_read(int fd, bbt_sock_path *out)
                            .bytes_acked = ti.tcpi_bytes_acked,
                            .unacked = ti.tcpi_unacked};
     return BBT_OK;
+}
+
+int bbt_host_tcp_reordering(void)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/tcp_reordering", "r");
+    int v = -1;
+    if (f && fscanf(f, "%d", &v) != 1)
+        v = -1;
+    if (f)
+        fclose(f);
+    return v;
 }

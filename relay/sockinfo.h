@@ -27,4 +27,11 @@ typedef struct bbt_sock_path {
 /* BBT_OK, or BBT_EIO (out untouched). */
 int bbt_sock_path_read(int fd, bbt_sock_path *out);
 
+/* The host's net.ipv4.tcp_reordering (/proc/sys): how many segments TCP lets arrive after a
+ * missing one before it calls that one lost, for connections opened from now on; -1 when it
+ * cannot be read. Above 1, a lost segment no reordering has been seen on waits min_rtt / 4
+ * longer to be sent again (RACK's reordering window): on a far link that is each loss's hold
+ * on the sound ~30 ms longer (docs/operator-guide, "Host settings"). */
+int bbt_host_tcp_reordering(void);
+
 #endif

@@ -285,17 +285,19 @@ static void read_proc_line(const char *path, char *buf, size_t cap)
 void print_document(const rural_opts *o, json_t *runs)
 {
     double load[3] = {-1, 0, 0};
-    char line[128], cc[32];
+    char line[128], cc[32], reord[16];
     read_proc_line("/proc/loadavg", line, sizeof line);
     if (sscanf(line, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
         load[0] = -1;
     /* the relay's TCP congestion control is the machine's default (a namespace cannot choose its
      * own here): it shapes how the link's buffers fill, so it is reported */
     read_proc_line("/proc/sys/net/ipv4/tcp_congestion_control", cc, sizeof cc);
+    /* ... and so is how long its repair of a loss waits (docs/operator-guide, Host settings) */
+    read_proc_line("/proc/sys/net/ipv4/tcp_reordering", reord, sizeof reord);
     const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10);
-    json_t *head = json_pack("{s:s, s:s, s:s, s:[f,f,f]}", "bench", "rural", "profiles",
-                             o->profiles_path, "tcp_congestion_control", cc, "loadavg", load[0],
-                             load[1], load[2]);
+    json_t *head = json_pack("{s:s, s:s, s:s, s:s, s:[f,f,f]}", "bench", "rural", "profiles",
+                             o->profiles_path, "tcp_congestion_control", cc, "tcp_reordering",
+                             reord, "loadavg", load[0], load[1], load[2]);
     char *text = json_dumps(head, flags);
     if (text) {
         text[strlen(text) - 1] = '\0'; /* the closing brace: runs follow */

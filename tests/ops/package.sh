@@ -4,16 +4,20 @@
 # build, checks what they hold (dpkg-deb -c / -I: files, modes, conffiles, Depends, maintainer
 # scripts), installs them with dpkg into a throwaway root (tests/ops/oslib.sh: an overlay of this
 # machine in a private mount namespace), and checks what the installation did: the system user,
-# the state directory, the unit enabled, `systemd-analyze verify` on the installed units,
+# the state directory, the unit enabled, the TCP setting of deploy/sysctl/ applied (in a network
+# namespace of the test's own), `systemd-analyze verify` on the installed units,
 # `bbt-relay --check` as the service user with the packaged configuration; then an upgrade with
-# a locally edited conffile (kept), removal (conffile kept, binaries gone) and purge (conffile
-# gone, state kept). Skips (77) only when not root.
+# a locally edited conffile (kept) and an administrator's sysctl.d file (applied instead),
+# removal (conffile kept, binaries gone) and purge (conffile gone, state kept). Skips (77) only
+# when not root.
 set -euo pipefail
 build=$(cd "${1:?build dir}" && pwd)
 src=$(cd "${2:?source dir}" && pwd)
 . "$src/tests/ops/oslib.sh"
 ops_need_root
-ops_enter_namespace "$0" "$@"
+# a network namespace of its own: the postinst applies a net.ipv4 setting (sysctl.d), which must
+# not reach this machine's
+OPS_UNSHARE_NET=1 ops_enter_namespace "$0" "$@"
 for tool in cpack dpkg-deb dpkg-shlibdeps systemd-analyze file; do
     command -v "$tool" >/dev/null || ops_fail "$tool missing (deploy/packages.txt installs it)"
 done
@@ -36,6 +40,7 @@ contains "$RELAY_DEB" -rwxr-xr-x /usr/bin/bbtctl
 contains "$RELAY_DEB" -rwxr-xr-x /usr/share/banbantong/mkca.sh
 contains "$RELAY_DEB" -rw-r----- /etc/banbantong/relay.ini
 contains "$RELAY_DEB" -rw-r--r-- /lib/systemd/system/bbt-relay.service
+contains "$RELAY_DEB" -rw-r--r-- /usr/lib/sysctl.d/60-banbantong-relay.conf
 contains "$RELAY_DEB" -rw-r--r-- /usr/share/banbantong/web/index.html
 contains "$RELAY_DEB" -rw-r--r-- /usr/share/banbantong/web/player.js
 contains "$RELAY_DEB" -rw-r--r-- /usr/share/doc/banbantong-relay/operator-guide.zh-CN.md
@@ -104,6 +109,8 @@ uid=$(in_root "id -u banbantong"); [ "$uid" -lt 1000 ] || ops_fail "banbantong i
 [ "$(in_root 'stat -c "%U:%G %a" /etc/banbantong/relay.ini')" = "root:banbantong 640" ] || ops_fail "relay.ini mode"
 [ "$(in_root 'stat -c "%U:%G %a" /etc/banbantong/node.ini')" = "root:banbantong 640" ] || ops_fail "node.ini mode"
 in_root "test -L /etc/systemd/system/multi-user.target.wants/bbt-relay.service" || ops_fail "bbt-relay not enabled"
+reord=$(in_root "cat /proc/sys/net/ipv4/tcp_reordering")
+[ "$reord" = 1 ] || ops_fail "postinst did not apply the sysctl.d file: tcp_reordering $reord"
 if in_root "test -e /etc/systemd/system/multi-user.target.wants/bbt-node.service"; then
     ops_fail "bbt-node enabled before it is configured"
 fi
@@ -125,8 +132,9 @@ as_service "bbt-node --check --config /etc/banbantong/node.ini" >/dev/null ||
     ops_fail "bbt-node --check with the packaged node.ini"
 in_root "bbtctl --help" | grep -q "bbtctl" || ops_fail "bbtctl --help"
 
-ops_step "upgrade keeps an edited conffile"
+ops_step "upgrade keeps an edited conffile, and the administrator's sysctl.d file wins"
 in_root "sed -i 's/^#port = 8443/port = 9443/' /etc/banbantong/relay.ini"
+in_root "mkdir -p /etc/sysctl.d && echo 'net.ipv4.tcp_reordering = 3' > /etc/sysctl.d/60-banbantong-relay.conf"
 rm -rf "$work/re"; dpkg-deb -R "$RELAY_DEB" "$work/re"
 ver=$(field "$RELAY_DEB" Version)
 sed -i "s/^Version: .*/Version: ${ver}+up1/" "$work/re/DEBIAN/control"
@@ -134,6 +142,8 @@ dpkg-deb -b --root-owner-group "$work/re" "$ROOT/tmp/debs/upgrade.deb" >/dev/nul
 in_root "DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/debs/upgrade.deb" >"$work/dpkg.log" 2>&1 ||
     { cat "$work/dpkg.log"; ops_fail "upgrade failed"; }
 in_root "grep -qx 'port = 9443' /etc/banbantong/relay.ini" || ops_fail "upgrade replaced the edited relay.ini"
+reord=$(in_root "cat /proc/sys/net/ipv4/tcp_reordering")
+[ "$reord" = 3 ] || ops_fail "upgrade ignored the administrator's sysctl.d file: tcp_reordering $reord"
 [ "$(in_root "dpkg-query -W -f='\${Version}' banbantong-relay")" = "${ver}+up1" ] || ops_fail "upgrade version"
 
 ops_step "remove and purge"

@@ -1,11 +1,12 @@
 /* tests/relay/test_sockinfo.c — relay/sockinfo.c: what the kernel says of a real loopback TCP
- * connection, and BBT_EIO for a descriptor that is not one. */
+ * connection, BBT_EIO for a descriptor that is not one, and the host's tcp_reordering. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,20 +19,27 @@
  * retransmission; all of it acknowledged once the peer has read it (the path reading says so
  * too: nothing in flight); a descriptor that is no
  * socket: BBT_EIO. */
+/* A loopback connection: its listener *l, the connecting side *c, the accepted side *s. */
+static void loopback_pair(int *l, int *c, int *s)
+{
+    *l = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(*l >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_int_equal(bind(*l, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(*l, 1), 0);
+    assert_int_equal(getsockname(*l, (struct sockaddr *)&a, &al), 0);
+    *c = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(*c, (struct sockaddr *)&a, sizeof a), 0);
+    *s = accept(*l, NULL, NULL);
+    assert_true(*s >= 0);
+}
+
 static void test_path_read_from_a_socket(void **state)
 {
     (void)state;
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(l >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(l, 1), 0);
-    assert_int_equal(getsockname(l, (struct sockaddr *)&a, &al), 0);
-    int c = socket(AF_INET, SOCK_STREAM, 0);
-    assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof a), 0);
-    int s = accept(l, NULL, NULL);
-    assert_true(s >= 0);
+    int l, c, s;
+    loopback_pair(&l, &c, &s);
     char buf[4096];
     memset(buf, 'x', sizeof buf);
     assert_int_equal(write(c, buf, sizeof buf), (ssize_t)sizeof buf);
@@ -70,10 +78,32 @@ static void test_path_read_from_a_socket(void **state)
     close(l);
 }
 
+/* The host's tcp_reordering is what a connection accepted now starts with: the kernel's own
+ * figure for it (TCP_INFO tcpi_reordering), on both sides of a fresh loopback connection. */
+static void test_host_reordering_is_a_new_connections(void **state)
+{
+    (void)state;
+    int r = bbt_host_tcp_reordering();
+    assert_true(r >= 1);
+    int l, c, s;
+    loopback_pair(&l, &c, &s);
+    int fds[2] = {c, s};
+    for (int i = 0; i < 2; i++) {
+        struct tcp_info ti;
+        socklen_t len = sizeof ti;
+        assert_int_equal(getsockopt(fds[i], IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+        assert_int_equal(ti.tcpi_reordering, r);
+    }
+    close(s);
+    close(c);
+    close(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_read_from_a_socket),
+        cmocka_unit_test(test_host_reordering_is_a_new_connections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
