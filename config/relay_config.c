@@ -106,7 +106,9 @@ const bbt_directive bbt_relay_directives[] = {
            "switching up.", NULL},
     {"adapt", "downswitch_delay", BBT_CFG_DURATION, "300ms", 0, SEC(10),
      F(adapt.downswitch_delay_ms), NULL,
-     "拥塞持续这么久就切换到较低画质。\nA congested viewer switches down after this.", NULL},
+     "拥塞持续这么久就切换到较低画质（远距离丢包线路上不等：排队一超过 90 毫秒即切换）。\n"
+     "A congested viewer switches down after this (not on a far lossy link: there 90 ms of "
+     "queue switches down at once).", NULL},
     {"adapt", "padding_probes", BBT_CFG_BOOL, "true", 0, 0, F(adapt.padding_probes), NULL,
      "试探更高画质时先发送填充数据（不换画面），线路承载得住再切换；只对声明可接收填充的观看端。\n"
      "Probe a higher layer with padding first (the picture stays), switch once the link carries "
