@@ -15,10 +15,6 @@
 #include "proto/status.h"
 #include "relay/sockinfo.h"
 
-/* A connected loopback socket that has carried 4 kB: a round trip, segments out, no
- * retransmission; all of it acknowledged once the peer has read it (the path reading says so
- * too: nothing in flight); a descriptor that is no
- * socket: BBT_EIO. */
 /* A loopback connection: its listener *l, the connecting side *c, the accepted side *s. */
 static void loopback_pair(int *l, int *c, int *s)
 {
@@ -35,6 +31,10 @@ static void loopback_pair(int *l, int *c, int *s)
     assert_true(*s >= 0);
 }
 
+/* A connected loopback socket that has carried 4 kB: a round trip, segments out, no
+ * retransmission; all of it acknowledged once the peer has read it (the path reading says so
+ * too: nothing in flight); a descriptor that is no
+ * socket: BBT_EIO. */
 static void test_path_read_from_a_socket(void **state)
 {
     (void)state;
