@@ -269,6 +269,14 @@ static int step_far(bbt_adapt *a, int64_t now, int64_t delay, double cap, int64_
     return bbt_adapt_update(a, &in);
 }
 
+/* A viewer on 180p with a fall hold and padding, the ceiling's congestion at 120 ms. */
+static bbt_adapt fresh_far_180p(void)
+{
+    bbt_adapt a = fresh_hold(P180, true);
+    a.p.far_congest_us = 120 * MS;
+    return a;
+}
+
 /* A viewer above the lowest camera picture moves down to it at once, clear link or not: no fall
  * hold, no back-off; then nothing moves it up, not a capacity that fits 720p, not padding. */
 static void test_ceiling_moves_down_and_caps(void **state)
@@ -328,8 +336,7 @@ static void test_ceiling_below(void **state)
 static void test_ceiling_picture_comes_back_later(void **state)
 {
     (void)state;
-    bbt_adapt a = fresh_hold(P180, true);
-    a.p.far_congest_us = 120 * MS;
+    bbt_adapt a = fresh_far_180p();
     bbt_adapt b = a;
     step_far(&a, 0, 10 * MS, 0, 0);
     assert_int_equal(step_far(&a, 1 * S, 130 * MS, 0, 0), SLIDES); /* the fall */
@@ -372,8 +379,7 @@ static void test_ceiling_stops_a_padding_probe(void **state)
 static void test_ceiling_congests_sooner(void **state)
 {
     (void)state;
-    bbt_adapt a = fresh_hold(P180, true);
-    a.p.far_congest_us = 120 * MS;
+    bbt_adapt a = fresh_far_180p();
     bbt_adapt b = a;
     step_far(&a, 0, 10 * MS, 0, 0);
     step(&b, 0, 10 * MS, 0, 0);
@@ -383,8 +389,7 @@ static void test_ceiling_congests_sooner(void **state)
     for (int64_t t = 1 * S; t <= 3 * S; t += 100 * MS)
         assert_int_equal(step(&b, t, 130 * MS, 0, 0), P180);
     assert_int_equal(b.downs, 0);
-    bbt_adapt c = fresh_hold(P180, true);
-    c.p.far_congest_us = 120 * MS;
+    bbt_adapt c = fresh_far_180p();
     step_far(&c, 0, 10 * MS, 0, 0);
     assert_int_equal(step_far(&c, 1 * S, 240 * MS, 0, 0), SLIDES); /* 2 × far_congest_us */
     bbt_adapt d = fresh_hold(P180, true); /* far_congest_us 0: congest_us */
