@@ -225,7 +225,9 @@ static int copies_beside(const struct bbt_conn *c, const bbt_session *s)
 }
 
 /* A copy starts with at most a second of audio: about what a lost packet and a join's pictures
- * put the main connection behind on a rural link (flaky-3g: 130-350 ms). */
+ * put the main connection behind on a rural link (flaky-3g: 130-350 ms). A copy whose main
+ * connection has not subscribed yet (the player's copies connect with it and subscribe at its
+ * welcome: theirs may come first) starts live, as the main one will. */
 #define COPY_TAIL_US 1000000
 
 int64_t bbt_conn_copy_tail(const struct bbt_conn *c, const bbt_session *s, int64_t now)
@@ -234,7 +236,7 @@ int64_t bbt_conn_copy_tail(const struct bbt_conn *c, const bbt_session *s, int64
     for (const struct bbt_conn *m = c->relay->conns; m; m = m->next)
         if (m != c && classroom_conn(m, c, s, false) && now - m->subscribed_us > age)
             age = now - m->subscribed_us;
-    return age < 0 || age > COPY_TAIL_US ? COPY_TAIL_US : age;
+    return age < 0 ? 0 : age > COPY_TAIL_US ? COPY_TAIL_US : age;
 }
 
 /* Room for copy `rank` by main connection m's measures: the best of its recent ones

@@ -223,7 +223,8 @@ int bbt_conn_copy_room(const struct bbt_conn *c, const bbt_session *s, int64_t n
 /* How much of the newest audio a copy c subscribing to s starts with (bbt_viewer.copy_tail_us):
  * a second, but none from before the classroom's main connection to s subscribed (the longest
  * subscribed of them): that audio the main connection never waited for, and two early copies
- * starting with a second each (14 kB) held village-400k's join. No main connection: a second. */
+ * starting with a second each (14 kB) held village-400k's join. No main connection subscribed
+ * yet (a copy's subscribe came first): none. */
 int64_t bbt_conn_copy_tail(const struct bbt_conn *c, const bbt_session *s, int64_t now_us);
 /* Per-viewer quality lines of /metrics (layer, capacity, queue delay, switches). */
 void bbt_conn_render_metrics(bbt_relay *r, bbt_strbuf *b);

@@ -269,6 +269,31 @@ static void test_early_copy_no_old_audio(void **state)
     tc_close(p);
 }
 
+/* A copy whose subscribe comes before its main connection's (the player's copies connect with
+ * it and subscribe at its welcome) starts live, like the main one: audio 1-3 came before both,
+ * and the copy's first frame is 4 (with a second of tail it would have been 2). */
+static void test_copy_before_main_starts_live(void **state)
+{
+    struct env *e = *state;
+    tc_conn *p = publisher(e, "first");
+    uint8_t buf[BBT_FRAME_HEADER_LEN + 80];
+    tc_conn *v = NULL, *c = NULL;
+    for (uint32_t seq = 1; seq <= 4; seq++) {
+        if (seq == 4) { /* the copy first, then its main connection */
+            c = viewer_with(e, "first", "live", ",\"audio_copy\":true");
+            v = viewer(e, "first", "live");
+        }
+        size_t n = frame_at(buf, 1, 0, seq, 80, 1700000000000000ull + seq * 500000ull);
+        assert_int_equal(tc_send_binary(p, buf, n), 0);
+        tc_service(e->t, 50);
+    }
+    expect_frame(c, 1, 4);
+    expect_frame(v, 1, 4);
+    tc_close(c);
+    tc_close(v);
+    tc_close(p);
+}
+
 /* Frames arriving together reach a viewer in batched writes (relay/conn_write.c): all of them,
  * in order, intact — a frame larger than the batch buffer among small ones included — and the
  * relay counts batched writes. */
@@ -602,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_publish_subscribe),
         cmocka_unit_test(test_audio_copy),
         cmocka_unit_test(test_early_copy_no_old_audio),
+        cmocka_unit_test(test_copy_before_main_starts_live),
         cmocka_unit_test(test_frames_batched_in_order),
         cmocka_unit_test(test_fragments_for_slow_viewer),
         cmocka_unit_test(test_unread_control_messages_close),
