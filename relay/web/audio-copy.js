@@ -14,8 +14,8 @@
 //   - the relay's `pong` says how many segments TCP retransmitted on the main connection
 //     (docs/PROTOCOL.md §3.12): only once that is above 0 does the link lose packets, and only
 //     then is a hold-up the link's (on a school LAN it stays 0: no copy however busy the PC);
-//   - at a hold-up on a lossy link the copy subscribes (its connection opens the first time
-//     and then stays, like the main one, reconnecting by itself);
+//   - at a hold-up on a lossy link the copy subscribes (its connection, opened with the main
+//     one — NetCore — stays, like the main one, reconnecting by itself);
 //   - the copy costs the audio's rate once more. On a link too slow for that the main
 //     connection's audio stands in a queue: for SATURATED_FOR_MS every audio frame of it comes
 //     SATURATED_US or more over its lowest latency, and every frame the copy brings is that far
@@ -37,6 +37,11 @@
 //     of FAR_LOSSY_RTT_MS or more every copy (COPIES) does. If by EARLY_FOR_MS
 //     (EARLY_FAR_FOR_MS there) the relay has not said that TCP retransmitted, the link does not
 //     lose: the copies unsubscribe, with no back-off (the rules above still apply later).
+//     The copies' connections open with the main one, subscribing nothing, so that a copy
+//     wanted at its welcome subscribes at once: opened only then, their first audio came 0.47 s
+//     after the main connection's on flaky-3g (three round trips: TCP, the upgrade, hello), and
+//     a packet the main connection lost meanwhile was a gap. Below FAR_RTT_MS (a LAN) they
+//     close at the welcome; a later hold-up opens one again.
 // (Audio only is no reason to drop the copy: on a 300 kbit/s link with 2 % loss the relay may
 // send audio alone, and its lost packets hold the sound as before — bbt-bench rural flaky-3g.)
 
@@ -295,6 +300,27 @@ export class AudioCopies {
     for (const c of this.list) if (c) c.unsubscribe();
   }
 
+  // Every copy's connection opened ahead, subscribing nothing (NetCore.start: with the main
+  // connection). How many were opened.
+  connect() {
+    let n = 0;
+    for (let i = 0; i < this.n; i++) n += this.at(i).connect();
+    return n;
+  }
+
+  // The copies' connections closed, the unsubscribed ones only (opened ahead on what turned out
+  // to be a LAN): a later subscribe opens one again. How many were closed.
+  closeIdle() {
+    let n = 0;
+    for (const c of this.list) {
+      if (c && c.conn && !c.subscribed) {
+        c.stop();
+        n++;
+      }
+    }
+    return n;
+  }
+
   // While the copies are on: one whose back-off is over subscribes again.
   follow(nowMs) {
     if (this.session === null) return;
@@ -341,7 +367,8 @@ export class AudioCopies {
   }
 }
 
-// The copy's connection: hello like the main one, then `subscribe` with audio_copy while wanted.
+// The copy's connection: hello like the main one (connect(): ahead of any subscription), then
+// `subscribe` with audio_copy while wanted.
 // onFrame(frame) gets each audio frame (parsed, header fields and payload); onSubscribe() is
 // called as each subscribe goes out (a reconnection subscribes again); onNoRoom() when the
 // relay refused the subscription for want of room on the link (the copy is then unsubscribed).
@@ -359,21 +386,25 @@ export class AudioCopy {
     this.c = { subscribes: 0, unsubscribes: 0, no_room: 0, bytes: 0, errors: 0, refused: false };
   }
 
+  // Open the connection and say hello, subscribing nothing yet (NetCore: with the main
+  // connection, so that a copy wanted at its welcome is welcomed already). true: it was opened.
+  connect() {
+    if (this.conn || this.c.refused) return false;
+    this.conn = new RelayConnection(this.url, {
+      onOpen: () => this.conn.send(this.welcomed ? { ...this.hello, resume: true } : this.hello),
+      onText: (msg) => this.onText(msg),
+      onBinary: (buf) => this.onBinary(buf),
+      onClose: () => {},
+    }, this.log);
+    this.conn.start();
+    return true;
+  }
+
   subscribe(session) {
     if (this.c.refused) return; // the relay is full: the classroom's main connection comes first
     this.session = session;
     this.c.subscribes++;
-    if (!this.conn) {
-      this.conn = new RelayConnection(this.url, {
-        onOpen: () => this.conn.send(this.welcomed ? { ...this.hello, resume: true } : this.hello),
-        onText: (msg) => this.onText(msg),
-        onBinary: (buf) => this.onBinary(buf),
-        onClose: () => {},
-      }, this.log);
-      this.conn.start();
-    } else if (this.conn.open && this.welcomed) {
-      this.sendSubscribe();
-    }
+    if (!this.connect() && this.conn.open && this.welcomed) this.sendSubscribe();
   }
 
   unsubscribe() {

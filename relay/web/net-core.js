@@ -10,7 +10,9 @@
 //   {type:'start', url, audio, hello, subscribe}  connect and reconnect forever; on each
 //                                          connection say hello (resume: true after the first
 //                                          welcome), then subscribe once welcomed (subscribe
-//                                          null: the page subscribes as its plan says)
+//                                          null: the page subscribes as its plan says); with
+//                                          audio, the audio copies' connections open too
+//                                          (closed at the welcome on a LAN)
 //   {type:'send', msg}                     a control message for the relay
 //   {type:'pcm-port', port}                where decoded PCM goes (the worklet's MessagePort)
 //   {type:'audio-running', on}             the AudioContext plays (else PCM is dropped)
@@ -26,7 +28,7 @@
 import { RelayConnection } from './ws.js';
 import { HEADER_LEN, isPadding, parseFrame, Reassembler } from './frame.js';
 import { OpusDecode } from './audio-decode.js';
-import { AudioCopies, AudioCopy, AudioCopyRule, AudioPick } from './audio-copy.js';
+import { AudioCopies, AudioCopy, AudioCopyRule, AudioPick, FAR_RTT_MS } from './audio-copy.js';
 
 const wallUs = () => (performance.timeOrigin + performance.now()) * 1000;
 
@@ -100,6 +102,11 @@ export class NetCore {
       },
     }, (level, ...args) => this.log(level, ...args));
     this.conn.start();
+    // The copies' connections open with the main one, subscribing nothing: where the welcome
+    // says the link is far they subscribe with it, their first audio as early as its own (opened
+    // at its welcome they came 0.47 s after it on flaky-3g, and a lost packet of the main
+    // connection alone then was a gap); on a LAN they close at the welcome.
+    this.copiesAhead = this.wantAudio && this.copies.connect() > 0;
     this.timer = setInterval(() => this.report(), 250);
   }
 
@@ -118,6 +125,10 @@ export class NetCore {
       // classroom PC starting the page: 85 ms seen on a LAN-like link in e2e/poornet).
       this.helloRttMs = Number.isInteger(msg.rtt_us) && msg.rtt_us > 0 ? msg.rtt_us / 1000
         : (wallUs() - this.helloSentUs) / 1000;
+      if (this.copiesAhead && !(this.helloRttMs >= FAR_RTT_MS) && this.copies.closeIdle() > 0) {
+        this.log('info', `round trip ${Math.round(this.helloRttMs * 10) / 10} ms (a LAN): the audio copies' connections opened ahead are closed`);
+      }
+      this.copiesAhead = false;
       if (this.subscribe && this.conn.send(this.subscribe)) this.sent(this.subscribe); // null: the page follows its plan
       this.emit({ type: 'text', msg, sentUs: this.helloSentUs, rxUs: wallUs() });
       return;

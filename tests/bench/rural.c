@@ -90,11 +90,17 @@ static void *view_main(void *arg)
         atomic_store(&r->view_state, -1);
         return NULL;
     }
-    for (int i = 0; i < b->o.viewers; i++) { /* the copies connect when the rule says */
+    for (int i = 0; i < b->o.viewers; i++) {
         b->v[i].idx = i;
         b->v[i].audio_copy = i > 0;
     }
     viewer_connect(b, &b->v[0]);
+    /* the copies connect with it, subscribing when the rule says (the player's NetCore.start;
+     * it closes them at a LAN's welcome, which no rural profile is) */
+    for (int i = 1; i < b->o.viewers; i++) {
+        b->v[i].unwanted = true;
+        viewer_connect(b, &b->v[i]);
+    }
     while (!r->stop) {
         bench_run_for(b, 0.05, NULL);
         if (b->c.connected && !b->c.dropped)

@@ -247,7 +247,8 @@ bool rural_on_frame(bench *b, viewer *v, const bbt_frame *msg, size_t msg_len)
 
 /* The main connection was welcomed (its subscribe is queued): on a far link (a round trip of
  * COPY_FAR_RTT_US or more: the welcome's rtt_us, else hello → welcome) the copy subscribes
- * with it, before any loss is known — on a link of COPY_FAR2_RTT_US or more every copy — and
+ * with it, before any loss is known, on the connection opened with the main one (view_main in
+ * rural.c) — on a link of COPY_FAR2_RTT_US or more every copy — and
  * they unsubscribe after COPY_EARLY_FOR_US (COPY_EARLY_FAR_FOR_US there) if no pong said TCP
  * retransmitted (AudioCopyRule.subscribed in relay/web/audio-copy.js). */
 void rural_on_welcome(bench *b, viewer *v)

@@ -411,8 +411,12 @@ test('AudioCopies: a refused second copy backs off alone; the first one\'s refus
   assert.equal(made.length, 2);
 });
 
-// NetCore's wiring (net-core.js): the welcome's round trip decides whether the copy comes with
-// the lesson. The hello is made to have left 40 ms (far) or 0 ms (a LAN) before the welcome.
+// NetCore's wiring (net-core.js): the copies' connections open with the main one; the welcome's
+// round trip decides whether a copy subscribes with the lesson, or (a LAN) they close. The hello
+// is made to have left 40 ms (far) or 0 ms (a LAN) before the welcome. copiesOn: how many are
+// subscribed; closedAhead: the copies' connections closed (all of them, for a LAN).
+const copiesOn = (nc) => nc.copies.stats().copies;
+const closedAhead = () => FakeSocket.all.slice(1).every((ws) => ws.closed === 1000);
 const { NetCore } = await import(join(here, '..', '..', 'relay', 'web', 'net-core.js'));
 function lessonOn(helloAgoMs, welcome = { type: 'welcome' }) {
   FakeSocket.all = [];
@@ -421,6 +425,7 @@ function lessonOn(helloAgoMs, welcome = { type: 'welcome' }) {
   nc.start({ url: 'ws://relay/ws', audio: true, hello: { type: 'hello', id: 1, role: 'receiver' },
     subscribe: { type: 'subscribe', id: 2, session: 's1', layer: 'auto' } });
   const main = FakeSocket.all[0];
+  assert.equal(FakeSocket.all.length, 1 + A.COPIES); // the copies' connections open with it
   main.open();
   nc.helloSentUs -= helloAgoMs * 1000;
   main.text(welcome);
@@ -432,7 +437,8 @@ function lessonOn(helloAgoMs, welcome = { type: 'welcome' }) {
 test('NetCore: on a far link a copy subscribes with the lesson, a second when the sound breaks; on a LAN they wait for loss', () => {
   const far = lessonOn(40);
   assert.deepEqual(far.main.sent.map((m) => m.type), ['hello', 'subscribe']);
-  assert.equal(FakeSocket.all.length, 2);           // one copy, on a connection of its own
+  assert.equal(copiesOn(far.nc), 1);                // one copy, on a connection of its own
+  assert.equal(FakeSocket.all.length, 1 + A.COPIES); // the second's kept open: a far link
   assert.ok(far.logs.some((l) => /round trip 4\d ms \(not a LAN\): audio copies subscribed/.test(l)), far.logs.join('\n'));
   const realNow = performance.now;
   const t0 = Math.floor(realNow.call(performance)); // whole ms: t0 + 200 - t0 is 200 exactly
@@ -444,13 +450,14 @@ test('NetCore: on a far link a copy subscribes with the lesson, a second when th
     far.nc.takeAudio(frame(1), 150000, false);
     fake = t0 + A.BREAK_MS;                          // 200 ms: no break yet
     far.nc.takeAudio(frame(2), 150000, false);
-    assert.equal(FakeSocket.all.length, 2);
+    assert.equal(copiesOn(far.nc), 1);
     fake += A.BREAK_MS + 1;                          // the sound broke with one copy on
     far.nc.takeAudio(frame(3), 150000, true);
   } finally {
     performance.now = realNow;
   }
-  assert.equal(FakeSocket.all.length, 1 + A.COPIES);
+  assert.equal(copiesOn(far.nc), A.COPIES);
+  assert.equal(FakeSocket.all.length, 1 + A.COPIES); // on the connection opened ahead
   assert.ok(far.logs.some((l) => /the sound broke with 1 audio copy: copy 2 subscribed/.test(l)), far.logs.join('\n'));
   const [copy, copy2] = FakeSocket.all.slice(1);
   for (const ws of [copy, copy2]) {
@@ -469,29 +476,63 @@ test('NetCore: on a far link a copy subscribes with the lesson, a second when th
   assert.ok(far.nc.copyRule.notBefore > performance.now() + A.BACKOFF_MS - 1000); // backing off
   const lan = lessonOn(0);
   assert.deepEqual(lan.main.sent.map((m) => m.type), ['hello', 'subscribe']);
-  assert.equal(FakeSocket.all.length, 1);           // no copy
+  assert.equal(copiesOn(lan.nc), 0);                // no copy
+  assert.ok(closedAhead());                         // and their connections closed
+  assert.ok(lan.logs.some((l) => /\(a LAN\): the audio copies' connections opened ahead are closed/.test(l)), lan.logs.join('\n'));
 });
 
 test('NetCore: the relay\'s TCP round trip in the welcome (rtt_us) decides over hello → welcome', () => {
   const busyLan = lessonOn(85, { type: 'welcome', rtt_us: 300 }); // a busy page on a LAN
-  assert.equal(FakeSocket.all.length, 1);           // no copy: the network's round trip is 0.3 ms
+  assert.equal(copiesOn(busyLan.nc), 0);            // no copy: the network's round trip is 0.3 ms
+  assert.ok(closedAhead());
   assert.equal(busyLan.nc.helloRttMs, 0.3);
   const far = lessonOn(0, { type: 'welcome', rtt_us: 150000 });   // far, whatever the timing:
-  assert.equal(FakeSocket.all.length, 1 + A.COPIES);              // every copy, before any loss
+  assert.equal(copiesOn(far.nc), A.COPIES);                       // every copy, before any loss
   assert.ok(far.logs.some((l) => /round trip 150 ms \(not a LAN\)/.test(l)), far.logs.join('\n'));
   far.nc.onText({ type: 'pong', retrans: 4 });      // (the connection's loop is stopped)
   assert.equal(FakeSocket.all.length, 1 + A.COPIES); // no more
   const mid = lessonOn(0, { type: 'welcome', rtt_us: 60000 });    // far, under FAR_LOSSY_RTT_MS
-  assert.equal(FakeSocket.all.length, 2);           // one copy
+  assert.equal(copiesOn(mid.nc), 1);                // one copy
   mid.nc.onText({ type: 'pong', retrans: 4 });       // lossy: one copy until the sound breaks
-  assert.equal(FakeSocket.all.length, 2);
+  assert.equal(copiesOn(mid.nc), 1);
   // the pong's wiring where the rule still has one copy on a far link (one turned on by a
   // hold-up, AudioCopyRule.retrans above): the second subscribes at the first retransmission
   const late = lessonOn(0, { type: 'welcome', rtt_us: 60000 });
   late.nc.copyRule.rttMs = A.FAR_LOSSY_RTT_MS;
   late.nc.onText({ type: 'pong', retrans: 4 });
+  assert.equal(copiesOn(late.nc), A.COPIES);
   assert.equal(FakeSocket.all.length, 1 + A.COPIES);
   assert.ok(late.logs.some((l) => /a far link that loses packets: 2 audio copies subscribed/.test(l)), late.logs.join('\n'));
+});
+
+test('NetCore: copies welcomed before the main connection subscribe at its welcome, no connection more', () => {
+  FakeSocket.all = [];
+  const nc = new NetCore(() => {});
+  nc.start({ url: 'ws://relay/ws', audio: true, hello: { type: 'hello', id: 1, role: 'receiver' },
+    subscribe: { type: 'subscribe', id: 2, session: 's1', layer: 'auto' } });
+  const [main, ...copies] = FakeSocket.all;
+  assert.equal(copies.length, A.COPIES);
+  for (const ws of copies) {                        // a copy's welcome may come first
+    ws.open();
+    ws.text({ type: 'welcome' });
+    assert.deepEqual(ws.sent.map((m) => m.type), ['hello']); // nothing subscribed yet
+  }
+  main.open();
+  main.text({ type: 'welcome', rtt_us: 150000 });
+  for (const ws of copies) {                        // the same moment as the main's subscribe
+    assert.deepEqual(ws.sent[1], { type: 'subscribe', id: 3, session: 's1', audio_copy: true });
+    assert.equal(ws.closed, null);
+  }
+  assert.deepEqual(main.sent.map((m) => m.type), ['hello', 'subscribe']);
+  assert.equal(FakeSocket.all.length, 1 + A.COPIES);
+  clearInterval(nc.timer);
+  nc.conn.stop();
+  const quiet = new NetCore(() => {});             // no audio wanted: no copy connects
+  FakeSocket.all = [];
+  quiet.start({ url: 'ws://relay/ws', audio: false, hello: { type: 'hello', id: 1, role: 'receiver' }, subscribe: null });
+  assert.equal(FakeSocket.all.length, 1);
+  clearInterval(quiet.timer);
+  quiet.conn.stop();
 });
 
 done();
