@@ -356,6 +356,39 @@ static void complete_switch(bbt_viewer *v)
     v->switches++;
 }
 
+/* The frame to the viewers that take its track, the audio copies (copy) or the others (!copy:
+ * *copies says whether a copy was passed over): queued, and the writable hook told. Main viewers
+ * go first because the relay writes viewers in the order the hook named them (relay/pace.h),
+ * and a copy's packet written before its main connection's goes ahead of it into the
+ * classroom's bottleneck: with copies subscribed before the main connection (the player's
+ * copies subscribe together with it) the main connection's audio came 8-12 ms after the first
+ * copy's in half of bbt-bench rural's flaky-3g runs, 1-2 ms otherwise, and that raised its
+ * congestion signal (the picture did not come back in 2 runs of 32; docs/PERFORMANCE.md, session
+ * 19). true: a viewer awaits a keyframe of this track. */
+static bool fan_out(bbt_session *s, bbt_frame_ref *ref, bool copy, bool *copies, int64_t now_us)
+{
+    const uint32_t bit = 1u << ref->track;
+    bool want_key = false;
+    for (size_t i = 0; i < s->nviewers; i++) {
+        bbt_viewer *v = s->viewers[i];
+        if (!(v->tracks & bit))
+            continue;
+        if (v->audio_copy != copy) {
+            *copies |= v->audio_copy;
+            continue;
+        }
+        if (bbt_queue_push(v->q, ref, now_us) == BBT_OK) {
+            if (ref->track == v->pending_track && (ref->flags & BBT_FRAME_KEY))
+                complete_switch(v);
+            if (s->reg->hooks.writable)
+                s->reg->hooks.writable(v->conn, now_us, s->reg->hooks.ud);
+        } else if (bbt_queue_awaiting_key(v->q, ref->track)) {
+            want_key = true;
+        }
+    }
+    return want_key;
+}
+
 int bbt_session_ingest(bbt_session *s, bbt_frame_ref *ref, int64_t now_us)
 {
     if (ref->track >= BBT_FRAME_MAX_TRACKS || s->slot[ref->track] < 0)
@@ -376,21 +409,10 @@ int bbt_session_ingest(bbt_session *s, bbt_frame_ref *ref, int64_t now_us)
         note_end(s, ref);
     else if (s->state == BBT_SESSION_ENDED)
         s->state = BBT_SESSION_LIVE;
-    const uint32_t bit = 1u << ref->track;
-    int want_key = 0;
-    for (size_t i = 0; i < s->nviewers; i++) {
-        bbt_viewer *v = s->viewers[i];
-        if (!(v->tracks & bit))
-            continue;
-        if (bbt_queue_push(v->q, ref, now_us) == BBT_OK) {
-            if (ref->track == v->pending_track && (ref->flags & BBT_FRAME_KEY))
-                complete_switch(v);
-            if (s->reg->hooks.writable)
-                s->reg->hooks.writable(v->conn, now_us, s->reg->hooks.ud);
-        } else if (bbt_queue_awaiting_key(v->q, ref->track)) {
-            want_key = 1;
-        }
-    }
+    bool copies = false;
+    bool want_key = fan_out(s, ref, false, &copies, now_us);
+    if (copies) /* after every main viewer: see fan_out */
+        want_key |= fan_out(s, ref, true, &copies, now_us);
     if (want_key)
         request_key(s, ref->track, now_us);
     return BBT_OK;

@@ -4,7 +4,9 @@
  * by the server), the publisher's track list, a GOP cache per video track, and its viewers. Media
  * flows one way: bbt_session_ingest() takes a complete frame from the publisher and offers one
  * shared reference to each viewer's queue whose track set contains the frame's track, then calls
- * the `writable` hook for that viewer — nothing is copied, nothing is written here.
+ * the `writable` hook for that viewer — nothing is copied, nothing is written here. The audio
+ * copies (bbt_viewer.audio_copy) are offered each frame after every other viewer, in whatever
+ * order they subscribed (the relay writes in the order the hook names viewers).
  *
  * No I/O and no clocks: every function that needs time takes `now_us` (monotonic µs), so tests
  * drive time. Hooks are called synchronously, never while iterating state they may change; a hook

@@ -14,6 +14,7 @@
 
 struct calls {
     int writable;
+    void *order[4]; /* the first viewers the writable hook named */
     int keyframes;
     unsigned last_key_track;
     void *last_key_conn;
@@ -21,9 +22,11 @@ struct calls {
 
 static void on_writable(void *conn, int64_t now_us, void *ud)
 {
-    (void)conn;
     (void)now_us;
-    ((struct calls *)ud)->writable++;
+    struct calls *c = ud;
+    if (c->writable < 4)
+        c->order[c->writable] = conn;
+    c->writable++;
 }
 
 static void on_keyframe(void *conn, unsigned track, void *ud)
@@ -301,6 +304,45 @@ static void test_audio_copy(void **state)
     bbt_session_unpublish(s, &f->pub, false);
 }
 
+/* The audio copies are offered a frame after every main viewer, whatever the order they
+ * subscribed in: two copies before the main viewer, an audio frame names the main one first to
+ * the writable hook, then the copies; a video frame names the main viewer alone. */
+static void test_copies_after_main_viewers(void **state)
+{
+    struct fixture *f = *state;
+    int err;
+    bbt_session *s = bbt_registry_open(f->reg, "s", &err);
+    void *replaced;
+    bbt_session_publish(s, &f->pub, ladder, 5, 0, &replaced);
+    bbt_viewer v, c[2];
+    for (int i = 0; i < 2; i++) {
+        init_viewer(&c[i], &c[i]);
+        c[i].want_video = c[i].courseware = false;
+        c[i].audio_copy = true;
+        bbt_session_add_viewer(s, &c[i], 0);
+    }
+    init_viewer(&v, &v);
+    bbt_session_add_viewer(s, &v, 0);
+    f->calls.writable = 0;
+    assert_int_equal(ingest(s, 3, 0, 1, 10), BBT_OK);
+    assert_int_equal(f->calls.writable, 3);
+    assert_ptr_equal(f->calls.order[0], &v);
+    assert_ptr_equal(f->calls.order[1], &c[0]);
+    assert_ptr_equal(f->calls.order[2], &c[1]);
+    f->calls.writable = 0;
+    assert_int_equal(ingest(s, 1, BBT_FRAME_KEY | BBT_FRAME_CONFIG, 1, 20), BBT_OK); /* 720p */
+    assert_int_equal(f->calls.writable, 1);
+    assert_ptr_equal(f->calls.order[0], &v);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(bbt_queue_count(c[i].q), 1); /* the audio frame alone */
+        bbt_session_remove_viewer(&c[i]);
+        bbt_queue_free(c[i].q);
+    }
+    bbt_session_remove_viewer(&v);
+    bbt_queue_free(v.q);
+    bbt_session_unpublish(s, &f->pub, false);
+}
+
 /* An audio copy starts with the last second of the audio (relay/audio_tail.h), oldest first,
  * without a track's end; a main viewer does not; a publisher that goes away takes the tail
  * with it. */
@@ -554,6 +596,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_second_publisher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audio_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copies_after_main_viewers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audio_copy_starts_with_the_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_layer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_switch_up_at_keyframe, setup, teardown),
