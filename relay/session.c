@@ -361,10 +361,10 @@ static void complete_switch(bbt_viewer *v)
  * go first because the relay writes viewers in the order the hook named them (relay/pace.h),
  * and a copy's packet written before its main connection's goes ahead of it into the
  * classroom's bottleneck: with copies subscribed before the main connection (the player's
- * copies subscribe together with it) the main connection's audio came 8-12 ms after the first
- * copy's in half of bbt-bench rural's flaky-3g runs, 1-2 ms otherwise, and that raised its
- * congestion signal (the picture did not come back in 2 runs of 32; docs/PERFORMANCE.md, session
- * 19). true: a viewer awaits a keyframe of this track. */
+ * copies subscribe together with it) the main connection's audio came 7-12 ms after the first
+ * copy's in 14 of 32 bbt-bench rural flaky-3g runs, under 4 ms otherwise, and that raised its
+ * congestion signal: the picture did not come back in 7 of 96 fast phases (docs/PERFORMANCE.md,
+ * session 19). true: a viewer awaits a keyframe of this track. */
 static bool fan_out(bbt_session *s, bbt_frame_ref *ref, bool copy, bool *copies, int64_t now_us)
 {
     const uint32_t bit = 1u << ref->track;

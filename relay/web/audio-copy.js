@@ -38,7 +38,7 @@
 //     (EARLY_FAR_FOR_MS there) the relay has not said that TCP retransmitted, the link does not
 //     lose: the copies unsubscribe, with no back-off (the rules above still apply later).
 //     The copies' connections open with the main one, subscribing nothing, so that a copy
-//     wanted at its welcome subscribes at once: opened only then, their first audio came 0.47 s
+//     wanted at its welcome subscribes at once: opened only then, their first audio came ~0.45 s
 //     after the main connection's on flaky-3g (three round trips: TCP, the upgrade, hello), and
 //     a packet the main connection lost meanwhile was a gap. Below FAR_RTT_MS (a LAN) they
 //     close at the welcome; a later hold-up opens one again.

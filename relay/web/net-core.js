@@ -104,7 +104,7 @@ export class NetCore {
     this.conn.start();
     // The copies' connections open with the main one, subscribing nothing: where the welcome
     // says the link is far they subscribe with it, their first audio as early as its own (opened
-    // at its welcome they came 0.47 s after it on flaky-3g, and a lost packet of the main
+    // at its welcome they came ~0.45 s after it on flaky-3g, and a lost packet of the main
     // connection alone then was a gap); on a LAN they close at the welcome.
     this.copiesAhead = this.wantAudio && this.copies.connect() > 0;
     this.timer = setInterval(() => this.report(), 250);

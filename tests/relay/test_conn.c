@@ -242,25 +242,36 @@ static void test_audio_copy(void **state)
     tc_close(p);
 }
 
-/* A copy that subscribes together with its classroom's main connection (the player's early
- * copy) starts with no audio from before the main one subscribed (bbt_conn_copy_tail): the
- * main connection never waited for it. Audio 1-3, captured 0.5 s apart, came before both: the
- * copy gets the newest of them, 3, then 4 (a second of tail would have been 1-3). */
-static void test_early_copy_no_old_audio(void **state)
+/* Audio 1-3, captured 0.5 s apart, reach session `id` before anyone subscribes; then its
+ * classroom comes, main connection *v and copy *c, the copy first when copy_first; then audio
+ * 4. Returns the publisher. */
+static tc_conn *classroom_after_audio(struct env *e, const char *id, bool copy_first, tc_conn **v,
+                                      tc_conn **c)
 {
-    struct env *e = *state;
-    tc_conn *p = publisher(e, "early");
+    tc_conn *p = publisher(e, id);
     uint8_t buf[BBT_FRAME_HEADER_LEN + 80];
-    tc_conn *v = NULL, *c = NULL;
     for (uint32_t seq = 1; seq <= 4; seq++) {
-        if (seq == 4) { /* the classroom comes, main connection and copy at once */
-            v = viewer(e, "early", "live");
-            c = viewer_with(e, "early", "live", ",\"audio_copy\":true");
+        if (seq == 4) {
+            if (copy_first)
+                *c = viewer_with(e, id, "live", ",\"audio_copy\":true");
+            *v = viewer(e, id, "live");
+            if (!copy_first)
+                *c = viewer_with(e, id, "live", ",\"audio_copy\":true");
         }
         size_t n = frame_at(buf, 1, 0, seq, 80, 1700000000000000ull + seq * 500000ull);
         assert_int_equal(tc_send_binary(p, buf, n), 0);
-        tc_service(e->t, 50); /* into the relay before anyone subscribes */
+        tc_service(e->t, 50); /* into the relay before the next step */
     }
+    return p;
+}
+
+/* A copy that subscribes together with its classroom's main connection (the player's early
+ * copy) starts with no audio from before the main one subscribed (bbt_conn_copy_tail): the
+ * main connection never waited for it. Of audio 1-3 the copy gets the newest, 3, then 4 (a
+ * second of tail would have been 1-3). */
+static void test_early_copy_no_old_audio(void **state)
+{
+    tc_conn *v, *c, *p = classroom_after_audio(*state, "early", false, &v, &c);
     expect_frame(c, 1, 3);
     expect_frame(c, 1, 4);
     expect_frame(v, 1, 4);
@@ -270,23 +281,11 @@ static void test_early_copy_no_old_audio(void **state)
 }
 
 /* A copy whose subscribe comes before its main connection's (the player's copies connect with
- * it and subscribe at its welcome) starts live, like the main one: audio 1-3 came before both,
- * and the copy's first frame is 4 (with a second of tail it would have been 2). */
+ * it and subscribe at its welcome) starts live, like the main one: the copy's first frame is 4
+ * (with a second of tail it would have been 2). */
 static void test_copy_before_main_starts_live(void **state)
 {
-    struct env *e = *state;
-    tc_conn *p = publisher(e, "first");
-    uint8_t buf[BBT_FRAME_HEADER_LEN + 80];
-    tc_conn *v = NULL, *c = NULL;
-    for (uint32_t seq = 1; seq <= 4; seq++) {
-        if (seq == 4) { /* the copy first, then its main connection */
-            c = viewer_with(e, "first", "live", ",\"audio_copy\":true");
-            v = viewer(e, "first", "live");
-        }
-        size_t n = frame_at(buf, 1, 0, seq, 80, 1700000000000000ull + seq * 500000ull);
-        assert_int_equal(tc_send_binary(p, buf, n), 0);
-        tc_service(e->t, 50);
-    }
+    tc_conn *v, *c, *p = classroom_after_audio(*state, "first", true, &v, &c);
     expect_frame(c, 1, 4);
     expect_frame(v, 1, 4);
     tc_close(c);
